@@ -1,0 +1,114 @@
+"""The clip cache: decoded frames and log-mel spectrograms, laid out for fast training.
+
+Layout inside a library (documented for users in ``docs/CLIP_CACHE.md``)::
+
+    cache/spec.json                      the CacheSpec every entry was made with
+    cache/clips/<h2>/<hash>.frames.npy   uint8 [T, S, S, 3] RGB frames, T = spec.frames
+    cache/clips/<h2>/<hash>.mel.npy      float16 [n_mels, A] log-mel, 100 frames/s
+    thumbs/<h2>/<hash>.jpg               thumbnail
+
+``<hash>`` is the video's content hash (so a renamed or moved file keeps its
+cache) and ``<h2>`` its first two characters. Plain ``.npy`` files open with
+``numpy.load(mmap_mode="r")`` without copying, so a data loader reads a random
+clip with one page-cache hit and no decoding. Every file is written to a
+temporary name and renamed into place, so a killed import never leaves a
+half-written entry that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+CACHE_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    """How media is reduced for the cache. Changing it invalidates the cache."""
+
+    frames: int = 8  # frames per video, spread evenly over its duration
+    size: int = 112  # frames are resized (whole picture, aspect not kept) to size x size
+    sample_rate: int = 16_000  # audio resampled to mono at this rate
+    n_mels: int = 64
+    n_fft: int = 400  # 25 ms window
+    hop: int = 160  # 10 ms hop -> 100 spectrogram frames per second
+    max_audio_s: float = 60.0  # longer audio is cut here
+    thumb_width: int = 180
+    version: int = CACHE_FORMAT_VERSION
+
+    @property
+    def mel_rate(self) -> float:
+        """Spectrogram frames per second."""
+        return self.sample_rate / self.hop
+
+
+class ClipCache:
+    """Reads and writes cache entries under ``<library>/cache``."""
+
+    def __init__(self, library_dir: Path, spec: CacheSpec | None = None) -> None:
+        self.root = Path(library_dir) / "cache"
+        self.thumbs = Path(library_dir) / "thumbs"
+        spec_file = self.root / "spec.json"
+        if spec is None and spec_file.exists():
+            spec = CacheSpec(**json.loads(spec_file.read_text()))
+        self.spec = spec or CacheSpec()
+
+    def ensure(self) -> None:
+        """Create the folders and record the spec (idempotent)."""
+        (self.root / "clips").mkdir(parents=True, exist_ok=True)
+        self.thumbs.mkdir(parents=True, exist_ok=True)
+        spec_file = self.root / "spec.json"
+        if not spec_file.exists():
+            atomic_write_bytes(spec_file, json.dumps(asdict(self.spec), indent=2).encode())
+
+    def frames_path(self, content_hash: str) -> Path:
+        return self.root / "clips" / content_hash[:2] / f"{content_hash}.frames.npy"
+
+    def mel_path(self, content_hash: str) -> Path:
+        return self.root / "clips" / content_hash[:2] / f"{content_hash}.mel.npy"
+
+    def thumb_path(self, content_hash: str) -> Path:
+        return self.thumbs / content_hash[:2] / f"{content_hash}.jpg"
+
+    def has(self, content_hash: str) -> bool:
+        return self.frames_path(content_hash).exists() and self.mel_path(content_hash).exists()
+
+    def frames(self, content_hash: str, mmap: bool = True) -> np.ndarray:
+        """uint8 [T, S, S, 3]."""
+        return np.load(self.frames_path(content_hash), mmap_mode="r" if mmap else None)
+
+    def mel(self, content_hash: str, mmap: bool = True) -> np.ndarray:
+        """float16 [n_mels, A]; A == 0 for a video without audio."""
+        return np.load(self.mel_path(content_hash), mmap_mode="r" if mmap else None)
+
+    def write(self, content_hash: str, frames: np.ndarray, mel: np.ndarray) -> None:
+        """Store one entry; the frames file is renamed last so ``has`` implies complete."""
+        if frames.dtype != np.uint8 or frames.ndim != 4:
+            raise ValueError(f"frames must be uint8 [T,S,S,3], got {frames.dtype} {frames.shape}")
+        atomic_save_npy(self.mel_path(content_hash), mel.astype(np.float16, copy=False))
+        atomic_save_npy(self.frames_path(content_hash), frames)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_save_npy(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        np.save(f, np.ascontiguousarray(array))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

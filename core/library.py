@@ -1,0 +1,364 @@
+"""The library: one folder the user creates or opens, with ``library.db`` inside.
+
+``Library`` is the typed API every client uses — the CLI, the desktop window and
+user scripts alike. It owns one SQLite connection in WAL mode (one writer, many
+readers); give each thread its own ``Library.open`` for concurrent reads.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+
+import sqlite_utils
+
+from reelscope.core.clipcache import ClipCache
+from reelscope.core.models import Author, PostMetadata, Problem, Sound, TrainingRun, Video
+from reelscope.core.schema import migrate
+
+if TYPE_CHECKING:
+    from reelscope.core.ingest import ImportReport
+    from reelscope.core.progress import CancelToken, ProgressCallback
+
+DB_NAME = "library.db"
+
+
+class LibraryError(RuntimeError):
+    """A library folder that cannot be created or opened, with the reason."""
+
+
+class Library:
+    """A video library on disk. Create with :meth:`create`, reopen with :meth:`open`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = Path(path)
+        self._conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self._write_lock = threading.RLock()
+        self.cache = ClipCache(self.path)
+
+    # ---------------------------------------------------------------- lifecycle
+    @classmethod
+    def create(cls, path: str | Path, exist_ok: bool = False) -> "Library":
+        path = Path(path)
+        if (path / DB_NAME).exists():
+            if not exist_ok:
+                raise LibraryError(f"{path} already holds a library; open it instead")
+            return cls.open(path)
+        if path.exists() and not path.is_dir():
+            raise LibraryError(f"{path} exists and is not a folder")
+        path.mkdir(parents=True, exist_ok=True)
+        for sub in ("runs", "reports"):
+            (path / sub).mkdir(exist_ok=True)
+        return cls._connect(path)
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Library":
+        path = Path(path)
+        if not (path / DB_NAME).exists():
+            raise LibraryError(
+                f"{path} is not a Reelscope library (no {DB_NAME}); create one with "
+                f"'reelscope import FOLDER --library {path}'"
+            )
+        return cls._connect(path)
+
+    @classmethod
+    def open_or_create(cls, path: str | Path) -> "Library":
+        return cls.create(path, exist_ok=True)
+
+    @classmethod
+    def _connect(cls, path: Path) -> "Library":
+        conn = sqlite3.connect(
+            path / DB_NAME, timeout=60, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=60000")
+        migrate(conn)
+        return cls(path, conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic multi-step write; nested calls join the outer transaction."""
+        with self._write_lock:
+            if self._conn.in_transaction:
+                yield self._conn
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def integrity_ok(self) -> bool:
+        return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # ------------------------------------------------------------------ reading
+    def videos(self, status: Optional[str] = "ok") -> list[Video]:
+        """Videos in id order; ``status=None`` includes failed and pending ones."""
+        where, args = ("WHERE v.status = ?", [status]) if status else ("", [])
+        return self._videos(where, args)
+
+    def get(self, video_id: str) -> Video:
+        found = self._videos("WHERE v.id = ?", [video_id])
+        if not found:
+            raise KeyError(f"no video with id {video_id!r} in {self.path}")
+        return found[0]
+
+    def _videos(self, where: str, args: list[Any]) -> list[Video]:
+        rows = self._conn.execute(
+            f"""
+            SELECT v.*, p.description, p.posted_at, p.author_id, p.sound_id, p.extra,
+                   e.likes, e.shares, e.comments, e.plays,
+                   a.unique_id, a.nickname, a.followers, a.following, a.hearts,
+                   a.video_count, a.digg_count,
+                   s.title AS sound_title, s.author_name AS sound_author,
+                   s.original AS sound_original
+            FROM videos v
+            LEFT JOIN posts p ON p.video_id = v.id
+            LEFT JOIN engagement e ON e.video_id = v.id
+            LEFT JOIN authors a ON a.id = p.author_id
+            LEFT JOIN sounds s ON s.id = p.sound_id
+            {where}
+            ORDER BY v.id
+            """,
+            args,
+        )
+        cols = [c[0] for c in rows.description]
+        records = [dict(zip(cols, r)) for r in rows.fetchall()]
+        tags = self._hashtags_by_video([r["id"] for r in records] if where else None)
+        return [_video_from_row(r, tags.get(r["id"], ())) for r in records]
+
+    def _hashtags_by_video(self, ids: Optional[list[str]]) -> dict[str, tuple[str, ...]]:
+        sql = (
+            "SELECT vh.video_id, h.tag FROM video_hashtags vh "
+            "JOIN hashtags h ON h.id = vh.hashtag_id"
+        )
+        args: list[Any] = []
+        if ids is not None:
+            if not ids:
+                return {}
+            sql += f" WHERE vh.video_id IN ({','.join('?' * len(ids))})"
+            args = ids
+        out: dict[str, list[str]] = {}
+        for vid, tag in self._conn.execute(sql + " ORDER BY h.tag", args):
+            out.setdefault(vid, []).append(tag)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def counts(self) -> dict[str, int]:
+        by_status = dict(
+            self._conn.execute("SELECT status, COUNT(*) FROM videos GROUP BY status").fetchall()
+        )
+        return {
+            "imported": by_status.get("ok", 0),
+            "failed": by_status.get("failed", 0),
+            "pending": by_status.get("pending", 0),
+            "metadata_rows": self._conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0],
+            "authors": self._conn.execute("SELECT COUNT(*) FROM authors").fetchone()[0],
+            "sounds": self._conn.execute("SELECT COUNT(*) FROM sounds").fetchone()[0],
+            "hashtags": self._conn.execute("SELECT COUNT(*) FROM hashtags").fetchone()[0],
+        }
+
+    def problems(self, job: Optional[str] = None, severity: Optional[str] = "error") -> list[Problem]:
+        sql, args = "SELECT job, path, reason, row, severity FROM problems WHERE 1=1", []
+        if job:
+            sql += " AND job = ?"
+            args.append(job)
+        if severity:
+            sql += " AND severity = ?"
+            args.append(severity)
+        return [Problem(*r) for r in self._conn.execute(sql + " ORDER BY id", args)]
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        row = self._conn.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [key, json.dumps(value)],
+            )
+
+    # ------------------------------------------------------------------ writing
+    def record_problem(self, problem: Problem) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO problems(job, path, row, reason, severity, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [problem.job, problem.path, problem.row, problem.reason, problem.severity, time.time()],
+            )
+
+    def clear_problems(self, job: str, path: str) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM problems WHERE job = ? AND path = ?", [job, path])
+
+    def save_metadata(self, records: Iterable[PostMetadata]) -> int:
+        """Insert or update posts, authors, sounds, engagement and hashtags in one transaction."""
+        n = 0
+        with self.transaction() as c:
+            for rec in records:
+                _save_post(c, rec)
+                n += 1
+        return n
+
+    def metadata_ids(self) -> set[str]:
+        return {r[0] for r in self._conn.execute("SELECT video_id FROM posts")}
+
+    # --------------------------------------------------------------------- runs
+    def runs(self) -> list[TrainingRun]:
+        rows = self.db.query("SELECT * FROM runs ORDER BY created_at")
+        return [TrainingRun.from_row(r) for r in rows]
+
+    def run(self, run_id: str) -> TrainingRun:
+        for r in self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]):
+            return TrainingRun.from_row(r)
+        raise KeyError(f"no training run {run_id!r} in {self.path}")
+
+    def save_run(self, run: TrainingRun) -> None:
+        with self.transaction():
+            self.db["runs"].upsert(
+                {
+                    "id": run.id,
+                    "method": run.method,
+                    "preset": run.preset,
+                    "status": run.status,
+                    "created_at": run.created_at,
+                    "finished_at": run.finished_at,
+                    "config": json.dumps(run.config),
+                    "metrics": json.dumps(run.metrics),
+                    "dir": run.dir,
+                },
+                pk="id",
+            )
+
+    # --------------------------------------------------------------------- jobs
+    def import_folder(
+        self,
+        folder: str | Path,
+        metadata: Optional[str | Path] = None,
+        workers: Optional[int] = None,
+        progress: Optional["ProgressCallback"] = None,
+        cancel: Optional["CancelToken"] = None,
+    ) -> "ImportReport":
+        """Import every video under ``folder`` (and its metadata); see :mod:`reelscope.core.ingest`."""
+        from reelscope.core.ingest import import_folder
+
+        return import_folder(self, folder, metadata, workers=workers, progress=progress, cancel=cancel)
+
+
+def _video_from_row(r: dict[str, Any], tags: tuple[str, ...]) -> Video:
+    author = None
+    if r.get("author_id"):
+        author = Author(
+            r["author_id"], r["unique_id"], r["nickname"], r["followers"], r["following"],
+            r["hearts"], r["video_count"], r["digg_count"],
+        )
+    sound = None
+    if r.get("sound_id"):
+        original = None if r["sound_original"] is None else bool(r["sound_original"])
+        sound = Sound(r["sound_id"], r["sound_title"], r["sound_author"], original)
+    return Video(
+        id=r["id"],
+        path=r["path"],
+        status=r["status"],
+        content_hash=r["content_hash"],
+        size_bytes=r["size_bytes"],
+        duration=r["duration"],
+        width=r["width"],
+        height=r["height"],
+        fps=r["fps"],
+        video_codec=r["video_codec"],
+        audio_codec=r["audio_codec"],
+        has_audio=None if r["has_audio"] is None else bool(r["has_audio"]),
+        rotation=r["rotation"],
+        error=r["error"],
+        warnings=tuple(json.loads(r["warnings"] or "[]")),
+        frame_times=tuple(json.loads(r["frame_times"] or "[]")),
+        description=r.get("description"),
+        posted_at=r.get("posted_at"),
+        author=author,
+        sound=sound,
+        likes=r.get("likes"),
+        shares=r.get("shares"),
+        comments=r.get("comments"),
+        plays=r.get("plays"),
+        hashtags=tags,
+        extra=json.loads(r.get("extra") or "{}"),
+    )
+
+
+def _save_post(c: sqlite3.Connection, rec: PostMetadata) -> None:
+    if rec.author is not None:
+        a = rec.author
+        # Later statistics win, but a record that lacks a field never erases a known one.
+        c.execute(
+            """INSERT INTO authors(id, unique_id, nickname, followers, following, hearts,
+                                   video_count, digg_count)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(id) DO UPDATE SET
+                 unique_id = COALESCE(excluded.unique_id, unique_id),
+                 nickname = COALESCE(excluded.nickname, nickname),
+                 followers = COALESCE(excluded.followers, followers),
+                 following = COALESCE(excluded.following, following),
+                 hearts = COALESCE(excluded.hearts, hearts),
+                 video_count = COALESCE(excluded.video_count, video_count),
+                 digg_count = COALESCE(excluded.digg_count, digg_count)""",
+            [a.id, a.unique_id, a.nickname, a.followers, a.following, a.hearts,
+             a.video_count, a.digg_count],
+        )
+    if rec.sound is not None:
+        s = rec.sound
+        c.execute(
+            """INSERT INTO sounds(id, title, author_name, original) VALUES (?, ?, ?, ?)
+               ON CONFLICT(id) DO UPDATE SET
+                 title = COALESCE(excluded.title, title),
+                 author_name = COALESCE(excluded.author_name, author_name),
+                 original = COALESCE(excluded.original, original)""",
+            [s.id, s.title, s.author_name, None if s.original is None else int(s.original)],
+        )
+    c.execute(
+        """INSERT INTO posts(video_id, description, posted_at, author_id, sound_id,
+                             meta_duration, source, extra)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(video_id) DO UPDATE SET
+             description = excluded.description, posted_at = excluded.posted_at,
+             author_id = excluded.author_id, sound_id = excluded.sound_id,
+             meta_duration = excluded.meta_duration, source = excluded.source,
+             extra = excluded.extra""",
+        [rec.id, rec.description, rec.posted_at, rec.author.id if rec.author else None,
+         rec.sound.id if rec.sound else None, rec.duration, rec.source,
+         json.dumps(rec.extra, ensure_ascii=False, default=str)],
+    )
+    c.execute(
+        """INSERT INTO engagement(video_id, likes, shares, comments, plays) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(video_id) DO UPDATE SET likes = excluded.likes, shares = excluded.shares,
+             comments = excluded.comments, plays = excluded.plays""",
+        [rec.id, rec.likes, rec.shares, rec.comments, rec.plays],
+    )
+    c.execute("DELETE FROM video_hashtags WHERE video_id = ?", [rec.id])
+    for tag in dict.fromkeys(rec.hashtags):
+        c.execute("INSERT OR IGNORE INTO hashtags(tag) VALUES (?)", [tag])
+        c.execute(
+            "INSERT OR IGNORE INTO video_hashtags(video_id, hashtag_id) "
+            "SELECT ?, id FROM hashtags WHERE tag = ?",
+            [rec.id, tag],
+        )

@@ -1,0 +1,1 @@
+"""The PySide6 desktop window: one client of ``reelscope.core``."""
