@@ -1,0 +1,84 @@
+"""The ``reelscope`` command line: one thin client of the core API.
+
+Each command group lives in its own module with ``register(subparsers)``; every
+command's handler receives the parsed args and returns an exit code. With
+``--json`` a command prints exactly one JSON document on stdout; progress bars
+go to stderr so the JSON stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from typing import Any, Optional, Sequence
+
+# Modules contributing subcommands, in the order they appear in --help.
+COMMAND_MODULES = (
+    "reelscope.core.cli_library",
+    "reelscope.core.cli_training",
+    "reelscope.core.cli_analytics",
+)
+
+
+class CommandError(Exception):
+    """A job that failed as a whole: printed as one clear line, exit code 1 (or ``code``)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reelscope",
+        description="Audio-visual embeddings and analytics for short-form video libraries.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # a command group not built yet
+        module.register(sub)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except CommandError as exc:
+        print(f"reelscope {args.command}: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print(f"reelscope {args.command}: interrupted; run it again to resume", file=sys.stderr)
+        return 130
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=_json_default)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "__fspath__"):
+        return str(obj)
+    raise TypeError(f"cannot encode {type(obj).__name__} as JSON")
+
+
+def _version() -> str:
+    from reelscope import __version__
+
+    return f"reelscope {__version__}"

@@ -1,0 +1,86 @@
+"""Per-run video embeddings: the hand-off from training to analytics.
+
+Stored as ``runs/<run_id>/embeddings.npz`` with arrays ``ids`` (str [N]) and
+``visual``, ``audio``, ``fused`` (float32 [N, D_kind], rows L2-normalised);
+row i of each belongs to ``ids[i]``. Videos without audio have an audio row
+computed from silence, so every kind covers every video.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from reelscope.core.library import Library
+
+KINDS = ("visual", "audio", "fused")
+FILE_NAME = "embeddings.npz"
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    run_id: str
+    ids: np.ndarray  # str [N]
+    visual: np.ndarray  # float32 [N, Dv]
+    audio: np.ndarray  # float32 [N, Da]
+    fused: np.ndarray  # float32 [N, Df]
+
+    def kind(self, name: str) -> np.ndarray:
+        if name not in KINDS:
+            raise ValueError(f"unknown embedding kind {name!r}; choose one of {', '.join(KINDS)}")
+        return getattr(self, name)
+
+    def index_of(self) -> dict[str, int]:
+        return {str(v): i for i, v in enumerate(self.ids)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    """float32 [N, D] rows scaled to unit length (zero rows stay zero)."""
+    x = np.asarray(x, dtype=np.float32)
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norm, 1e-12)
+
+
+def save_embeddings(run_dir: Path, emb: Embeddings) -> Path:
+    from reelscope.core.clipcache import atomic_write_bytes
+    import io
+
+    buf = io.BytesIO()
+    np.savez(
+        buf,
+        ids=np.asarray(emb.ids, dtype=str),
+        visual=l2_normalise(emb.visual),
+        audio=l2_normalise(emb.audio),
+        fused=l2_normalise(emb.fused),
+    )
+    path = Path(run_dir) / FILE_NAME
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def load_embeddings_file(path: Path, run_id: str = "") -> Embeddings:
+    with np.load(path, allow_pickle=False) as z:
+        return Embeddings(run_id, z["ids"], z["visual"], z["audio"], z["fused"])
+
+
+def load_embeddings(library: "Library", run_id: Optional[str] = None) -> Embeddings:
+    """Embeddings of ``run_id``, or of the newest finished run that has them."""
+    runs = [r for r in library.runs() if run_id is None or r.id == run_id]
+    if run_id is not None and not runs:
+        raise KeyError(f"no training run {run_id!r} in {library.path}")
+    for run in reversed(runs):
+        path = library.path / run.dir / FILE_NAME
+        if path.exists():
+            return load_embeddings_file(path, run.id)
+    raise FileNotFoundError(
+        f"no embeddings in {library.path}"
+        + (f" for run {run_id}" if run_id else "")
+        + "; run 'reelscope train' then 'reelscope embed' first"
+    )
