@@ -264,6 +264,18 @@ class Library:
 
         return import_folder(self, folder, metadata, workers=workers, progress=progress, cancel=cancel)
 
+    def train(self, method: str = "av-simclr", preset: str = "small", **kwargs: Any) -> TrainingRun:
+        """Train an encoder on this library; see :func:`reelscope.core.train.train`."""
+        from reelscope.core.train import train
+
+        return train(self, method=method, preset=preset, **kwargs)
+
+    def embed(self, run_id: Optional[str] = None, **kwargs: Any) -> Any:
+        """Embed every video with a trained run; see :func:`reelscope.core.train.embed`."""
+        from reelscope.core.train import embed
+
+        return embed(self, run_id, **kwargs)
+
 
 def _video_from_row(r: dict[str, Any], tags: tuple[str, ...]) -> Video:
     author = None

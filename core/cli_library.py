@@ -1,0 +1,243 @@
+"""CLI commands for the library itself: ``demo``, ``import`` and ``info``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from reelscope.core.cli import CommandError, print_json
+from reelscope.core.library import Library, LibraryError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="generate the demo library, import it, train and analyse it",
+                       description="Generate the built-in demo library offline, import it, then run "
+                       "every later stage that is available (train, embed, analyse, report).")
+    p.add_argument("--dir", type=Path, default=Path("reelscope-demo"),
+                   help="folder for the generated videos and the library (default: ./reelscope-demo)")
+    p.add_argument("--videos", type=int, default=300, help="number of demo videos (default 300)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--preset", default="small", help="training preset (default small)")
+    p.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
+                   help="training time limit in minutes")
+    p.add_argument("--generate-only", action="store_true", help="only generate the videos and metadata")
+    p.add_argument("--no-train", action="store_true", help="stop after importing")
+    p.add_argument("--no-window", action="store_true", help="never open the desktop window")
+    _common(p)
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("import", help="import a folder of videos and their metadata",
+                       description="Import every video under FOLDER into the library (created if "
+                       "needed). Safe to re-run: unchanged files are skipped, interrupted imports resume.")
+    p.add_argument("folder", type=Path)
+    p.add_argument("--metadata", type=Path, help="metadata file (TikTokApi JSON, Apify CSV/JSON, "
+                   "or Reelscope CSV); default: JSON/CSV files at the top of FOLDER")
+    p.add_argument("--library", type=Path, required=True, help="library folder")
+    p.add_argument("--workers", type=int, default=None, help="decoding processes (default: all cores)")
+    _common(p)
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("info", help="summarise a library: counts, errors, training runs")
+    p.add_argument("--library", type=Path, required=True)
+    _common(p)
+    p.set_defaults(handler=cmd_info)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _open(path: Path, create: bool = False) -> Library:
+    try:
+        return Library.open_or_create(path) if create else Library.open(path)
+    except LibraryError as exc:
+        raise CommandError(str(exc)) from None
+
+
+# -------------------------------------------------------------------- import
+def run_import(args: argparse.Namespace, folder: Path, library: Library) -> dict[str, Any]:
+    from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
+
+    bars = TerminalProgress(quiet=args.quiet)
+    try:
+        with cancel_on_interrupt() as cancel:
+            report = library.import_folder(folder, getattr(args, "metadata", None),
+                                           workers=getattr(args, "workers", None),
+                                           progress=bars, cancel=cancel)
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc)) from None
+    except ValueError as exc:  # MetadataError: the named metadata file is unusable
+        raise CommandError(str(exc)) from None
+    finally:
+        bars.close()
+    return report.as_json()
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    if not args.folder.is_dir():
+        raise CommandError(f"{args.folder} is not a folder")
+    with _open(args.library, create=True) as library:
+        out = run_import(args, args.folder, library)
+    if args.json:
+        print_json(out)
+    else:
+        _print_import(out)
+    if out["cancelled"]:
+        return 130
+    if out["videos"]["imported"] == 0 and out["videos"]["failed"] > 0:
+        print("reelscope import: no video could be imported", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_import(out: dict[str, Any]) -> None:
+    run, videos = out["this_run"], out["videos"]
+    print(f"Library {out['library']}: {videos['imported']} videos ready, {videos['failed']} failed "
+          f"({run['new']} new, {run['skipped']} unchanged, {run['failed']} failed this run, "
+          f"{out['seconds']:.1f} s)")
+    if out["metadata"]["format"]:
+        print(f"Metadata: {out['metadata']['rows']} rows ({out['metadata']['format']})")
+    _print_problems(out)
+    if out["cancelled"]:
+        print("Cancelled: run the same command again to resume.")
+
+
+def _print_problems(out: dict[str, Any], limit: int = 20) -> None:
+    errors, warnings = out["errors"], out["warnings"]
+    if errors:
+        print(f"{len(errors)} problem(s):")
+        for e in errors[:limit]:
+            row = f" row {e['row']}" if "row" in e else ""
+            print(f"  {e['path']}{row}: {e['reason']}")
+        if len(errors) > limit:
+            print(f"  … and {len(errors) - limit} more (see 'reelscope info --json')")
+    if warnings:
+        print(f"{len(warnings)} warning(s), e.g. {warnings[0]['path']}: {warnings[0]['reason']}")
+
+
+# ---------------------------------------------------------------------- info
+def library_summary(library: Library) -> dict[str, Any]:
+    counts = library.counts()
+    return {
+        "library": str(library.path),
+        "videos": {"imported": counts["imported"], "failed": counts["failed"]},
+        "metadata": {k: counts[k] for k in ("metadata_rows", "authors", "sounds", "hashtags")},
+        "errors": [p.as_json() for p in library.problems(severity="error")],
+        "warnings": [p.as_json() for p in library.problems(severity="warning")],
+        "runs": [r.as_json() for r in library.runs()],
+    }
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    with _open(args.library) as library:
+        out = library_summary(library)
+    if args.json:
+        print_json(out)
+        return 0
+    v, m = out["videos"], out["metadata"]
+    print(f"Library {out['library']}")
+    print(f"  videos: {v['imported']} ready, {v['failed']} failed")
+    print(f"  metadata: {m['metadata_rows']} posts, {m['authors']} authors, {m['sounds']} sounds, "
+          f"{m['hashtags']} hashtags")
+    print(f"  training runs: {len(out['runs'])}")
+    for r in out["runs"]:
+        print(f"    {r['id']}  {r['method']:<10} {r['preset']:<6} {r['status']}")
+    _print_problems(out)
+    return 0
+
+
+# ---------------------------------------------------------------------- demo
+def cmd_demo(args: argparse.Namespace) -> int:
+    from reelscope.core.demo import DemoSpec, generate_demo
+    from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
+
+    root = args.dir.resolve()
+    bars = TerminalProgress(quiet=args.quiet)
+    try:
+        with cancel_on_interrupt() as cancel:
+            demo = generate_demo(root / "source", DemoSpec(videos=args.videos, seed=args.seed),
+                                 progress=bars, cancel=cancel)
+    finally:
+        bars.close()
+    summary: dict[str, Any] = {"source": str(demo.folder), "stages": ["generate"]}
+    if args.generate_only:
+        return _demo_done(args, summary)
+
+    with _open(root / "library", create=True) as library:
+        args.metadata, args.workers = demo.metadata_path, None
+        summary["import"] = run_import(args, demo.videos_dir, library)
+        summary["stages"].append("import")
+        if summary["import"]["cancelled"]:
+            return _demo_done(args, summary, 130)
+        if not args.no_train:
+            _later_stages(args, library, summary)
+        summary["library"] = library_summary(library)
+    return _demo_done(args, summary)
+
+
+def _later_stages(args: argparse.Namespace, library: Library, summary: dict[str, Any]) -> None:
+    """Train, embed, analyse and report with whatever stages this build has."""
+    from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
+
+    def available(module: str) -> bool:
+        return importlib.util.find_spec(module) is not None
+
+    if available("reelscope.core.train"):
+        from reelscope.core.train import embed, train
+
+        bars = TerminalProgress(quiet=args.quiet)
+        try:
+            with cancel_on_interrupt() as cancel:
+                run = train(library, preset=args.preset, time_budget_min=args.time_budget,
+                            progress=bars, cancel=cancel)
+                summary["run"] = run.as_json()
+                embed(library, run.id, progress=bars, cancel=cancel)
+        finally:
+            bars.close()
+        summary["stages"] += ["train", "embed"]
+    if available("reelscope.core.analyze") and "run" in summary:
+        from reelscope.core.analyze import analyze
+
+        summary["analysis"] = _jsonable(analyze(library))
+        summary["stages"].append("analyze")
+    if available("reelscope.core.report") and "analysis" in summary:
+        from reelscope.core.report import write_report
+
+        out = library.path / "reports" / "demo-report.html"
+        write_report(library, out)
+        summary["report"] = str(out)
+        summary["stages"].append("report")
+
+
+def _jsonable(obj: Any) -> Any:
+    return obj.as_json() if hasattr(obj, "as_json") else obj
+
+
+def _demo_done(args: argparse.Namespace, summary: dict[str, Any], code: int = 0) -> int:
+    if args.json:
+        print_json(summary)
+        return code
+    print(f"Demo source: {summary['source']}")
+    if "import" in summary:
+        _print_import(summary["import"])
+    if "run" in summary:
+        print(f"Trained run {summary['run']['id']} ({summary['run']['method']}, "
+              f"{summary['run']['preset']})")
+    if "report" in summary:
+        print(f"Report: {summary['report']}")
+    print("Stages run: " + ", ".join(summary["stages"]))
+    if code == 0 and not args.no_window and _has_display() \
+            and importlib.util.find_spec("reelscope.desktop.app"):
+        from reelscope.desktop.app import run_app
+
+        return run_app(str(args.dir.resolve() / "library"))
+    return code
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -1,0 +1,357 @@
+"""Import a folder of videos and their metadata into a library, in parallel and resumably.
+
+The main process is the only database writer. Worker processes hash, probe and
+decode each file and write its clip-cache entry (atomic renames); the main
+process then records the video in one short transaction. Because a cache entry
+is complete before its row exists and a row is written in one transaction, a
+SIGKILL at any moment loses at most the files in flight: the next run skips
+every unchanged file already recorded (same path, size and mtime) and rebuilds
+rows for files whose cache entry exists without decoding them again.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from reelscope.core.clipcache import CacheSpec, ClipCache, atomic_write_bytes
+from reelscope.core.library import Library
+from reelscope.core.models import Problem
+from reelscope.core.progress import CancelToken, Cancelled, ProgressCallback, Reporter
+
+VIDEO_EXTENSIONS = frozenset(
+    ".mp4 .m4v .mov .webm .mkv .avi .3gp .3g2 .ts .mts .m2ts .flv .ogv .ogg .mpg .mpeg "
+    ".wmv .asf .m4a".split()
+)
+METADATA_EXTENSIONS = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".tsv"})
+JOB = "import"
+
+
+@dataclass
+class ImportReport:
+    """What an import did, and the state of the library after it."""
+
+    library: str
+    new: int = 0  # videos decoded and recorded by this run
+    skipped: int = 0  # unchanged files already recorded
+    failed: int = 0  # files that failed in this run
+    imported_total: int = 0  # videos usable in the library after this run
+    failed_total: int = 0
+    metadata_format: Optional[str] = None
+    metadata_rows: int = 0
+    errors: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)  # warnings: damaged packets, no metadata
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "library": self.library,
+            "videos": {"imported": self.imported_total, "failed": self.failed_total},
+            "this_run": {"new": self.new, "skipped": self.skipped, "failed": self.failed},
+            "metadata": {"format": self.metadata_format, "rows": self.metadata_rows},
+            "errors": [p.as_json() for p in self.errors],
+            "warnings": [p.as_json() for p in self.notes],
+            "cancelled": self.cancelled,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def find_media(folder: Path) -> list[Path]:
+    """Video files under ``folder`` (recursively, hidden folders and files skipped), sorted."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and Path(name).suffix.lower() in VIDEO_EXTENSIONS:
+                found.append(Path(root) / name)
+    return found
+
+
+def find_metadata_files(folder: Path) -> list[Path]:
+    """Candidate metadata files at the top of ``folder``."""
+    return sorted(
+        p for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in METADATA_EXTENSIONS
+        and p.name != "ground_truth.json"
+    )
+
+
+def import_folder(
+    library: Library,
+    folder: str | Path,
+    metadata: Optional[str | Path] = None,
+    workers: Optional[int] = None,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+) -> ImportReport:
+    """Import every video under ``folder`` and its metadata into ``library``.
+
+    ``metadata`` names the metadata file; without it, JSON/CSV files at the top of
+    ``folder`` are tried. Safe to run again at any time: finished work is skipped.
+    """
+    started = time.monotonic()
+    folder = Path(folder).resolve()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a folder")
+    report = ImportReport(library=str(library.path))
+    library.cache.ensure()
+
+    known_ids = _import_metadata(library, folder, metadata, report)
+    media = find_media(folder)
+    plan, ids_for = _plan(library, media, known_ids, report)
+
+    reporter = Reporter("import", len(media), progress, cancel, done=len(media) - len(plan))
+    reporter.update(message="starting")
+    try:
+        _run_workers(library, plan, ids_for, reporter, report, workers)
+    except Cancelled:
+        report.cancelled = True
+
+    _finish(library, report, known_ids)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# ----------------------------------------------------------------- metadata
+def _import_metadata(
+    library: Library, folder: Path, metadata: Optional[str | Path], report: ImportReport
+) -> set[str]:
+    from reelscope.core.metadata import MetadataError, read_metadata
+
+    if metadata is not None:
+        candidates, explicit = [Path(metadata)], True
+    else:
+        candidates, explicit = find_metadata_files(folder), False
+    for path in candidates:
+        try:
+            result = read_metadata(path)
+        except MetadataError as exc:
+            if explicit:
+                raise
+            library.record_problem(Problem("metadata", str(path), f"not used as metadata: {exc}",
+                                           severity="warning"))
+            continue
+        except FileNotFoundError:
+            raise FileNotFoundError(f"metadata file {path} does not exist") from None
+        library.clear_problems("metadata", str(path))
+        library.save_metadata(result.records)
+        for problem in result.problems:
+            library.record_problem(problem)
+        report.metadata_format = report.metadata_format or result.format
+        report.metadata_rows += len(result.records)
+    return library.metadata_ids()
+
+
+# --------------------------------------------------------------------- plan
+def _plan(
+    library: Library, media: list[Path], known_ids: set[str], report: ImportReport
+) -> tuple[list[Path], dict[Path, str]]:
+    """Files that need work, and the video id each file gets."""
+    from reelscope.core.metadata import id_from_filename
+
+    rows = {
+        r["path"]: r
+        for r in library.db.query("SELECT id, path, size_bytes, mtime_ns, status FROM videos")
+    }
+    path_of_id = {r["id"]: p for p, r in rows.items()}
+    plan, ids_for = [], {}
+    for path in media:
+        key = str(path)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            library.record_problem(Problem(JOB, key, f"cannot read file: {exc.strerror}"))
+            continue
+        row = rows.get(key)
+        if row and row["status"] in ("ok", "failed") and row["size_bytes"] == st.st_size \
+                and row["mtime_ns"] == st.st_mtime_ns:
+            report.skipped += 1
+            continue
+        video_id = (row["id"] if row else None) or id_from_filename(path.name, known_ids) or path.stem
+        other = path_of_id.get(video_id)
+        if other is not None and other != key:
+            library.record_problem(Problem(JOB, key, f"duplicate video id {video_id!r}: already "
+                                           f"imported from {other}; file skipped"))
+            continue
+        path_of_id[video_id] = key
+        ids_for[path] = video_id
+        plan.append(path)
+    return plan, ids_for
+
+
+# ------------------------------------------------------------------ workers
+def _run_workers(
+    library: Library,
+    plan: list[Path],
+    ids_for: dict[Path, str],
+    reporter: Reporter,
+    report: ImportReport,
+    workers: Optional[int],
+) -> None:
+    if not plan:
+        return
+    n = max(1, min(workers or os.cpu_count() or 1, len(plan)))
+    spec = library.cache.spec
+    root = str(library.path)
+    # spawn: the parent may hold threads (Qt, torch) that fork would copy mid-lock.
+    ctx = multiprocessing.get_context("spawn")
+    pending = list(reversed(plan))
+    inflight: dict[Future, Path] = {}
+    batch: list[tuple[Path, dict]] = []
+    last_commit = time.monotonic()
+    with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
+        try:
+            while pending or inflight:
+                while pending and len(inflight) < 3 * n:
+                    path = pending.pop()
+                    inflight[pool.submit(process_file, str(path), root, asdict(spec))] = path
+                done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    path = inflight.pop(fut)
+                    try:
+                        result = fut.result()
+                    except Exception as exc:  # a worker crash is this file's failure, not the job's
+                        result = {"error": f"decoder crashed: {type(exc).__name__}: {exc}"}
+                    batch.append((path, result))
+                    reporter.done += 1
+                if batch and (time.monotonic() - last_commit > 0.5 or not inflight):
+                    _commit(library, batch, ids_for, report)
+                    batch, last_commit = [], time.monotonic()
+                if done:
+                    reporter.update(message=path.name)
+                else:
+                    reporter.check()
+        except Cancelled:
+            for fut in inflight:
+                fut.cancel()
+            raise
+        finally:
+            if batch:
+                _commit(library, batch, ids_for, report)
+
+
+def process_file(path: str, library_dir: str, spec_dict: dict) -> dict:
+    """Worker: hash, decode and cache one file. Returns the row fields or ``{"error": ...}``."""
+    from reelscope.core.media import MediaError, content_hash, decode_for_cache
+
+    spec = CacheSpec(**spec_dict)
+    cache = ClipCache(Path(library_dir), spec)
+    try:
+        st = os.stat(path)
+        digest = content_hash(path)
+        info_path = cache.frames_path(digest).with_suffix("").with_suffix(".json")
+        if cache.has(digest) and info_path.exists():
+            entry = json.loads(info_path.read_text())  # decoded before a kill: reuse it
+        else:
+            decoded = decode_for_cache(path, spec)
+            entry = {
+                "info": asdict(decoded.info),
+                "frame_times": list(decoded.frame_times),
+                "warnings": list(decoded.warnings),
+            }
+            thumb = cache.thumb_path(digest)
+            atomic_write_bytes(thumb, decoded.thumbnail_jpeg)
+            atomic_write_bytes(info_path, json.dumps(entry).encode())
+            cache.write(digest, decoded.frames, decoded.mel)
+    except MediaError as exc:
+        return {"error": str(exc), "size_bytes": _size(path), "mtime_ns": _mtime(path)}
+    except PermissionError:
+        return {"error": "permission denied: the file cannot be read"}
+    except OSError as exc:
+        return {"error": f"cannot read file: {exc.strerror or exc}"}
+    return {"hash": digest, "size_bytes": st.st_size, "mtime_ns": st.st_mtime_ns, **entry}
+
+
+def _size(path: str) -> Optional[int]:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None
+
+
+def _mtime(path: str) -> Optional[int]:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+# ------------------------------------------------------------------ writing
+def _commit(
+    library: Library, batch: list[tuple[Path, dict]], ids_for: dict[Path, str], report: ImportReport
+) -> None:
+    now = time.time()
+    with library.transaction() as c:
+        for path, result in batch:
+            key = str(path)
+            c.execute("DELETE FROM problems WHERE job = ? AND path = ?", [JOB, key])
+            if "error" in result:
+                report.failed += 1
+                _upsert_video(c, {
+                    "id": ids_for[path], "path": key, "status": "failed", "error": result["error"],
+                    "size_bytes": result.get("size_bytes"), "mtime_ns": result.get("mtime_ns"),
+                    "imported_at": now,
+                })
+                _insert_problem(c, Problem(JOB, key, result["error"]), now)
+                continue
+            info = result["info"]
+            _upsert_video(c, {
+                "id": ids_for[path], "path": key, "status": "ok", "error": None,
+                "content_hash": result["hash"], "size_bytes": result["size_bytes"],
+                "mtime_ns": result["mtime_ns"], "duration": info["duration"],
+                "width": info["width"], "height": info["height"], "fps": info["fps"],
+                "video_codec": info["video_codec"], "audio_codec": info["audio_codec"],
+                "has_audio": int(info["has_audio"]), "rotation": info["rotation"],
+                "warnings": json.dumps(result["warnings"]),
+                "frame_times": json.dumps(result["frame_times"]), "imported_at": now,
+            })
+            for warning in result["warnings"]:
+                _insert_problem(c, Problem(JOB, key, warning, severity="warning"), now)
+            report.new += 1
+
+
+def _upsert_video(c, row: dict[str, Any]) -> None:
+    cols = list(row)
+    updates = ", ".join(f"{k} = excluded.{k}" for k in cols if k != "path")
+    c.execute(
+        f"INSERT INTO videos ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+        f"ON CONFLICT(path) DO UPDATE SET {updates}",
+        list(row.values()),
+    )
+
+
+def _insert_problem(c, p: Problem, now: float) -> None:
+    c.execute(
+        "INSERT OR IGNORE INTO problems(job, path, row, reason, severity, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [p.job, p.path, p.row, p.reason, p.severity, now],
+    )
+
+
+def _finish(library: Library, report: ImportReport, known_ids: set[str]) -> None:
+    """Cross-check videos against metadata and fill in the library totals."""
+    video_ids = {r[0] for r in library._conn.execute("SELECT id FROM videos")}
+    with library.transaction() as c:
+        c.execute("DELETE FROM problems WHERE job = 'match'")
+        now = time.time()
+        for vid in sorted(known_ids - video_ids):
+            _insert_problem(c, Problem("match", f"metadata:{vid}",
+                                       f"metadata row for id {vid} has no video file"), now)
+        for vid, path in c.execute(
+            "SELECT id, path FROM videos WHERE status = 'ok' AND id NOT IN "
+            "(SELECT video_id FROM posts) ORDER BY id"
+        ).fetchall():
+            _insert_problem(c, Problem("match", path, f"no metadata row for video {vid}; "
+                                       "imported with empty metadata", severity="warning"), now)
+    counts = library.counts()
+    report.imported_total = counts["imported"]
+    report.failed_total = counts["failed"]
+    report.errors = library.problems(severity="error")
+    report.notes = library.problems(severity="warning")
