@@ -175,14 +175,19 @@ def migrate(
 
 
 def _statements(script: str) -> list[str]:
-    """Split a migration script into complete statements (comments dropped)."""
-    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    """Split a migration script into complete statements (comment lines dropped).
+
+    Pieces between semicolons are joined until SQLite calls them complete, so a
+    semicolon inside a string or a trigger body does not split a statement.
+    """
+    text = "\n".join(line for line in script.splitlines() if not line.strip().startswith("--"))
     statements, buffer = [], ""
-    for line in lines:
-        buffer += line + "\n"
+    for piece in text.split(";"):
+        buffer += piece + ";"
         if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
+            if buffer.strip(" \n\t;"):
+                statements.append(buffer.strip())
             buffer = ""
-    if buffer.strip():
+    if buffer.strip(" \n\t;"):
         raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
     return statements
