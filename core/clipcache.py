@@ -66,6 +66,15 @@ class ClipCache:
         if not spec_file.exists():
             atomic_write_bytes(spec_file, json.dumps(asdict(self.spec), indent=2).encode())
 
+    def sweep_temp(self) -> int:
+        """Delete temporary files a killed writer left behind; returns how many."""
+        removed = 0
+        for folder in (self.root, self.thumbs):
+            for tmp in folder.rglob(".*.tmp") if folder.exists() else ():
+                tmp.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def frames_path(self, content_hash: str) -> Path:
         return self.root / "clips" / content_hash[:2] / f"{content_hash}.frames.npy"
 

@@ -102,6 +102,7 @@ def import_folder(
         raise FileNotFoundError(f"{folder} is not a folder")
     report = ImportReport(library=str(library.path))
     library.cache.ensure()
+    library.cache.sweep_temp()  # only one import writes a library at a time
 
     known_ids = _import_metadata(library, folder, metadata, report)
     media = find_media(folder)

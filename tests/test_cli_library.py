@@ -1,0 +1,56 @@
+"""The library commands as a script sees them: exit codes and stable JSON keys."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import make_clip
+from reelscope.core.cli import build_parser, main
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reelscope", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_help_lists_the_library_commands():
+    text = build_parser().format_help()
+    for command in ("demo", "import", "info"):
+        assert command in text
+
+
+def test_import_and_info_json_keys(tmp_path, capsys):
+    src = tmp_path / "src"
+    make_clip(src / "1.mp4")
+    (src / "2.mp4").write_bytes(b"")
+    lib = tmp_path / "lib"
+    assert main(["import", str(src), "--library", str(lib), "--json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["videos"] == {"imported": 1, "failed": 1}
+    assert out["errors"] == [{"path": str(src / "2.mp4"), "reason": out["errors"][0]["reason"]}]
+    assert "0 bytes" in out["errors"][0]["reason"]
+
+    assert main(["info", "--library", str(lib), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["videos"] == {"imported": 1, "failed": 1}
+    assert info["runs"] == [] and len(info["errors"]) == 1
+
+
+def test_whole_job_failures_exit_non_zero_with_a_clear_message(tmp_path):
+    missing = _run("import", str(tmp_path / "nope"), "--library", str(tmp_path / "lib"))
+    assert missing.returncode != 0 and "is not a folder" in missing.stderr
+    not_lib = _run("info", "--library", str(tmp_path))
+    assert not_lib.returncode == 1 and "not a Reelscope library" in not_lib.stderr
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.mp4").write_text("nope")
+    all_bad = _run("import", str(bad), "--library", str(tmp_path / "lib2"), "--json", "--quiet")
+    assert all_bad.returncode == 1
+    assert json.loads(all_bad.stdout)["videos"] == {"imported": 0, "failed": 1}
+
+
+def test_console_script_and_module_entry_point_agree():
+    res = _run("--help")
+    assert res.returncode == 0 and "import" in res.stdout

@@ -1,0 +1,184 @@
+"""Importing real files: bad input recorded, the rest imported, resumable after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import make_clip
+from reelscope.core.library import Library
+from reelscope.core.progress import CancelToken
+
+
+def _tiktok_item(vid: str, likes: int = 10, followers: int = 1000) -> dict:
+    return {
+        "id": vid,
+        "desc": f"clip {vid} #Dance #fyp",
+        "createTime": 1_650_000_000,
+        "video": {"duration": 1},
+        "author": {"id": "u1", "uniqueId": "alice", "nickname": "Alice"},
+        "authorStats": {"followerCount": followers, "followingCount": 5, "heartCount": 99,
+                        "videoCount": 3, "diggCount": 1},
+        "music": {"id": "m1", "title": "Song", "authorName": "Band", "original": False},
+        "stats": {"diggCount": likes, "shareCount": 1, "commentCount": 2, "playCount": 300},
+        "challenges": [{"title": "dance"}],
+    }
+
+
+@pytest.fixture
+def messy_folder(tmp_path) -> Path:
+    src = tmp_path / "src"
+    make_clip(src / "111.mp4", seed=1)
+    make_clip(src / "222.mp4", seed=2, audio=False)
+    make_clip(src / "sub" / "333.mov", seed=3, size=(96, 64))
+    make_clip(src / "444.mp4", seed=4)  # no metadata row for this one
+    (src / "empty.mp4").write_bytes(b"")
+    (src / "notes.mp4").write_text("this is not a video\n" * 50)
+    good = (src / "111.mp4").read_bytes()
+    (src / "cut.mp4").write_bytes(good[: len(good) // 2])
+    (src / "readme.txt").write_text("ignored: not a media file")
+    items = [_tiktok_item("111"), _tiktok_item("222"), _tiktok_item("333"), _tiktok_item("999"),
+             {"id": "555", "stats": {"diggCount": "lots"}}]
+    (src / "meta.json").write_text(json.dumps(items))
+    return src
+
+
+def test_import_records_every_bad_file_and_imports_the_rest(tmp_path, messy_folder):
+    lib = Library.create(tmp_path / "lib")
+    events = []
+    report = lib.import_folder(messy_folder, workers=2, progress=events.append)
+
+    assert report.new == 4 and report.failed == 3 and not report.cancelled
+    ok = {v.id: v for v in lib.videos()}
+    assert set(ok) == {"111", "222", "333", "444"}
+    assert ok["111"].has_audio and not ok["222"].has_audio
+    assert ok["333"].width == 96 and ok["333"].height == 64
+    assert ok["111"].likes == 10 and ok["111"].author.followers == 1000
+    assert "dance" in ok["111"].hashtags and ok["444"].likes is None
+    for v in ok.values():
+        assert lib.cache.has(v.content_hash)
+        frames = lib.cache.frames(v.content_hash)
+        assert frames.dtype == np.uint8 and frames.shape == (lib.cache.spec.frames,
+                                                            lib.cache.spec.size,
+                                                            lib.cache.spec.size, 3)
+        assert lib.cache.thumb_path(v.content_hash).stat().st_size > 0
+        assert len(v.frame_times) == lib.cache.spec.frames
+    assert lib.cache.mel(ok["222"].content_hash).shape[1] == 0
+    assert lib.cache.mel(ok["111"].content_hash).shape[1] > 50
+
+    reasons = {Path(e.path).name: e.reason for e in report.errors}
+    assert "0 bytes" in reasons["empty.mp4"]
+    assert reasons["notes.mp4"] and reasons["cut.mp4"]
+    assert any("999" in e.reason and "no video file" in e.reason for e in report.errors)
+    assert any(e.row == 5 and e.path.endswith("meta.json") for e in report.errors)
+    assert any("444" in w.reason and "no metadata" in w.reason for w in report.notes)
+    failed = {v.id: v for v in lib.videos(status="failed")}
+    assert failed["empty"].error == reasons["empty.mp4"]
+    assert events[-1].done == events[-1].total == 7
+    assert lib.integrity_ok()
+
+
+def test_reimport_skips_unchanged_files_and_redoes_changed_ones(tmp_path, messy_folder):
+    lib = Library.create(tmp_path / "lib")
+    first = lib.import_folder(messy_folder, workers=1)
+    again = lib.import_folder(messy_folder, workers=1)
+    assert again.new == 0 and again.failed == 0 and again.skipped == 7
+    assert again.imported_total == first.imported_total == 4
+    assert [e.reason for e in again.errors] == [e.reason for e in first.errors]
+
+    make_clip(messy_folder / "444.mp4", seed=9, seconds=2)  # the user re-exported it
+    make_clip(messy_folder / "empty.mp4", seed=8)  # and replaced the broken one
+    third = lib.import_folder(messy_folder, workers=1)
+    assert third.new == 2 and third.skipped == 5
+    assert lib.get("444").duration == pytest.approx(2, abs=0.3)
+    assert lib.get("empty").ok
+    assert not any(Path(e.path).name == "empty.mp4" for e in third.errors)
+    assert len(lib.videos(status=None)) == 7
+
+
+def test_duplicate_ids_in_two_folders_are_reported_not_merged(tmp_path):
+    src = tmp_path / "src"
+    make_clip(src / "a" / "777.mp4", seed=1)
+    make_clip(src / "b" / "777.mp4", seed=2)
+    lib = Library.create(tmp_path / "lib")
+    report = lib.import_folder(src, workers=1)
+    assert report.imported_total == 1
+    assert any("duplicate video id '777'" in e.reason for e in report.errors)
+
+
+def test_cancel_stops_early_and_a_rerun_finishes(tmp_path):
+    src = tmp_path / "src"
+    for i in range(6):
+        make_clip(src / f"{i}.mp4", seed=i)
+    lib = Library.create(tmp_path / "lib")
+    token = CancelToken()
+
+    def on_progress(event):
+        if event.done >= 1:
+            token.cancel()
+
+    report = lib.import_folder(src, workers=1, progress=on_progress, cancel=token)
+    assert report.cancelled and 1 <= report.imported_total < 6
+    report = lib.import_folder(src, workers=1)
+    assert not report.cancelled and report.imported_total == 6
+    assert report.skipped >= 1
+
+
+@pytest.mark.slow
+def test_sigkill_mid_import_then_rerun_finishes_without_duplicates_or_damage(tmp_path):
+    src = tmp_path / "src"
+    n = 16
+    for i in range(n):
+        make_clip(src / f"{1000 + i}.mp4", seed=i, seconds=2)
+    (src / "zero.mp4").write_bytes(b"")
+    lib_dir = tmp_path / "lib"
+    cmd = [sys.executable, "-m", "reelscope", "import", str(src), "--library", str(lib_dir),
+           "--workers", "2", "--quiet", "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    done = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        done = _rows(lib_dir / "library.db")
+        if done >= 3:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "import finished before it could be killed; make it longer"
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole group: the CLI and its decoding workers
+    proc.wait()
+    assert 3 <= _rows(lib_dir / "library.db") < n + 1
+
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    out = json.loads(rerun.stdout)
+    assert out["videos"] == {"imported": n, "failed": 1}
+    assert out["this_run"]["skipped"] >= 3
+    conn = sqlite3.connect(lib_dir / "library.db")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    ids = [r[0] for r in conn.execute("SELECT id FROM videos")]
+    assert len(ids) == len(set(ids)) == n + 1
+    with Library.open(lib_dir) as lib:
+        assert all(lib.cache.has(v.content_hash) for v in lib.videos())
+        assert not list((lib_dir / "cache").rglob("*.tmp"))  # swept by the rerun
+
+
+def _rows(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return conn.execute("SELECT COUNT(*) FROM videos").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return 0
