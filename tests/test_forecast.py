@@ -1,0 +1,118 @@
+"""Like forecast on synthetic data with known author and content effects."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from reelscope.core.forecast import (
+    LikeFeatures,
+    LikeForecaster,
+    author_features,
+    compare_models,
+    conformal_quantile,
+    context_features,
+    cross_fitted_forecast,
+    explain_forecast,
+    holdout_split,
+)
+
+
+def synthetic(n: int = 1200, d: int = 24, seed: int = 0, noise: float = 0.5):
+    """log1p(likes) = 0.8·log1p(followers) + 1.5·<w, emb> + noise, authors with 3 videos each."""
+    rng = np.random.default_rng(seed)
+    n_authors = -(-n // 3)
+    author_of = np.repeat(np.arange(n_authors), 3)[:n]
+    followers = np.exp(rng.normal(8, 1.5, n_authors))[author_of]
+    hearts = followers * np.exp(rng.normal(2, 0.3, n_authors))[author_of]
+    videos = rng.integers(5, 500, n_authors)[author_of]
+    following = rng.integers(0, 2000, n_authors)[author_of]
+    emb = rng.normal(size=(n, d))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    w = rng.normal(size=d)
+    content = emb @ w * np.sqrt(d) / np.linalg.norm(w)  # ~N(0, 1)
+    y = 0.8 * np.log1p(followers) + 1.5 * content + rng.normal(0, noise, n) - 2
+    likes = np.expm1(np.clip(y, 0, None))
+    posted = 1_700_000_000 + rng.integers(0, 90 * 86400, n)
+    features = LikeFeatures(
+        emb.astype(np.float32),
+        author_features(followers, hearts, videos, following),
+        context_features(rng.uniform(5, 60, n), posted),
+    )
+    return features, likes, [f"a{a}" for a in author_of], posted
+
+
+def test_full_model_beats_author_only_and_content_only():
+    features, likes, authors, posted = synthetic()
+    for split in ("random", "author", "time"):
+        res = compare_models(features, likes, split=split, groups=authors, times=posted)
+        m = res["models"]
+        assert m["full"]["r2"] > m["author"]["r2"] + 0.1, (split, m)
+        assert m["full"]["r2"] > m["content"]["r2"] + 0.1, (split, m)
+        assert m["full"]["r2"] > 0.8
+        assert m["full"]["spearman"] > 0.85
+        assert m["full"]["mae_log"] < m["author"]["mae_log"]
+        assert res["reference_r2"] == pytest.approx(0.813)
+
+
+def test_conformal_coverage_close_to_nominal():
+    features, likes, authors, posted = synthetic(n=3000, seed=1)
+    for coverage in (0.8, 0.9):
+        res = compare_models(features, likes, coverage=coverage, test_size=0.4)
+        got = res["models"]["full"]["coverage"]
+        assert abs(got - coverage) < 0.05, (coverage, got)
+
+
+def test_conformal_quantile_rank():
+    r = np.arange(1, 10, dtype=float)  # n = 9, 80 % -> ceil(10 * 0.8) = 8th smallest
+    assert conformal_quantile(r, 0.8) == 8.0
+    assert conformal_quantile(r, 0.99) == 9.0
+
+
+def test_forecast_parts_and_roundtrip():
+    features, likes, _, _ = synthetic(n=400)
+    model = LikeForecaster(n_components=8).fit(features, likes)
+    out = model.forecast(features.take(np.arange(5)))
+    for row in out:
+        assert row["low"] <= row["forecast"] <= row["high"]
+        assert row["model"] == "full" and row["coverage"] == 0.8
+        # baseline × uplift reproduces the forecast on the log scale
+        assert np.log1p(row["author_baseline"]) + np.log(row["content_uplift"]) == pytest.approx(
+            row["log_forecast"], abs=1e-6)
+    buf = io.BytesIO()
+    np.savez(buf, **model.to_arrays())
+    buf.seek(0)
+    with np.load(buf, allow_pickle=False) as z:
+        again = LikeForecaster.from_arrays(z)
+    np.testing.assert_allclose(again.predict_log(features), model.predict_log(features))
+    assert again.q_ == pytest.approx(model.q_)
+
+
+def test_unknown_author_uses_content_model():
+    features, likes, _, _ = synthetic(n=400)
+    model = LikeForecaster(n_components=8).fit(features, likes)
+    f = features.take(np.arange(3))
+    f = LikeFeatures(f.embedding, np.full_like(f.author, np.nan), f.context)
+    out = model.forecast(f)
+    assert all(r["model"] == "content" and r["author_baseline"] is None for r in out)
+    text = explain_forecast(out[0], [{"id": "v1", "score": 0.9, "likes": 1234}])
+    assert "content-only" in text and "v1" in text
+
+
+def test_author_split_keeps_authors_apart_and_time_split_is_newest():
+    groups = ["a", "a", "b", "b", "c", "c", None, None]
+    train, test = holdout_split(8, "author", groups=groups, test_size=0.25)
+    assert not {groups[i] for i in train if groups[i]} & {groups[i] for i in test if groups[i]}
+    times = [5, 1, 7, None, 3, 8, 2, 6]
+    _, test = holdout_split(8, "time", times=times, test_size=0.25)
+    assert sorted(test.tolist()) == [2, 5]
+
+
+def test_cross_fitted_forecast_is_out_of_fold():
+    features, likes, _, _ = synthetic(n=300)
+    pred = cross_fitted_forecast(features, likes, n_folds=3, n_components=24)
+    assert pred.shape == (300,) and np.all(pred >= 0)
+    y = np.log1p(likes)
+    assert np.corrcoef(np.log1p(pred), y)[0, 1] > 0.8
