@@ -1,0 +1,402 @@
+"""Similar videos: a cosine nearest-neighbour index over one run's embeddings.
+
+:class:`VectorIndex` answers "which videos are closest to this vector?" with
+exact numpy search while the library is small and an hnswlib graph once it
+holds ``exact_below`` vectors or more. One index lives per training run and
+embedding kind in ``runs/<run>/index/<kind>/`` (hnswlib's own binary or a
+``.npy`` of vectors, plus ``meta.json`` with the string ids; never pickle).
+:func:`index_for` loads it, adds the videos a newer ``embeddings.npz`` has and
+the index lacks, and saves it again; :func:`similar_videos` is the call the
+CLI, the window and scripts use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional, Sequence, Union
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from reelscope.core.embeddings import Embeddings
+    from reelscope.core.library import Library
+
+META_NAME = "meta.json"
+HNSW_NAME = "hnsw.bin"
+VECTORS_NAME = "vectors.npy"
+FORMAT_VERSION = 1
+
+Neighbours = list[tuple[str, float]]
+
+
+class VectorIndex:
+    """Cosine similarity search over float32 [N, D] rows, each with a string id.
+
+    Parameters
+    ----------
+    dim : int
+        Length D of every vector.
+    exact_below : int
+        Below this many vectors the index searches exactly with numpy; at or
+        above it, it switches (once, for good) to an hnswlib HNSW graph.
+    ef_search : int
+        hnswlib's query-time candidate list; larger is slower and more exact.
+        Raised to ``k`` when a query asks for more neighbours.
+    M, ef_construction : int
+        hnswlib's graph degree and build-time candidate list.
+
+    Vectors are L2-normalised on the way in, so a score is the cosine
+    similarity in [-1, 1], most similar first. Adding an id that is already in
+    the index replaces its vector. Concurrent queries are safe; adding while
+    another thread queries is not.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        exact_below: int = 5000,
+        ef_search: int = 128,
+        M: int = 32,
+        ef_construction: int = 200,
+    ) -> None:
+        self.dim = int(dim)
+        self.exact_below = int(exact_below)
+        self.ef_search = int(ef_search)
+        self.M = int(M)
+        self.ef_construction = int(ef_construction)
+        self._ids: list[str] = []  # position = label in either backend
+        self._label: dict[str, int] = {}
+        self._vectors = np.zeros((0, self.dim), dtype=np.float32)  # exact backend only
+        self._hnsw = None  # hnswlib.Index once the library is large
+
+    # ------------------------------------------------------------------ state
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @property
+    def ids(self) -> list[str]:
+        """Ids in insertion order (a copy)."""
+        return list(self._ids)
+
+    @property
+    def uses_hnsw(self) -> bool:
+        return self._hnsw is not None
+
+    def __contains__(self, video_id: object) -> bool:
+        return video_id in self._label
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored (L2-normalised) float32 [n, D] vectors of ``ids`` (KeyError if unknown)."""
+        labels = np.array([self._label[str(i)] for i in ids], dtype=np.int64)
+        if len(labels) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._hnsw is not None:
+            return np.asarray(self._hnsw.get_items(labels), dtype=np.float32).reshape(-1, self.dim)
+        return self._vectors[labels]
+
+    # ----------------------------------------------------------------- adding
+    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Add float32 [n, D] ``vectors`` under ``ids`` (replacing known ids)."""
+        vectors = _as_unit_rows(vectors, self.dim)
+        ids = [str(i) for i in ids]
+        if len(ids) != len(vectors):
+            raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
+        # Within one call the last occurrence of an id wins, as with repeated calls.
+        last = {vid: row for row, vid in enumerate(ids)}
+        rows = np.fromiter(last.values(), dtype=np.int64, count=len(last))
+        labels = np.empty(len(rows), dtype=np.int64)
+        for n, vid in enumerate(last):
+            label = self._label.get(vid)
+            if label is None:
+                label = len(self._ids)
+                self._label[vid] = label
+                self._ids.append(vid)
+            labels[n] = label
+        vectors = vectors[rows]
+        if self._hnsw is None and len(self._ids) >= self.exact_below:
+            self._vectors = _grow(self._vectors, len(self._ids))
+            self._vectors[labels] = vectors
+            self._switch_to_hnsw()
+        elif self._hnsw is None:
+            self._vectors = _grow(self._vectors, len(self._ids))
+            self._vectors[labels] = vectors
+        else:
+            self._reserve(len(self._ids))
+            self._hnsw.add_items(vectors, labels)
+
+    def _switch_to_hnsw(self) -> None:
+        import hnswlib
+
+        n = len(self._ids)
+        index = hnswlib.Index(space="cosine", dim=self.dim)
+        index.init_index(max_elements=_capacity(n), ef_construction=self.ef_construction, M=self.M)
+        index.set_ef(self.ef_search)
+        index.add_items(self._vectors[:n], np.arange(n))
+        self._hnsw = index
+        self._vectors = np.zeros((0, self.dim), dtype=np.float32)
+
+    def _reserve(self, n: int) -> None:
+        if n > self._hnsw.get_max_elements():
+            self._hnsw.resize_index(_capacity(n))
+
+    # --------------------------------------------------------------- querying
+    def query(
+        self,
+        vectors: np.ndarray,
+        k: int = 10,
+        exclude_self: Optional[Sequence[Optional[str]]] = None,
+    ) -> list[Neighbours]:
+        """The ``k`` most similar stored ids for each float32 [Q, D] (or [D]) query.
+
+        ``exclude_self[i]``, when given and not None, is an id that must not
+        appear in row i's answer (usually the query video itself). Returns Q
+        lists of ``(id, cosine similarity)``, most similar first; fewer than
+        ``k`` when the index holds fewer vectors.
+        """
+        queries = _as_unit_rows(vectors, self.dim)
+        if exclude_self is not None and len(exclude_self) != len(queries):
+            raise ValueError(f"exclude_self has {len(exclude_self)} ids for {len(queries)} queries")
+        n = len(self._ids)
+        if n == 0 or len(queries) == 0 or k <= 0:
+            return [[] for _ in range(len(queries))]
+        extra = 1 if exclude_self is not None else 0
+        kk = min(k + extra, n)
+        if self._hnsw is not None:
+            self._hnsw.set_ef(max(self.ef_search, kk))
+            labels, distances = self._hnsw.knn_query(queries, k=kk)
+            scores = 1.0 - distances
+        else:
+            labels, scores = exact_top_k(queries, self._vectors[:n], kk)
+        out: list[Neighbours] = []
+        for row, (lab, sc) in enumerate(zip(labels, scores)):
+            skip = exclude_self[row] if exclude_self is not None else None
+            hits = [(self._ids[int(j)], float(s)) for j, s in zip(lab, sc) if self._ids[int(j)] != skip]
+            out.append(hits[:k])
+        return out
+
+    # ---------------------------------------------------------------- storage
+    def save(self, folder: Path) -> None:
+        """Write the index to ``folder`` (created); each file replaced atomically."""
+        from reelscope.core.clipcache import atomic_save_npy, atomic_write_bytes
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self._hnsw is not None:
+            tmp = folder / f".{HNSW_NAME}.{os.getpid()}.{threading.get_ident()}.tmp"
+            self._hnsw.save_index(str(tmp))
+            os.replace(tmp, folder / HNSW_NAME)
+            (folder / VECTORS_NAME).unlink(missing_ok=True)
+        else:
+            atomic_save_npy(folder / VECTORS_NAME, self._vectors[: len(self._ids)])
+            (folder / HNSW_NAME).unlink(missing_ok=True)
+        meta = {
+            "format": FORMAT_VERSION,
+            "backend": "hnsw" if self._hnsw is not None else "exact",
+            "dim": self.dim,
+            "exact_below": self.exact_below,
+            "ef_search": self.ef_search,
+            "M": self.M,
+            "ef_construction": self.ef_construction,
+            "ids": self._ids,
+        }
+        # Written last: a folder whose meta disagrees with its data is rebuilt by index_for.
+        atomic_write_bytes(folder / META_NAME, json.dumps(meta).encode())
+
+    @classmethod
+    def load(cls, folder: Path) -> "VectorIndex":
+        """Read an index written by :meth:`save`; ``ValueError`` if it is damaged."""
+        folder = Path(folder)
+        meta = json.loads((folder / META_NAME).read_text())
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{folder} holds index format {meta.get('format')}, not {FORMAT_VERSION}")
+        index = cls(meta["dim"], meta["exact_below"], meta["ef_search"], meta["M"], meta["ef_construction"])
+        ids = [str(i) for i in meta["ids"]]
+        index._ids = ids
+        index._label = {vid: n for n, vid in enumerate(ids)}
+        if meta["backend"] == "hnsw":
+            import hnswlib
+
+            hnsw = hnswlib.Index(space="cosine", dim=index.dim)
+            hnsw.load_index(str(folder / HNSW_NAME), max_elements=_capacity(len(ids)))
+            if hnsw.get_current_count() != len(ids):
+                raise ValueError(f"{folder}: graph holds {hnsw.get_current_count()} vectors, meta {len(ids)}")
+            hnsw.set_ef(index.ef_search)
+            index._hnsw = hnsw
+        else:
+            vectors = np.load(folder / VECTORS_NAME, allow_pickle=False)
+            if vectors.shape != (len(ids), index.dim):
+                raise ValueError(f"{folder}: vectors {vectors.shape}, meta ({len(ids)}, {index.dim})")
+            index._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        return index
+
+
+def exact_top_k(
+    queries: np.ndarray, vectors: np.ndarray, k: int, block_bytes: int = 64 << 20
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``k`` inner products: int64 [Q, k] rows and float32 [Q, k] scores.
+
+    ``queries`` float32 [Q, D] and ``vectors`` float32 [N, D] (unit rows, so
+    the inner product is the cosine). Queries go in blocks so the [block, N]
+    score matrix stays near ``block_bytes``.
+    """
+    n = len(vectors)
+    k = min(k, n)
+    block = max(1, block_bytes // (4 * max(n, 1)))
+    labels = np.empty((len(queries), k), dtype=np.int64)
+    scores = np.empty((len(queries), k), dtype=np.float32)
+    for start in range(0, len(queries), block):
+        sims = queries[start : start + block] @ vectors.T
+        if k < n:
+            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        else:
+            top = np.broadcast_to(np.arange(n), (len(sims), n))
+        top_scores = np.take_along_axis(sims, top, axis=1)
+        order = np.argsort(-top_scores, axis=1, kind="stable")
+        labels[start : start + block] = np.take_along_axis(top, order, axis=1)
+        scores[start : start + block] = np.take_along_axis(top_scores, order, axis=1)
+    return labels, scores
+
+
+def _as_unit_rows(vectors: np.ndarray, dim: int) -> np.ndarray:
+    x = np.asarray(vectors, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise ValueError(f"expected vectors of shape [n, {dim}], got {list(np.shape(vectors))}")
+    if not np.isfinite(x).all():
+        raise ValueError("vectors contain NaN or infinity")
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.ascontiguousarray(x / np.maximum(norms, 1e-12))
+
+
+def _capacity(n: int) -> int:
+    return max(1024, int(n * 1.25))
+
+
+def _grow(vectors: np.ndarray, n: int) -> np.ndarray:
+    if len(vectors) >= n:
+        return vectors
+    bigger = np.zeros((_capacity(n), vectors.shape[1]), dtype=np.float32)
+    bigger[: len(vectors)] = vectors
+    return bigger
+
+
+# ---------------------------------------------------------------- per library
+_CACHE_SIZE = 4
+_cache: "OrderedDict[tuple, VectorIndex]" = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fused") -> VectorIndex:
+    """The similarity index of ``run_id`` (default: newest run with embeddings) and ``kind``.
+
+    Loads the saved index when it matches the run's ``embeddings.npz``;
+    otherwise adds the embeddings it lacks (replacing changed vectors), or
+    rebuilds it when videos were dropped or the files are damaged, and saves
+    it. Indices stay cached in this process until the embeddings file changes.
+    """
+    from reelscope.core.embeddings import KINDS
+
+    if kind not in KINDS:
+        raise ValueError(f"unknown embedding kind {kind!r}; choose one of {', '.join(KINDS)}")
+    run, emb_path = _embeddings_file(library, run_id)
+    stat = emb_path.stat()
+    key = (str(library.path.resolve()), run.id, kind, stat.st_mtime_ns, stat.st_size)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+        index = _load_or_update(library.path / run.dir / "index" / kind, emb_path, run.id, kind, stat)
+        _cache[key] = index
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+        return index
+
+
+def _load_or_update(folder: Path, emb_path: Path, run_id: str, kind: str, stat: os.stat_result) -> VectorIndex:
+    from reelscope.core.embeddings import load_embeddings_file
+
+    stamp = {"embeddings_mtime_ns": stat.st_mtime_ns, "embeddings_size": stat.st_size}
+    stamp_path = folder / "source.json"
+    index: Optional[VectorIndex] = None
+    try:
+        index = VectorIndex.load(folder)
+        if json.loads(stamp_path.read_text()) == stamp:
+            return index
+    except (OSError, ValueError, KeyError, RuntimeError):
+        index = None  # missing or damaged: derived data, so rebuild
+    emb = load_embeddings_file(emb_path, run_id)
+    vectors = emb.kind(kind)
+    ids = [str(i) for i in emb.ids]
+    if index is not None and (index.dim != vectors.shape[1] or not set(index.ids) <= set(ids)):
+        index = None  # a different model or fewer videos: start over
+    if index is None:
+        index = VectorIndex(vectors.shape[1])
+        index.add(ids, vectors)
+    else:
+        index.add(*_changed_rows(index, ids, vectors))
+    index.save(folder)
+    from reelscope.core.clipcache import atomic_write_bytes
+
+    atomic_write_bytes(stamp_path, json.dumps(stamp).encode())
+    return index
+
+
+def _changed_rows(index: VectorIndex, ids: list[str], vectors: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Rows of the embeddings that the index lacks or stores differently."""
+    unit = _as_unit_rows(vectors, index.dim)
+    known = np.array([vid in index for vid in ids], dtype=bool)
+    changed = ~known
+    rows = np.flatnonzero(known)
+    for start in range(0, len(rows), 65536):  # bounded memory on large libraries
+        part = rows[start : start + 65536]
+        stored = index.vectors([ids[r] for r in part])
+        changed[part] = np.abs(stored - unit[part]).max(axis=1) > 1e-5
+    keep = np.flatnonzero(changed)
+    return [ids[r] for r in keep], unit[keep]
+
+
+def _embeddings_file(library: "Library", run_id: Optional[str]):
+    """(run, path of its embeddings.npz): ``run_id``'s, or the newest run that has one."""
+    from reelscope.core.embeddings import FILE_NAME
+
+    runs = [r for r in library.runs() if run_id is None or r.id == run_id]
+    if run_id is not None and not runs:
+        raise KeyError(f"no training run {run_id!r} in {library.path}")
+    for run in reversed(runs):
+        path = library.path / run.dir / FILE_NAME
+        if path.exists():
+            return run, path
+    raise FileNotFoundError(
+        f"no embeddings in {library.path}"
+        + (f" for run {run_id}" if run_id else "")
+        + "; run 'reelscope train' then 'reelscope embed' first"
+    )
+
+
+def similar_videos(
+    library: "Library",
+    video_id_or_vector: Union[str, np.ndarray],
+    k: int = 10,
+    run_id: Optional[str] = None,
+    kind: str = "fused",
+) -> Neighbours:
+    """The ``k`` videos most similar to a library video (by id) or to a float32 [D] vector.
+
+    Returns ``(video id, cosine similarity)`` pairs, most similar first; a
+    video is never listed as similar to itself.
+    """
+    index = index_for(library, run_id, kind)
+    if isinstance(video_id_or_vector, str):
+        video_id = video_id_or_vector
+        if video_id not in index:
+            raise KeyError(
+                f"video {video_id!r} has no {kind} embedding in this run; "
+                "run 'reelscope embed' to embed newly imported videos"
+            )
+        return index.query(index.vectors([video_id]), k, exclude_self=[video_id])[0]
+    return index.query(np.asarray(video_id_or_vector), k)[0]
