@@ -24,8 +24,10 @@ import numpy as np
 
 
 def normalise_tag(tag: str) -> str:
-    """``'#FYP '`` -> ``'fyp'``."""
-    return str(tag).strip().lstrip("#").strip().lower()
+    """``'#FYP '`` -> ``'fyp'``; ``''`` when nothing of a tag is left (the importer's rule)."""
+    from reelscope.core.metadata import normalise_hashtag
+
+    return normalise_hashtag(tag) or ""
 
 
 class HashtagSuggester:
