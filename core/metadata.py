@@ -25,7 +25,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
@@ -38,7 +38,8 @@ FORMATS = ("tiktokapi", "apify", "csv")
 # name on every platform; no leading or trailing dot, and no '..' (checked separately).
 _ID_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9_-])?")
 _SPREADSHEET_NUMBER = re.compile(r"\d+(?:[.,]\d+)?[eE]\+?\d+")
-_COUNT_RE = re.compile(r"(\d{1,3}(?:[, ]\d{3})+|\d+)(\.\d+)?\s*([kmb])?", re.IGNORECASE)
+# Thousands grouped by ',' or ' '; a decimal point or comma ("1.2K", Excel's "2,1K").
+_COUNT_RE = re.compile(r"(\d{1,3}(?:[, ]\d{3})+|\d+)([.,]\d+)?\s*([kmb])?", re.IGNORECASE)
 _MULTIPLIERS = {None: 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
 _MAX_COUNT = 10**15  # far above any real count, far below SQLite's 2**63 limit
 _LATEST_TIME = 4102444800  # 2100-01-01: later "seconds" are really milliseconds or junk
@@ -231,7 +232,7 @@ def _parse_json(path: Path, text: str) -> tuple[str, list[tuple[int, Any]], list
             try:
                 rows.append((number, json.loads(line)))
             except json.JSONDecodeError as exc:
-                problems.append(_problem(path, number, f"line is not JSON ({exc.msg})"))
+                problems.append(_problem(path, number, f"line is not JSON ({exc.msg} at column {exc.colno})"))
         if not rows:
             raise MetadataError(f"{path}: not valid JSON ({whole_error})") from None
     else:
@@ -584,7 +585,8 @@ def _count(value: Any, label: str) -> Optional[int]:
         match = _COUNT_RE.fullmatch(text.lstrip("+-").strip())
         if not match:
             raise _RowError(f"{label}: {_short(value)} is not a number")
-        number = Decimal(match[1].replace(",", "").replace(" ", "") + (match[2] or ""))
+        fraction = (match[2] or "").replace(",", ".")
+        number = Decimal(match[1].replace(",", "").replace(" ", "") + fraction)
         suffix = match[3].casefold() if match[3] else None
         if suffix is None and number != number.to_integral_value():
             raise _RowError(f"{label}: {_short(value)} is not a whole number")
