@@ -412,3 +412,26 @@ def test_round_trip_into_library(tmp_path):
     assert next(db.query("SELECT COUNT(*) AS n FROM videos"))["n"] == 0
     assert lib.metadata_ids() == {r.id for r in result.records} | {"clip_0001", "clip_0002",
                                                                     "clip_0006"}
+
+
+def test_tiktokapi_older_shapes(tmp_path):
+    """Handle-only authors, millisecond times and author stats without an author."""
+    rows = [
+        {"id": "7100000000000000001", "desc": "", "createTime": 1650000000000, "author": "old.api",
+         "authorStats": {"followerCount": "3B"}},
+        {"id": "7100000000000000002", "desc": "#solo", "authorStats": {"followerCount": 9}},
+    ]
+    result = read_metadata(write(tmp_path, "old.jsonl", "\n".join(map(json.dumps, rows))))
+    old, solo = result.records
+    assert old.author == Author("old.api", "old.api", followers=3_000_000_000)
+    assert old.posted_at == 1650000000 and old.description is None
+    assert solo.author is None
+    assert solo.extra == {"authorStats": {"followerCount": 9}}  # kept, not lost
+    assert result.problems == []
+
+
+def test_plain_author_columns_without_author_id_stay_in_extra(tmp_path):
+    path = write(tmp_path, "posts.csv", "id,author_name,followers,likes\nv1,ann,12,3\n")
+    (record,) = read_metadata(path).records
+    assert record.author is None and record.likes == 3
+    assert record.extra == {"author_name": "ann", "followers": "12"}
