@@ -187,22 +187,24 @@ def _read_text(path: Path) -> str:
         raise
     except OSError as exc:
         raise MetadataError(f"{path}: cannot read metadata file: {exc.strerror or exc}") from exc
-    if not data.strip():
-        raise MetadataError(f"{path}: metadata file is empty")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return data.decode("utf-16")
+            text = data.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise MetadataError(f"{path}: damaged UTF-16 text ({exc.reason})") from exc
-    if b"\x00" in data:
+    elif b"\x00" in data:
         raise MetadataError(f"{path}: binary data, not a metadata file (JSON or CSV expected)")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise MetadataError(
-            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "save it as UTF-8 (in Excel: 'CSV UTF-8')"
-        ) from exc
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise MetadataError(
+                f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                "save it as UTF-8 (in Excel: 'CSV UTF-8')"
+            ) from exc
+    if not text.strip():
+        raise MetadataError(f"{path}: metadata file is empty")
+    return text
 
 
 def _parse_container(path: Path, text: str) -> tuple[str, list[tuple[int, Any]], list[Problem]]:
@@ -228,7 +230,8 @@ def _parse_json(path: Path, text: str) -> tuple[str, list[tuple[int, Any]], list
             try:
                 rows.append((number, json.loads(line)))
             except json.JSONDecodeError as exc:
-                problems.append(_problem(path, number, f"line is not JSON ({exc.msg} at column {exc.colno})"))
+                reason = f"line is not JSON ({exc.msg} at column {exc.colno})"
+                problems.append(_problem(path, number, reason))
         if not rows:
             raise MetadataError(f"{path}: not valid JSON ({whole_error})") from None
     else:
@@ -242,7 +245,7 @@ def _parse_json(path: Path, text: str) -> tuple[str, list[tuple[int, Any]], list
     return _json_format(path, [r for _, r in rows]), rows, problems
 
 
-def _unwrap(document: Any) -> Optional[list[Any]]:
+def _unwrap(document: Any, nested: bool = False) -> Optional[list[Any]]:
     """The list of records inside a JSON document, whichever wrapper the scraper used."""
     if isinstance(document, list):
         return document
@@ -252,20 +255,15 @@ def _unwrap(document: Any) -> Optional[list[Any]]:
         inner = document.get(key)
         if isinstance(inner, list):
             return inner
-        if isinstance(inner, dict) and (found := _unwrap_known(inner)) is not None:
+        if isinstance(inner, dict) and not nested and (found := _unwrap(inner, True)) is not None:
             return found
+    if nested:
+        return None
     if "id" in document:
         return [document]  # a single item saved on its own
     lists = [v for v in document.values() if isinstance(v, list) and v
              and all(isinstance(x, dict) for x in v)]
     return lists[0] if len(lists) == 1 else None
-
-
-def _unwrap_known(document: dict[str, Any]) -> Optional[list[Any]]:
-    for key in _WRAPPER_KEYS:
-        if isinstance(document.get(key), list):
-            return document[key]
-    return None
 
 
 def _json_format(path: Path, records: list[Any]) -> str:

@@ -59,8 +59,8 @@ def test_tiktokapi_itemlist_values_and_extra():
     assert (first.likes, first.shares, first.comments, first.plays) == (15300, 210, 342, 250100)
     assert first.author == Author("6812345678901234567", "sunny.days", "Sunny ☀️", 120500, 321,
                                   2400000, 214, 5120)
-    assert first.sound == Sound("7234000000000000001", "original sound - sunny.days", "Sunny ☀️",
-                                True)
+    assert first.sound == Sound("7234000000000000001", "original sound - sunny.days",
+                                "Sunny ☀️", True)
     # challenges, textExtra hashtags and the caption, normalised and without repeats
     assert first.hashtags == ("fyp", "morningroutine", "café")
     # unmapped fields stay where the file had them; mapped ones are gone
@@ -71,7 +71,7 @@ def test_tiktokapi_itemlist_values_and_extra():
                                "secUid": "MS4wLjABAAAAx9Yz3kq1fTq0n6bJ7o0Qh9kW2H2fV0oZk2p1Jm3y8",
                                "privateAccount": False}
     assert extra["music"]["duration"] == 15 and "title" not in extra["music"]
-    assert extra["textExtra"] == [m for m in extra["textExtra"] if m["userUniqueId"] == "coffee.lab"]
+    assert [m["userUniqueId"] for m in extra["textExtra"]] == ["coffee.lab"]  # the @mention
     assert extra["stickersOnItem"][0]["stickerText"] == ["good morning"]
     assert "stats" not in extra and "challenges" not in extra and "desc" not in extra
     json.dumps(extra)  # it is stored as JSON
@@ -133,8 +133,8 @@ def test_apify_csv_with_split_hashtag_columns():
     assert (first.likes, first.shares, first.comments, first.plays) == (25100, 980, 412, 410000)
     assert first.author == Author("6900000000000000001", "plant.dad", "Plant Dad 🌿", 88200, 190,
                                   1900000, 260, 310)
-    assert first.sound == Sound("7270000000000000801", "original sound - plant.dad", "Plant Dad 🌿",
-                                True)
+    assert first.sound == Sound("7270000000000000801", "original sound - plant.dad",
+                                "Plant Dad 🌿", True)
     assert first.hashtags == ("planttok", "monstera")
     assert first.duration == 34.0
     assert first.extra == {
@@ -289,12 +289,15 @@ def test_json_wrong_types_are_bad_rows(tmp_path):
     ("blank.csv", b"  \n\n", "is empty"),
     ("clip.json", b"\x00\x00\x00\x18ftypmp42\x00\x00", "binary data"),
     ("latin1.csv", "id,description\n1,caf\u00e9\n".encode("cp1252"), "not UTF-8 text"),
-    ("sales.csv", b"order,customer,total\n1,ann,9.99\n", "unknown columns ('order', 'customer', 'total')"),
+    ("sales.csv", b"order,customer,total\n1,ann,9.99\n",
+     "unknown columns ('order', 'customer', 'total')"),
     ("noid.csv", b"description,likes\nhi,3\n", "no 'id' column"),
     ("config.json", b'{"theme": "dark", "size": 3}', "no list of posts"),
     ("other.json", b'[{"name": "x", "price": 3}]', "not TikTokApi or Apify posts"),
     ("broken.json", b'[{"id": "1", "desc": ', "not valid JSON"),
     ("nothing.json", b"[]", "holds no records"),
+    ("nested.json", b'{"data": {"itemList": []}}', "holds no records"),
+    ("utf16blank.csv", "  \n".encode("utf-16"), "is empty"),
 ])
 def test_not_metadata_raises(tmp_path, name, content, message):
     path = write(tmp_path, name, content)
