@@ -184,7 +184,7 @@ class Library:
         if severity:
             sql += " AND severity = ?"
             args.append(severity)
-        return [Problem(*r) for r in self._conn.execute(sql + " ORDER BY id", args)]
+        return [Problem(*r) for r in self._conn.execute(sql + " ORDER BY path, IFNULL(row, 0), id", args)]
 
     def setting(self, key: str, default: Any = None) -> Any:
         row = self._conn.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
