@@ -44,8 +44,8 @@ class VectorIndex:
         Below this many vectors the index searches exactly with numpy; at or
         above it, it switches (once, for good) to an hnswlib HNSW graph.
     ef_search : int
-        hnswlib's query-time candidate list; larger is slower and more exact.
-        Raised to ``k`` when a query asks for more neighbours.
+        hnswlib's query-time candidate list; larger is slower and more exact
+        (hnswlib uses at least ``k``).
     M, ef_construction : int
         hnswlib's graph degree and build-time candidate list.
 
@@ -160,23 +160,33 @@ class VectorIndex:
         queries = _as_unit_rows(vectors, self.dim)
         if exclude_self is not None and len(exclude_self) != len(queries):
             raise ValueError(f"exclude_self has {len(exclude_self)} ids for {len(queries)} queries")
-        n = len(self._ids)
-        if n == 0 or len(queries) == 0 or k <= 0:
+        if len(self._ids) == 0 or len(queries) == 0 or k <= 0:
             return [[] for _ in range(len(queries))]
-        extra = 1 if exclude_self is not None else 0
-        kk = min(k + extra, n)
-        if self._hnsw is not None:
-            self._hnsw.set_ef(max(self.ef_search, kk))
-            labels, distances = self._hnsw.knn_query(queries, k=kk)
-            scores = 1.0 - distances
-        else:
-            labels, scores = exact_top_k(queries, self._vectors[:n], kk)
+        labels, scores = self.search(queries, k + (1 if exclude_self is not None else 0))
         out: list[Neighbours] = []
         for row, (lab, sc) in enumerate(zip(labels, scores)):
             skip = exclude_self[row] if exclude_self is not None else None
             hits = [(self._ids[int(j)], float(s)) for j, s in zip(lab, sc) if self._ids[int(j)] != skip]
             out.append(hits[:k])
         return out
+
+    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Array form of :meth:`query`: int64 [Q, k'] labels and float32 [Q, k'] cosines.
+
+        A label is the position of the id in :attr:`ids`; ``k' = min(k, len(self))``.
+        For bulk work (neighbour graphs over the whole library) where
+        building Python tuples would dominate.
+        """
+        queries = _as_unit_rows(vectors, self.dim)
+        n = len(self._ids)
+        kk = min(k, n)
+        if kk <= 0 or len(queries) == 0:
+            return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
+        if self._hnsw is None:
+            return exact_top_k(queries, self._vectors[:n], kk)
+        # hnswlib searches with max(ef, k) candidates, so ef never needs raising here.
+        labels, distances = self._hnsw.knn_query(queries, k=kk)
+        return labels.astype(np.int64, copy=False), (1.0 - distances).astype(np.float32, copy=False)
 
     # ---------------------------------------------------------------- storage
     def save(self, folder: Path) -> None:
