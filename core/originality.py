@@ -16,7 +16,8 @@ sound or trend.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Optional, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -115,8 +116,7 @@ class OriginalityScorer:
         # ECOD/COPOD keep several float64 copies of their data: cap the cells, not just the rows.
         limit = self.max_fit_samples if name in _NEIGHBOUR_BASED else max(self.max_fit_samples, 10_000_000 // Z.shape[1])
         fit_rows = np.arange(n) if n <= limit else np.sort(rng.choice(n, limit, replace=False))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pyod warns about its own parameters and ties
+        with _lean():
             detector = _make_detector(name, min(self.n_neighbors, len(fit_rows) - 1), self.random_state)
             detector.fit(Z[fit_rows])
         _drop_scratch(detector)
@@ -131,8 +131,7 @@ class OriginalityScorer:
     def _decision(self, name: str, Z: np.ndarray) -> np.ndarray:
         detector = self.detectors_[name]
         out = np.empty(len(Z), dtype=np.float64)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _lean():
             for s in range(0, len(Z), _SCORE_BLOCK):
                 out[s : s + _SCORE_BLOCK] = detector.decision_function(Z[s : s + _SCORE_BLOCK])
                 _drop_scratch(detector)
@@ -272,6 +271,16 @@ def _make_detector(name: str, n_neighbors: int, random_state: int):
     return LOF(n_neighbors=n_neighbors, algorithm="brute", novelty=True)
 
 
+@contextmanager
+def _lean() -> Iterator[None]:
+    """Quiet pyod's parameter warnings; cap sklearn's neighbour-search chunks at 64 MB (default 1 GB)."""
+    from sklearn import config_context
+
+    with warnings.catch_warnings(), config_context(working_memory=64):
+        warnings.simplefilter("ignore")
+        yield
+
+
 def _drop_scratch(detector: Any) -> None:
     """ECOD/COPOD keep float64 [N, D] scratch tables after each call; they are recomputed when needed."""
     for attr in ("U_l", "U_r", "U_skew", "O"):
@@ -302,8 +311,9 @@ def _row_keys(X: np.ndarray) -> np.ndarray:
     words = X.view(np.uint32)
     mult = np.random.default_rng(12345).integers(1, 2**63, size=X.shape[1], dtype=np.uint64) | np.uint64(1)
     keys = np.zeros(len(X), dtype=np.uint64)
-    for s in range(0, len(X), _SCORE_BLOCK):
-        keys[s : s + _SCORE_BLOCK] = (words[s : s + _SCORE_BLOCK].astype(np.uint64) * mult).sum(axis=1)
+    block = 8192
+    for s in range(0, len(X), block):
+        keys[s : s + block] = (words[s : s + block].astype(np.uint64) * mult).sum(axis=1)
     return keys
 
 

@@ -107,8 +107,10 @@ class VectorIndex:
             raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
         # Within one call the last occurrence of an id wins, as with repeated calls.
         last = {vid: row for row, vid in enumerate(ids)}
-        rows = np.fromiter(last.values(), dtype=np.int64, count=len(last))
-        labels = np.empty(len(rows), dtype=np.int64)
+        if len(last) < len(ids):
+            vectors = vectors[np.fromiter(last.values(), dtype=np.int64, count=len(last))]
+        n_before = len(self._ids)
+        labels = np.empty(len(last), dtype=np.int64)
         for n, vid in enumerate(last):
             label = self._label.get(vid)
             if label is None:
@@ -116,26 +118,24 @@ class VectorIndex:
                 self._label[vid] = label
                 self._ids.append(vid)
             labels[n] = label
-        vectors = vectors[rows]
         if self._hnsw is None and len(self._ids) >= self.exact_below:
-            self._vectors = _grow(self._vectors, len(self._ids))
-            self._vectors[labels] = vectors
-            self._switch_to_hnsw()
-        elif self._hnsw is None:
+            self._start_hnsw(n_before)
+        if self._hnsw is None:
             self._vectors = _grow(self._vectors, len(self._ids))
             self._vectors[labels] = vectors
         else:
             self._reserve(len(self._ids))
             self._hnsw.add_items(vectors, labels)
 
-    def _switch_to_hnsw(self) -> None:
+    def _start_hnsw(self, n_existing: int) -> None:
+        """Move the first ``n_existing`` exact-search rows into a new HNSW graph."""
         import hnswlib
 
-        n = len(self._ids)
         index = hnswlib.Index(space="cosine", dim=self.dim)
-        index.init_index(max_elements=_capacity(n), ef_construction=self.ef_construction, M=self.M)
+        index.init_index(max_elements=_capacity(len(self._ids)), ef_construction=self.ef_construction, M=self.M)
         index.set_ef(self.ef_search)
-        index.add_items(self._vectors[:n], np.arange(n))
+        if n_existing:
+            index.add_items(self._vectors[:n_existing], np.arange(n_existing))
         self._hnsw = index
         self._vectors = np.zeros((0, self.dim), dtype=np.float32)
 
@@ -184,7 +184,9 @@ class VectorIndex:
             return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
         if self._hnsw is None:
             return exact_top_k(queries, self._vectors[:n], kk)
-        # hnswlib searches with max(ef, k) candidates, so ef never needs raising here.
+        if self._hnsw.ef != self.ef_search:  # ef_search may be tuned after construction
+            self._hnsw.set_ef(self.ef_search)
+        # hnswlib searches with max(ef, k) candidates, so ef never needs raising for k.
         labels, distances = self._hnsw.knn_query(queries, k=kk)
         return labels.astype(np.int64, copy=False), (1.0 - distances).astype(np.float32, copy=False)
 
@@ -280,6 +282,8 @@ def _as_unit_rows(vectors: np.ndarray, dim: int) -> np.ndarray:
     if not np.isfinite(x).all():
         raise ValueError("vectors contain NaN or infinity")
     norms = np.linalg.norm(x, axis=1, keepdims=True)
+    if np.all(np.abs(norms - 1.0) < 1e-4):
+        return np.ascontiguousarray(x)  # already unit rows (embeddings are): no copy
     return np.ascontiguousarray(x / np.maximum(norms, 1e-12))
 
 
