@@ -1,0 +1,405 @@
+"""Fit and store every analysis of one training run: originality, forecast, hashtags, sounds.
+
+:func:`analyze` writes ``runs/<run>/analytics/``::
+
+    summary.json    what a report or window shows: settings, held-out metrics, tables
+    scores.npz      per video: ids, originality (ensemble and per detector), likes,
+                    like_forecast / like_low / like_high (likes; NaN where unknown)
+    forecast.npz    the fitted LikeForecaster as plain arrays
+    hashtags.npz    the fitted HashtagSuggester as plain arrays (its neighbour bank is
+                    the run's embeddings, re-attached on load)
+
+No pickle anywhere. The originality detectors (pyod) are not stored: they are refitted
+deterministically (fixed ``random_state``) from the run's embeddings when a new video
+needs a score. ``summary.json`` records the embeddings file it was computed from, so
+:func:`load_analysis` notices when ``reelscope embed`` has run since and re-analyses.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import numpy as np
+
+from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
+
+if TYPE_CHECKING:
+    from reelscope.core.embeddings import Embeddings
+    from reelscope.core.forecast import LikeFeatures, LikeForecaster
+    from reelscope.core.hashtags import HashtagSuggester
+    from reelscope.core.library import Library
+    from reelscope.core.models import TrainingRun, Video
+
+FOLDER = "analytics"
+FORMAT_VERSION = 1
+MIN_FORECAST_VIDEOS = 20
+MIN_TAGGED_VIDEOS = 20
+
+
+# ------------------------------------------------------------------------ data
+def runs_with_embeddings(library: "Library") -> list["TrainingRun"]:
+    """Runs (oldest first) whose folder holds an ``embeddings.npz``."""
+    from reelscope.core.embeddings import FILE_NAME
+
+    return [r for r in library.runs() if (library.path / r.dir / FILE_NAME).exists()]
+
+
+def resolve_run(library: "Library", run_id: Optional[str] = None) -> "TrainingRun":
+    """``run_id``'s run, or the newest run with embeddings; clear errors otherwise."""
+    runs = runs_with_embeddings(library)
+    if run_id is not None:
+        library.run(run_id)  # KeyError for an unknown run
+        runs = [r for r in runs if r.id == run_id]
+        if not runs:
+            raise FileNotFoundError(f"run {run_id} has no embeddings yet; run "
+                                    f"'reelscope embed --run {run_id}' first")
+    if not runs:
+        raise FileNotFoundError(f"no trained run with embeddings in {library.path}; run "
+                                "'reelscope train' (and 'reelscope embed') first")
+    return runs[-1]
+
+
+@dataclass
+class AnalysisData:
+    """One run's embeddings joined to the library's videos (row i ↔ ``videos[i]``)."""
+
+    run: "TrainingRun"
+    embeddings: "Embeddings"
+    videos: list["Video"]
+    not_embedded: int = 0
+
+    @property
+    def ids(self) -> list[str]:
+        return [v.id for v in self.videos]
+
+    def kind(self, name: str) -> np.ndarray:
+        """float32 [N, D] embeddings of kind ``name``."""
+        return self.embeddings.kind(name)
+
+    @property
+    def likes(self) -> np.ndarray:
+        """float64 [N], NaN where unknown."""
+        return np.array([np.nan if v.likes is None else float(v.likes) for v in self.videos])
+
+    def likes_or_none(self, i: int) -> Optional[float]:
+        return None if self.videos[i].likes is None else float(self.videos[i].likes)
+
+    @property
+    def followers(self) -> np.ndarray:
+        """float64 [N], NaN where unknown."""
+        return np.array([np.nan if v.author is None or v.author.followers is None
+                         else float(v.author.followers) for v in self.videos])
+
+    @property
+    def authors(self) -> list[Optional[str]]:
+        return [v.author.id if v.author else None for v in self.videos]
+
+    @property
+    def sound_ids(self) -> list[Optional[str]]:
+        return [v.sound.id if v.sound else None for v in self.videos]
+
+    @property
+    def tags(self) -> list[tuple[str, ...]]:
+        return [v.hashtags for v in self.videos]
+
+    @property
+    def posted_at(self) -> list[Optional[int]]:
+        return [v.posted_at for v in self.videos]
+
+    def features(self, kind: str) -> "LikeFeatures":
+        from reelscope.core.forecast import features_for_videos
+
+        return features_for_videos(self.videos, self.kind(kind))
+
+    def with_likes(self) -> np.ndarray:
+        """int [M] rows whose likes are known."""
+        return np.flatnonzero(~np.isnan(self.likes))
+
+    def with_tags(self) -> np.ndarray:
+        """int [M] rows with at least one hashtag."""
+        return np.array([i for i, v in enumerate(self.videos) if v.hashtags], dtype=int)
+
+
+def load_data(library: "Library", run_id: Optional[str] = None) -> AnalysisData:
+    """The run's embeddings restricted to, and aligned with, the library's usable videos."""
+    from reelscope.core.embeddings import Embeddings, load_embeddings
+
+    run = resolve_run(library, run_id)
+    emb = load_embeddings(library, run.id)
+    by_id = {v.id: v for v in library.videos()}
+    rows = [i for i, vid in enumerate(emb.ids) if str(vid) in by_id]
+    aligned = Embeddings(run.id, emb.ids[rows], emb.visual[rows], emb.audio[rows], emb.fused[rows])
+    videos = [by_id[str(emb.ids[i])] for i in rows]
+    return AnalysisData(run, aligned, videos, not_embedded=len(by_id) - len(rows))
+
+
+# -------------------------------------------------------------------- results
+@dataclass
+class Analysis:
+    """A stored analysis: ``summary`` (JSON) and ``scores`` (per-video arrays)."""
+
+    run_id: str
+    folder: Path
+    summary: dict[str, Any]
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return self.summary
+
+    def forecaster(self) -> Optional["LikeForecaster"]:
+        from reelscope.core.forecast import LikeForecaster
+
+        path = self.folder / "forecast.npz"
+        if not path.exists():
+            return None
+        with np.load(path, allow_pickle=False) as z:
+            return LikeForecaster.from_arrays(z)
+
+    def suggester(self, data: AnalysisData) -> Optional["HashtagSuggester"]:
+        """The fitted suggester with ``data``'s tagged videos as its neighbour bank."""
+        from reelscope.core.hashtags import HashtagSuggester
+
+        path = self.folder / "hashtags.npz"
+        if not path.exists():
+            return None
+        with np.load(path, allow_pickle=False) as z:
+            model = HashtagSuggester.from_arrays(z)
+        rows = data.with_tags()
+        kind = self.summary["kind"]
+        return model.attach(data.kind(kind)[rows], [data.tags[i] for i in rows],
+                            [data.likes_or_none(i) for i in rows])
+
+    def score_rows(self) -> list[dict[str, Any]]:
+        """One dict per video: id, originality, likes, like_forecast (None for NaN), ..."""
+        keys = [k for k in self.scores if k != "ids"]
+        out = []
+        for i, vid in enumerate(self.scores["ids"]):
+            row: dict[str, Any] = {"id": str(vid)}
+            for k in keys:
+                x = float(self.scores[k][i])
+                row[k] = None if np.isnan(x) else x
+            out.append(row)
+        return out
+
+
+def analysis_folder(library: "Library", run: "TrainingRun") -> Path:
+    return library.path / run.dir / FOLDER
+
+
+def load_analysis(library: "Library", run_id: Optional[str] = None) -> Optional[Analysis]:
+    """The stored analysis of the run, or None when missing or older than its embeddings."""
+    run = resolve_run(library, run_id)
+    folder = analysis_folder(library, run)
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        if summary.get("format") != FORMAT_VERSION or summary.get("source") != _source(library, run):
+            return None
+        with np.load(folder / "scores.npz", allow_pickle=False) as z:
+            scores = {k: z[k] for k in z.files}
+    except (OSError, ValueError, KeyError):
+        return None
+    return Analysis(run.id, folder, summary, scores)
+
+
+def ensure_analysis(library: "Library", run_id: Optional[str] = None,
+                    progress: Optional[ProgressCallback] = None,
+                    cancel: Optional[CancelToken] = None) -> Analysis:
+    """The stored analysis, running :func:`analyze` first when it is missing or stale."""
+    return load_analysis(library, run_id) or analyze(library, run_id, progress=progress,
+                                                     cancel=cancel)
+
+
+def _source(library: "Library", run: "TrainingRun") -> dict[str, int]:
+    from reelscope.core.embeddings import FILE_NAME
+
+    st = (library.path / run.dir / FILE_NAME).stat()
+    return {"embeddings_mtime_ns": st.st_mtime_ns, "embeddings_size": st.st_size}
+
+
+# --------------------------------------------------------------------- analyze
+def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused",
+            split: str = "random", coverage: float = 0.8, random_state: int = 0,
+            progress: Optional[ProgressCallback] = None,
+            cancel: Optional[CancelToken] = None) -> Analysis:
+    """Fit originality, like forecast, hashtag and sound analyses for a run and store them.
+
+    ``kind``: the embedding kind the analyses use; ``split``: how the forecast's
+    held-out comparison splits videos (random, author or time); ``coverage``: nominal
+    coverage of the forecast intervals. Re-running replaces the stored results.
+    """
+    from reelscope.core.clipcache import atomic_write_bytes
+
+    report = Reporter("analyze", 6, progress, cancel)
+    data = load_data(library, run_id)
+    if len(data.videos) < 3:
+        raise ValueError(f"run {data.run.id} has embeddings for only {len(data.videos)} "
+                         "library videos; import and embed more videos first")
+    X = data.kind(kind)
+    summary: dict[str, Any] = {
+        "format": FORMAT_VERSION, "run": data.run.id, "method": data.run.method,
+        "kind": kind, "created_at": time.time(), "source": _source(library, data.run),
+        "videos": len(data.videos), "not_embedded": data.not_embedded,
+        "videos_with_likes": int(len(data.with_likes())),
+        "videos_with_hashtags": int(len(data.with_tags())),
+        "settings": {"split": split, "coverage": coverage, "random_state": random_state},
+    }
+    scores: dict[str, np.ndarray] = {"ids": np.asarray(data.ids, dtype=str), "likes": data.likes}
+    report.update(0, "sounds")
+    summary["sounds"], sound_labels = _sounds(library, data)
+    scores["sound_cluster"] = sound_labels.astype(np.float64)
+    report.step(message="originality")
+    summary["originality"] = _originality(data, X, scores, sound_labels, random_state)
+    report.step(message="like forecast")
+    folder = analysis_folder(library, data.run)
+    summary["forecast"], forecaster = _forecast(data, kind, split, coverage, random_state, scores)
+    report.step(message="hashtags")
+    summary["hashtags"], suggester = _hashtags(data, X, random_state)
+    report.step(message="similarity index")
+    from reelscope.core.similar import index_for
+
+    index_for(library, data.run.id, kind)
+    report.step(message="saving")
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, model in (("forecast.npz", forecaster), ("hashtags.npz", suggester)):
+        if model is None:
+            (folder / name).unlink(missing_ok=True)
+        else:
+            atomic_write_bytes(folder / name, _npz_bytes(model.to_arrays()))
+    atomic_write_bytes(folder / "scores.npz", _npz_bytes(scores))
+    # summary.json last: its presence (with a matching source) marks a complete analysis.
+    atomic_write_bytes(folder / "summary.json",
+                       json.dumps(jsonable(summary), indent=1, ensure_ascii=False).encode())
+    report.step(message="done")
+    return Analysis(data.run.id, folder, jsonable(summary), scores)
+
+
+def originality_scorer(random_state: int = 0) -> Any:
+    """The originality model every part of Reelscope uses (deterministic, refittable)."""
+    from reelscope.core.originality import OriginalityScorer
+
+    return OriginalityScorer(random_state=random_state)
+
+
+def _originality(data: AnalysisData, X: np.ndarray, scores: dict[str, np.ndarray],
+                 sound_labels: np.ndarray, random_state: int) -> dict[str, Any]:
+    """Originality per video into ``scores``; its link with likes, overall and within sounds."""
+    from reelscope.core.originality import originality_vs_likes
+
+    per = originality_scorer(random_state).fit(X).score(X)
+    for name, values in per.items():
+        key = "originality" if name == "ensemble" else f"originality_{name}"
+        scores[key] = np.asarray(values, dtype=np.float64)
+    ens = scores["originality"]
+    order = np.argsort(-ens, kind="stable")
+    out: dict[str, Any] = {"detectors": [k for k in per if k != "ensemble"],
+                           "most_original": [data.ids[i] for i in order[:10]],
+                           "least_original": [data.ids[i] for i in order[::-1][:10]],
+                           "vs_likes": None}
+    rows = data.with_likes()
+    if len(rows) >= 10:
+        out["vs_likes"] = originality_vs_likes(ens[rows], data.likes[rows],
+                                               data.followers[rows],
+                                               groups=sound_labels[rows],
+                                               seed=random_state)
+    return out
+
+
+def _forecast(data: AnalysisData, kind: str, split: str, coverage: float, random_state: int,
+              scores: dict[str, np.ndarray]) -> tuple[dict[str, Any], Any]:
+    from reelscope.core.forecast import LikeForecaster, compare_models, cross_fitted_forecast
+
+    n = len(data.videos)
+    for key in ("like_forecast", "like_low", "like_high"):
+        scores[key] = np.full(n, np.nan)
+    rows = data.with_likes()
+    if len(rows) < MIN_FORECAST_VIDEOS:
+        return {"skipped": f"only {len(rows)} videos have likes; the forecast needs "
+                           f"{MIN_FORECAST_VIDEOS}"}, None
+    features, likes = data.features(kind), data.likes
+    params = {"coverage": coverage, "random_state": random_state}
+    try:
+        comparison = compare_models(features.take(rows), likes[rows], split=split,
+                                    groups=[data.authors[i] for i in rows],
+                                    times=[data.posted_at[i] for i in rows], **params)
+    except ValueError as exc:  # e.g. a time split without posting times
+        comparison = {"error": str(exc)}
+    model = LikeForecaster(**params).fit(features.take(rows), likes[rows])
+    # Library videos get a forecast from a model that never saw them: out-of-fold for
+    # those with likes, the final model for the rest.
+    log_f = np.log1p(model.predict(features))
+    log_f[rows] = np.log1p(cross_fitted_forecast(features.take(rows), likes[rows], **params))
+    q = model.q_["full"]
+    scores["like_forecast"] = np.expm1(log_f)
+    scores["like_low"] = np.expm1(np.clip(log_f - q, 0, None))
+    scores["like_high"] = np.expm1(log_f + q)
+    return {"comparison": comparison, "videos": int(len(rows)), "coverage": coverage,
+            "interval_half_width_log": q, "n_fit": model.n_fit_,
+            "n_calibration": model.n_calibration_}, model
+
+
+def _hashtags(data: AnalysisData, X: np.ndarray, random_state: int
+              ) -> tuple[dict[str, Any], Any]:
+    from reelscope.core.hashtags import HashtagSuggester, evaluate_hashtags, hashtag_table
+
+    table = hashtag_table(data.tags, [data.likes_or_none(i) for i in range(len(data.videos))])
+    rows = data.with_tags()
+    if len(rows) < MIN_TAGGED_VIDEOS:
+        return {"table": table, "skipped": f"only {len(rows)} videos have hashtags; "
+                                           f"suggestions need {MIN_TAGGED_VIDEOS}"}, None
+    tags = [data.tags[i] for i in rows]
+    likes = [data.likes_or_none(i) for i in rows]
+    evaluation = evaluate_hashtags(X[rows], tags, likes, ks=(1, 3, 5, 10),
+                                   random_state=random_state)
+    model = HashtagSuggester(random_state=random_state).fit(X[rows], tags, likes)
+    if len(model.vocabulary_) == 0:
+        return {"table": table, "evaluation": evaluation,
+                "skipped": "no hashtag is used often enough to suggest"}, None
+    return {"table": table, "evaluation": evaluation,
+            "vocabulary": int(len(model.vocabulary_))}, model
+
+
+def _sounds(library: "Library", data: AnalysisData) -> tuple[dict[str, Any], np.ndarray]:
+    """Sound clusters from the audio embeddings and their trends; int64 [N] cluster per video."""
+    from reelscope.core.sounds import sound_clusters, sound_trends
+
+    clusters = sound_clusters(data.kind("audio"), data.ids, data.sound_ids)
+    trends = sound_trends(library, clusters)
+    for t in trends:  # the summary stays small; per-video labels live in scores.npz
+        t["video_ids"] = t["video_ids"][:20]
+    summary = {"threshold": clusters["threshold"], "threshold_method": clusters["threshold_method"],
+               "clusters": int(len(clusters["sizes"])),
+               "reused_clusters": int(np.sum(np.asarray(clusters["sizes"]) >= 2)),
+               "videos_reusing_a_sound": int(np.sum(clusters["reused"])),
+               "metadata_mismatches": len(clusters["mismatches"]),
+               "mismatches": clusters["mismatches"][:50], "trends": trends[:100]}
+    return summary, np.asarray(clusters["labels"], dtype=np.int64)
+
+
+# --------------------------------------------------------------------- helpers
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy scalars/arrays as Python values and NaN/inf as None."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj

@@ -1,0 +1,244 @@
+"""CLI commands for analytics: ``similar``, ``analyze``, ``evaluate``, ``predict``,
+``export`` and ``report``. JSON keys are documented in docs/ANALYTICS.md."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from reelscope.core.cli import CommandError, print_json
+from reelscope.core.library import Library, LibraryError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("similar", help="library videos most similar to a video or a file",
+                       description="List the library videos most similar to TARGET: a video id "
+                       "from the library, or a video file (embedded with the run's encoder).")
+    p.add_argument("target", help="video id or path of a video file")
+    p.add_argument("-k", type=int, default=10, help="how many videos (default 10)")
+    _kind(p)
+    _common(p)
+    p.set_defaults(handler=cmd_similar)
+
+    p = sub.add_parser("analyze", help="fit and store every analysis for a run",
+                       description="Fit originality, like forecast, hashtag and sound analyses for "
+                       "a run (default: the newest) and store them under runs/<run>/analytics/.")
+    _kind(p)
+    p.add_argument("--split", choices=("random", "author", "time"), default="random",
+                   help="held-out split for the forecast comparison (default random)")
+    p.add_argument("--coverage", type=float, default=0.8,
+                   help="nominal coverage of forecast intervals (default 0.8)")
+    _common(p)
+    p.set_defaults(handler=cmd_analyze)
+
+    p = sub.add_parser("evaluate", help="compare runs: probe accuracy, retrieval, forecast, hashtags",
+                       description="Evaluate every run with embeddings (or those given with --run) "
+                       "and each embedding kind, side by side.")
+    p.add_argument("--label", help="label column for the linear probe: author, sound, "
+                   "first_hashtag or any metadata field (e.g. category)")
+    p.add_argument("--labels", type=Path, help="JSON file mapping video id to label (overrides --label)")
+    p.add_argument("--relevance", default="sound",
+                   help="attribute whose shared value makes two videos relevant (default sound)")
+    p.add_argument("--kinds", nargs="+", choices=("visual", "audio", "fused"),
+                   default=["visual", "audio", "fused"])
+    p.add_argument("--split", choices=("random", "author", "time"), default="random")
+    _common(p, multi_run=True)
+    p.set_defaults(handler=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="forecast likes, hashtags, similar videos for new files",
+                       description="Predict for video files outside the library: like forecast "
+                       "with interval and explanation, hashtag suggestions, similar library videos "
+                       "and originality. The library is not changed unless --add is given.")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--metadata", type=Path, help="metadata file describing the files")
+    p.add_argument("--followers", type=int, help="the author's followers")
+    p.add_argument("--following", type=int, help="accounts the author follows")
+    p.add_argument("--author-likes", type=int, help="likes (hearts) the author received in total")
+    p.add_argument("--author-videos", type=int, help="videos the author has posted")
+    p.add_argument("-k", type=int, default=10, help="similar videos per file (default 10)")
+    p.add_argument("--add", action="store_true", help="also import the files into the library")
+    _common(p)
+    p.set_defaults(handler=cmd_predict)
+
+    p = sub.add_parser("export", help="write embeddings (NPZ/CSV) or per-video scores (CSV)")
+    p.add_argument("--what", choices=("embeddings", "scores"), required=True)
+    p.add_argument("--out", type=Path, required=True, help="output file (.npz or .csv)")
+    _common(p)
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("report", help="write a self-contained HTML or PDF report")
+    p.add_argument("--out", type=Path, required=True, help="report.html or report.pdf")
+    _common(p)
+    p.set_defaults(handler=cmd_report)
+
+
+def _kind(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kind", choices=("visual", "audio", "fused"), default="fused",
+                   help="embedding kind (default fused)")
+
+
+def _common(p: argparse.ArgumentParser, multi_run: bool = False) -> None:
+    p.add_argument("--library", type=Path, default=Path(os.environ.get("REELSCOPE_LIBRARY", ".")),
+                   help="library folder (default: $REELSCOPE_LIBRARY or the current folder)")
+    if multi_run:
+        p.add_argument("--run", action="append", help="training run id (repeat to compare several)")
+    else:
+        p.add_argument("--run", help="training run id (default: the newest with embeddings)")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+@contextmanager
+def _job(args: argparse.Namespace) -> Iterator[tuple[Library, Any, Any]]:
+    """Open the library, show progress on stderr, honour Ctrl-C, map core errors to messages."""
+    from reelscope.core.progress import Cancelled
+    from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
+
+    try:
+        library = Library.open(args.library)
+    except LibraryError as exc:
+        raise CommandError(str(exc)) from None
+    bars = TerminalProgress(quiet=args.quiet or False)
+    try:
+        with cancel_on_interrupt() as cancel:
+            yield library, bars, cancel
+    except Cancelled:
+        raise CommandError("cancelled; nothing was half-written, run it again to finish", 130)
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        raise CommandError(str(exc.args[0]) if exc.args else str(exc)) from None
+    except ModuleNotFoundError as exc:
+        raise CommandError(f"this build lacks {exc.name}: {exc}") from None
+    finally:
+        bars.close()
+        library.close()
+
+
+# ------------------------------------------------------------------- commands
+def cmd_similar(args: argparse.Namespace) -> int:
+    from reelscope.core.similar import similar_videos
+
+    with _job(args) as (library, bars, cancel):
+        target = Path(args.target)
+        if target.is_file():
+            from reelscope.core.analyze import resolve_run
+            from reelscope.core.predict import embed_files
+
+            run = resolve_run(library, args.run)
+            item = embed_files(library, run.id, [target], bars, cancel)[0]
+            if isinstance(item, str):
+                raise CommandError(item)
+            query: Any = item[1][args.kind]
+        else:
+            query = args.target
+        hits = similar_videos(library, query, k=args.k, run_id=args.run, kind=args.kind)
+    out = [{"id": vid, "score": score} for vid, score in hits]
+    if args.json:
+        print_json(out)
+    else:
+        for row in out:
+            print(f"{row['score']:.3f}  {row['id']}")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from reelscope.core.analyze import analyze
+
+    with _job(args) as (library, bars, cancel):
+        result = analyze(library, args.run, kind=args.kind, split=args.split,
+                         coverage=args.coverage, progress=bars, cancel=cancel)
+    summary = result.as_json()
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"Analysed run {summary['run']} ({summary['videos']} videos, {summary['kind']} "
+          f"embeddings); results in {result.folder}")
+    from reelscope.core.report import findings
+
+    for line in findings(summary):
+        print("  " + line)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from reelscope.core.evaluate import evaluate_library
+
+    if args.labels is not None and not args.labels.is_file():
+        raise CommandError(f"labels file {args.labels} does not exist")
+    with _job(args) as (library, bars, cancel):
+        out = evaluate_library(library, args.run, kinds=args.kinds, label=args.label,
+                               labels_file=args.labels, relevance=args.relevance,
+                               split=args.split, progress=bars, cancel=cancel)
+    if args.json:
+        print_json(out)
+        return 0
+    cols = ("probe_accuracy", "retrieval_map", "retrieval_recall@10", "forecast_r2",
+            "forecast_coverage", "hashtag_precision@5")
+    print(f"{'run':<24} {'kind':<7} " + " ".join(f"{c:>20}" for c in cols))
+    for row in out["comparison"]:
+        cells = " ".join(f"{'–' if row[c] is None else format(row[c], '.3f'):>20}" for c in cols)
+        print(f"{row['run']:<24} {row['kind']:<7} {cells}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from reelscope.core.predict import predict_files
+
+    missing = [str(f) for f in args.files if not f.is_file()]
+    if len(missing) == len(args.files):
+        raise CommandError("no such file: " + ", ".join(missing))
+    if args.metadata is not None and not args.metadata.is_file():
+        raise CommandError(f"metadata file {args.metadata} does not exist")
+    author = {"followers": args.followers, "following": args.following,
+              "hearts": args.author_likes, "videos": args.author_videos}
+    with _job(args) as (library, bars, cancel):
+        out = predict_files(library, args.files, args.run, metadata=args.metadata, author=author,
+                            add=args.add, k=args.k, progress=bars, cancel=cancel)
+    if args.json:
+        print_json(out)
+    else:
+        for r in out:
+            _print_prediction(r)
+    return 0 if any("error" not in r for r in out) else 1
+
+
+def _print_prediction(r: dict[str, Any]) -> None:
+    print(r["file"])
+    if "error" in r:
+        print(f"  error: {r['error']}")
+        return
+    if r["likes"]:
+        print("  " + r["likes"]["explanation"]["text"])
+    print(f"  originality: {r['originality']:.0f} / 100")
+    if r["hashtags"]:
+        print("  hashtags: " + " ".join("#" + t["tag"] for t in r["hashtags"][:8]))
+    if r["similar"]:
+        print("  similar: " + ", ".join(f"{s['id']} ({s['score']:.2f})" for s in r["similar"][:5]))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from reelscope.core.export import export
+
+    with _job(args) as (library, bars, cancel):
+        out = export(library, args.what, args.out, args.run, progress=bars, cancel=cancel)
+    _done(args, out, f"Wrote {out['rows']} rows of {out['what']} (run {out['run']}) to {out['out']}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from reelscope.core.report import write_report
+
+    with _job(args) as (library, bars, cancel):
+        path = write_report(library, args.out, args.run, progress=bars, cancel=cancel)
+    _done(args, {"out": str(path)}, f"Report written to {path}")
+    return 0
+
+
+def _done(args: argparse.Namespace, out: dict[str, Any], text: str) -> None:
+    if args.json:
+        print_json(out)
+    else:
+        print(text)
+

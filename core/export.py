@@ -1,0 +1,115 @@
+"""Export a run's embeddings (NPZ or CSV) and per-video scores (CSV) for other tools.
+
+Embeddings NPZ: arrays ``ids`` (str [N]) and ``visual``, ``audio``, ``fused``
+(float32 [N, D]) — the same layout as ``runs/<run>/embeddings.npz``. Embeddings CSV:
+``id`` then ``visual_0..``, ``audio_0..``, ``fused_0..``. Scores CSV: ``id``,
+``originality``, ``likes``, ``like_forecast``, ``like_low``, ``like_high``, one
+``originality_<detector>`` column per detector, then ``author``, ``followers`` and
+``sound`` from the metadata. Empty cells mean unknown. Text cells that a spreadsheet
+would run as a formula are prefixed with an apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import numpy as np
+
+from reelscope.core.progress import CancelToken, ProgressCallback
+
+if TYPE_CHECKING:
+    from reelscope.core.library import Library
+
+WHAT = ("embeddings", "scores")
+SCORE_COLUMNS = ("id", "originality", "likes", "like_forecast", "like_low", "like_high")
+
+
+def export(library: "Library", what: str, out: str | Path, run_id: Optional[str] = None,
+           progress: Optional[ProgressCallback] = None,
+           cancel: Optional[CancelToken] = None) -> dict[str, Any]:
+    """Write ``what`` (embeddings or scores) to ``out``; returns ``{"what", "out", "run", "rows"}``."""
+    out = Path(out)
+    if what == "embeddings":
+        return export_embeddings(library, out, run_id)
+    if what == "scores":
+        return export_scores(library, out, run_id, progress, cancel)
+    raise ValueError(f"cannot export {what!r}; choose one of {', '.join(WHAT)}")
+
+
+def export_embeddings(library: "Library", out: Path, run_id: Optional[str] = None
+                      ) -> dict[str, Any]:
+    """The run's embeddings as ``.npz`` or ``.csv`` (chosen by the suffix of ``out``)."""
+    from reelscope.core.clipcache import atomic_write_bytes
+    from reelscope.core.embeddings import KINDS, load_embeddings
+
+    emb = load_embeddings(library, run_id)
+    suffix = out.suffix.lower()
+    if suffix == ".npz":
+        buf = io.BytesIO()
+        np.savez(buf, ids=np.asarray(emb.ids, dtype=str),
+                 **{k: np.asarray(emb.kind(k), dtype=np.float32) for k in KINDS})
+        atomic_write_bytes(out, buf.getvalue())
+    elif suffix == ".csv":
+        header = ["id"] + [f"{k}_{j}" for k in KINDS for j in range(emb.kind(k).shape[1])]
+        matrix = np.concatenate([emb.kind(k) for k in KINDS], axis=1)
+        rows = ([safe_cell(str(vid))] + [f"{x:.7g}" for x in vec]
+                for vid, vec in zip(emb.ids, matrix))
+        _write_csv(out, header, rows)
+    else:
+        raise ValueError(f"embeddings export writes .npz or .csv, not {out.name!r}")
+    return {"what": "embeddings", "out": str(out), "run": emb.run_id, "rows": len(emb)}
+
+
+def export_scores(library: "Library", out: Path, run_id: Optional[str] = None,
+                  progress: Optional[ProgressCallback] = None,
+                  cancel: Optional[CancelToken] = None) -> dict[str, Any]:
+    """Per-video scores of the run's analysis as CSV (analysing first when needed)."""
+    from reelscope.core.analyze import ensure_analysis
+
+    if out.suffix.lower() != ".csv":
+        raise ValueError(f"scores export writes .csv, not {out.name!r}")
+    analysis = ensure_analysis(library, run_id, progress, cancel)
+    rows = analysis.score_rows()
+    detectors = sorted(k for k in analysis.scores if k.startswith("originality_"))
+    header = list(SCORE_COLUMNS) + detectors + ["author", "followers", "sound"]
+    by_id = {v.id: v for v in library.videos()}
+
+    def line(row: dict[str, Any]) -> list[str]:
+        v = by_id.get(row["id"])
+        author = v.author if v is not None else None
+        meta = [author.unique_id or author.id if author else None,
+                author.followers if author else None,
+                v.sound.id if v is not None and v.sound else None]
+        return [_cell(row.get(c)) for c in SCORE_COLUMNS] + \
+               [_cell(row.get(c)) for c in detectors] + [_cell(x) for x in meta]
+
+    _write_csv(out, header, (line(r) for r in rows))
+    return {"what": "scores", "out": str(out), "run": analysis.run_id, "rows": len(rows)}
+
+
+def safe_cell(text: str) -> str:
+    """Text a spreadsheet will show, not execute (=, +, -, @ and control starts)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if not np.isfinite(value) else f"{value:.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return safe_cell(str(value))
+
+
+def _write_csv(out: Path, header: list[str], rows: Any) -> None:
+    from reelscope.core.clipcache import atomic_write_bytes
+
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_bytes(out, buf.getvalue().encode("utf-8"))

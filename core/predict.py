@@ -1,0 +1,223 @@
+"""Predict for new video files: likes, hashtags, similar library videos, originality.
+
+:func:`predict_files` decodes and embeds the files with a run's encoder (one call,
+:func:`embed_files`), then hands the vectors to :func:`predict_embedded`, which needs
+no media or torch and is what tests and the desktop window call directly. Nothing in
+the library changes unless ``add=True``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
+import numpy as np
+
+from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
+
+if TYPE_CHECKING:
+    from reelscope.core.analyze import Analysis, AnalysisData
+    from reelscope.core.library import Library
+    from reelscope.core.models import Author, PostMetadata
+
+
+@dataclass
+class NewVideo:
+    """A video outside the library, embedded with the run's encoder.
+
+    ``vectors``: kind -> float32 [D] (at least the analysis kind); the rest is
+    what its metadata or the command line says (None when unknown).
+    """
+
+    file: str
+    vectors: dict[str, np.ndarray]
+    duration: Optional[float] = None
+    posted_at: Optional[int] = None
+    author: Optional["Author"] = None
+    hashtags: tuple[str, ...] = ()
+    id: Optional[str] = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def predict_embedded(library: "Library", analysis: "Analysis", data: "AnalysisData",
+                     videos: Sequence[NewVideo], k: int = 10, n_tags: int = 10
+                     ) -> list[dict[str, Any]]:
+    """The prediction for each embedded video (keys in docs/ANALYTICS.md)."""
+    from reelscope.core.analyze import originality_scorer
+    from reelscope.core.forecast import author_features, context_features, explain_forecast
+    from reelscope.core.forecast import LikeFeatures
+    from reelscope.core.similar import index_for
+
+    if not videos:
+        return []
+    kind = analysis.summary["kind"]
+    Q = np.stack([np.asarray(v.vectors[kind], dtype=np.float32) for v in videos])
+    Q /= np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), 1e-12)
+
+    similar = index_for(library, analysis.run_id, kind).query(Q, k)
+    likes_of = {vid: data.likes_or_none(i) for i, vid in enumerate(data.ids)}
+    rs = analysis.summary["settings"]["random_state"]
+    originality = originality_scorer(rs).fit(data.kind(kind)).score(Q)
+
+    forecaster = analysis.forecaster()
+    forecasts: list[Optional[dict[str, Any]]] = [None] * len(videos)
+    if forecaster is not None:
+        def stat(name: str) -> list[Optional[float]]:
+            return [getattr(v.author, name) if v.author else None for v in videos]
+
+        features = LikeFeatures(
+            Q, author_features(stat("followers"), stat("hearts"), stat("video_count"),
+                               stat("following")),
+            context_features([v.duration for v in videos], [v.posted_at for v in videos]))
+        forecasts = forecaster.forecast(features)
+
+    suggester = analysis.suggester(data)
+    tags = suggester.suggest(Q, k=n_tags) if suggester is not None else [[] for _ in videos]
+
+    out = []
+    for i, video in enumerate(videos):
+        neighbours = [{"id": vid, "score": float(s), "likes": likes_of.get(vid)}
+                      for vid, s in similar[i]]
+        likes = None
+        if forecasts[i] is not None:
+            f = forecasts[i]
+            likes = {key: f[key] for key in ("forecast", "low", "high", "coverage", "model",
+                                             "author_baseline", "content_uplift")}
+            likes["explanation"] = {
+                "author_baseline": f["author_baseline"],
+                "content_uplift": f["content_uplift"],
+                "nearest": neighbours[:5],
+                "text": explain_forecast(f, neighbours),
+            }
+        out.append({
+            "file": video.file,
+            "id": video.id,
+            "likes": likes,
+            "hashtags": [dict(t, used=t["tag"] in video.hashtags) for t in tags[i]],
+            "similar": [{"id": nb["id"], "score": nb["score"]} for nb in neighbours],
+            "originality": float(originality["ensemble"][i]),
+            "originality_detectors": {name: float(values[i]) for name, values in
+                                      originality.items() if name != "ensemble"},
+            "run": analysis.run_id,
+            "warnings": list(video.warnings),
+        })
+    return out
+
+
+# ------------------------------------------------------------------- from files
+def author_from_stats(followers: Optional[int] = None, following: Optional[int] = None,
+                      hearts: Optional[int] = None, videos: Optional[int] = None,
+                      base: Optional["Author"] = None) -> Optional["Author"]:
+    """An Author from command-line statistics, overriding ``base`` (from metadata)."""
+    from dataclasses import replace
+
+    from reelscope.core.models import Author
+
+    given = {k: v for k, v in (("followers", followers), ("following", following),
+                               ("hearts", hearts), ("video_count", videos)) if v is not None}
+    if base is None and not given:
+        return None
+    return replace(base or Author(id="(command line)"), **given)
+
+
+def metadata_for_files(files: Sequence[Path], metadata: Optional[Path]
+                       ) -> dict[Path, "PostMetadata"]:
+    """The metadata record of each file, matched by id in the file name."""
+    if metadata is None:
+        return {}
+    from reelscope.core.metadata import id_from_filename, read_metadata
+
+    records = {r.id: r for r in read_metadata(metadata).records}
+    out = {}
+    for f in files:
+        vid = id_from_filename(Path(f).name, set(records))
+        if vid is not None:
+            out[Path(f)] = records[vid]
+    return out
+
+
+def embed_files(library: "Library", run_id: str, files: Sequence[Path],
+                progress: Optional[ProgressCallback] = None,
+                cancel: Optional[CancelToken] = None) -> list[Any]:
+    """Decode ``files`` and embed them with run ``run_id``'s encoder.
+
+    Returns per file either ``(decoded media, {kind: float32 [D]})`` or an error string.
+    The one place that touches media decoding and torch.
+    """
+    from reelscope.core.media import decode_for_cache
+    from reelscope.core.train import embed_decoded
+
+    report = Reporter("decode", len(files), progress, cancel)
+    decoded: list[Any] = []
+    for f in files:
+        try:
+            decoded.append(decode_for_cache(Path(f), library.cache.spec))
+        except Exception as exc:  # any unreadable file becomes a per-file message
+            decoded.append(f"cannot decode {f}: {exc}")
+        report.step(message=Path(f).name)
+    good = [d for d in decoded if not isinstance(d, str)]
+    vectors = embed_decoded(library, run_id, good, progress=progress, cancel=cancel) if good else []
+    it = iter(vectors)
+    return [d if isinstance(d, str) else (d, next(it)) for d in decoded]
+
+
+def predict_files(library: "Library", files: Sequence[str | Path], run_id: Optional[str] = None,
+                  metadata: Optional[str | Path] = None, author: Optional[dict[str, int]] = None,
+                  add: bool = False, k: int = 10,
+                  progress: Optional[ProgressCallback] = None,
+                  cancel: Optional[CancelToken] = None) -> list[dict[str, Any]]:
+    """Predict for each file; files that cannot be read get ``{"file", "error"}``.
+
+    ``author``: command-line statistics (followers, following, hearts, videos) that
+    override the metadata's. With ``add`` the files are imported into the library.
+    """
+    from reelscope.core.analyze import ensure_analysis, load_data
+
+    paths = [Path(f) for f in files]
+    analysis = ensure_analysis(library, run_id, progress, cancel)
+    data = load_data(library, analysis.run_id)
+    meta = metadata_for_files(paths, Path(metadata) if metadata else None)
+    embedded = embed_files(library, analysis.run_id, paths, progress, cancel)
+    videos, errors = [], {}
+    for path, item in zip(paths, embedded):
+        if isinstance(item, str):
+            errors[str(path)] = item
+            continue
+        decoded, vectors = item
+        rec = meta.get(path)
+        info = getattr(decoded, "info", None)
+        videos.append(NewVideo(
+            file=str(path), vectors=vectors,
+            duration=getattr(info, "duration", None) or (rec.duration if rec else None),
+            posted_at=rec.posted_at if rec else None,
+            author=author_from_stats(**(author or {}), base=rec.author if rec else None),
+            hashtags=tuple(rec.hashtags) if rec else (),
+            id=rec.id if rec else None,
+            warnings=list(getattr(decoded, "warnings", []) or []),
+        ))
+    results = {r["file"]: r for r in predict_embedded(library, analysis, data, videos, k)}
+    if add:
+        _add_to_library(library, analysis.run_id, paths, metadata, videos)
+    return [results.get(str(p)) or {"file": str(p), "error": errors[str(p)]} for p in paths]
+
+
+def _add_to_library(library: "Library", run_id: str, paths: Sequence[Path],
+                    metadata: Optional[str | Path], videos: Sequence[NewVideo]) -> None:
+    """Import the files (and their metadata) and append their vectors to the run's embeddings."""
+    from reelscope.core.embeddings import Embeddings, KINDS, load_embeddings, save_embeddings
+    from reelscope.core.ingest import import_files
+
+    import_files(library, paths, metadata)
+    emb = load_embeddings(library, run_id)
+    path_to_id = {r["path"]: r["id"] for r in library.db.query("SELECT id, path FROM videos")}
+    known = set(emb.index_of())
+    new = [(path_to_id.get(str(Path(v.file).resolve())), v) for v in videos]
+    new = [(vid, v) for vid, v in new if vid is not None and vid not in known]
+    if not new:
+        return
+    parts = {kind: np.concatenate([emb.kind(kind), np.stack([v.vectors[kind] for _, v in new])])
+             for kind in KINDS}
+    ids = np.concatenate([emb.ids.astype(str), np.array([vid for vid, _ in new], dtype=str)])
+    save_embeddings(library.path / library.run(run_id).dir,
+                    Embeddings(run_id, ids, parts["visual"], parts["audio"], parts["fused"]))

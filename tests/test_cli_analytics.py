@@ -1,0 +1,208 @@
+"""CLI round trips for similar, analyze, evaluate, predict, export and report on a small
+synthetic library (no media decoding: embeddings are written directly)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reelscope.core.cli import main
+from reelscope.core.embeddings import Embeddings, save_embeddings
+from reelscope.core.library import Library
+from reelscope.core.models import Author, PostMetadata, Sound, TrainingRun
+
+INJECTED = '<script>alert("x")</script> & $5 deal'
+QUOTED_TAG = 'say"hi"'
+
+
+def build_library(root: Path, n: int = 120, seed: int = 0, runs: tuple[str, ...] = ("run-a",)
+                  ) -> Library:
+    """Videos in 4 content clusters with cluster hashtags (+ a generic #fyp on 60 %),
+    6 sounds shared through the audio embedding, likes from followers and cluster."""
+    rng = np.random.default_rng(seed)
+    lib = Library.create(root)
+    cluster = rng.integers(0, 4, n)
+    sound = rng.integers(0, 6, n)
+    author = rng.integers(0, 15, n)
+    followers = np.exp(rng.normal(9, 1.2, 15)).astype(int)
+    ids = [f"v{i:03d}" for i in range(n)]
+    records, rows = [], []
+    for i, vid in enumerate(ids):
+        tags = [f"topic{cluster[i]}", f"niche{cluster[i]}"]
+        if rng.random() < 0.6:
+            tags.append("fyp")
+        if i % 10 == 0:
+            tags.append(QUOTED_TAG)
+        log_likes = 0.7 * np.log1p(followers[author[i]]) + 0.8 * cluster[i] + rng.normal(0, 0.4)
+        a = int(author[i])
+        records.append(PostMetadata(
+            id=vid, source="test", description=INJECTED if i == 0 else f"video {i} #{tags[0]}",
+            posted_at=1_700_000_000 + i * 3600 * 7,
+            author=Author(f"a{a}", f"user{a}", None, int(followers[a]), 100 + a, 10 * int(followers[a]),
+                          50 + a),
+            sound=Sound(f"s{sound[i]}", f"Song {sound[i]}"), likes=int(np.expm1(log_likes)),
+            duration=15.0 + i % 30, hashtags=tuple(tags)))
+        rows.append({"id": vid, "path": str(root / f"{vid}.mp4"), "content_hash": f"{i:02d}hash{vid}",
+                     "status": "ok", "duration": 15.0 + i % 30})
+    lib.save_metadata(records)
+    lib.db["videos"].insert_all(rows)
+    _thumbs(lib, rows[:: 7])
+    centres = rng.normal(size=(4, 16))
+    sounds = rng.normal(size=(6, 8))
+    for r, run_id in enumerate(runs):
+        noise = 0.5 + r  # a later run is worse: more noise around the cluster centres
+        visual = centres[cluster] + noise * rng.normal(size=(n, 16))
+        audio = sounds[sound] + 0.05 * rng.normal(size=(n, 8))
+        fused = np.concatenate([visual / 4, audio], axis=1)
+        run_dir = root / "runs" / run_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_embeddings(run_dir, Embeddings(run_id, np.array(ids), visual, audio, fused))
+        lib.save_run(TrainingRun(run_id, "av-simclr", "tiny", "finished", time.time() + r,
+                                 f"runs/{run_id}", finished_at=time.time() + r))
+    return lib
+
+
+def _thumbs(lib: Library, rows: list[dict]) -> None:
+    from PIL import Image
+
+    for k, row in enumerate(rows):
+        path = lib.cache.thumb_path(row["content_hash"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        img = Image.new("RGB", (90, 160), (40 * k % 255, 120, 200 - 20 * k % 200))
+        img.save(path, format="JPEG")
+
+
+@pytest.fixture(scope="module")
+def library_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("lib")
+    build_library(root, runs=("run-a", "run-b")).close()
+    return root
+
+
+def run_json(capsys, *argv: str) -> object:
+    code = main([*argv, "--json", "--quiet"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return json.loads(out.out)
+
+
+def test_analyze_then_similar(library_dir, capsys):
+    summary = run_json(capsys, "analyze", "--library", str(library_dir), "--run", "run-a")
+    assert summary["run"] == "run-a" and summary["videos"] == 120
+    models = summary["forecast"]["comparison"]["models"]
+    assert models["full"]["r2"] > models["author"]["r2"]
+    assert summary["hashtags"]["evaluation"]["methods"]["combined"]["precision@3"] > \
+        summary["hashtags"]["evaluation"]["methods"]["frequency"]["precision@3"]
+    folder = library_dir / "runs" / "run-a" / "analytics"
+    assert {"summary.json", "scores.npz", "forecast.npz", "hashtags.npz"} <= \
+        {p.name for p in folder.iterdir()}
+    with np.load(folder / "scores.npz", allow_pickle=False) as z:
+        assert z["originality"].min() >= 0 and z["originality"].max() <= 100
+
+    hits = run_json(capsys, "similar", "v005", "--library", str(library_dir), "--run", "run-a", "-k", "4")
+    assert len(hits) == 4 and all(set(h) >= {"id", "score"} for h in hits)
+    assert "v005" not in [h["id"] for h in hits]
+    assert hits[0]["score"] >= hits[-1]["score"]
+
+
+def test_evaluate_compares_runs(library_dir, capsys, tmp_path):
+    labels = tmp_path / "labels.json"
+    lib = Library.open(library_dir)
+    labels.write_text(json.dumps({v.id: v.hashtags[-1] if "topic" in v.hashtags[-1] else
+                                  next(t for t in v.hashtags if t.startswith("topic"))
+                                  for v in lib.videos()}))
+    lib.close()
+    out = run_json(capsys, "evaluate", "--library", str(library_dir), "--labels", str(labels),
+                   "--kinds", "visual", "audio")
+    assert [r["run"] for r in out["runs"]] == ["run-a", "run-b"]
+    by = {(r["run"], r["kind"]): r for r in out["comparison"]}
+    # the cleaner run's visual embedding probes the topic better; audio finds same-sound videos
+    assert by[("run-a", "visual")]["probe_accuracy"] > by[("run-b", "visual")]["probe_accuracy"]
+    assert by[("run-a", "visual")]["probe_accuracy"] > 0.8
+    assert by[("run-a", "audio")]["retrieval_map"] > 0.9
+    kinds = out["runs"][0]["kinds"]["visual"]
+    assert kinds["retrieval"]["random_map"] < 0.3
+    assert set(kinds["forecast"]["models"]) == {"author", "content", "full"}
+    assert "precision@5" in kinds["hashtags"]["methods"]["combined"]
+
+    out = run_json(capsys, "evaluate", "--library", str(library_dir), "--run", "run-a",
+                   "--label", "author", "--kinds", "fused")
+    assert len(out["comparison"]) == 1 and out["label"] == "author"
+
+
+def test_export_scores_and_embeddings(library_dir, capsys, tmp_path):
+    run_json(capsys, "export", "--library", str(library_dir), "--what", "scores",
+             "--out", str(tmp_path / "scores.csv"))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "scores.csv").read_text())))
+    assert len(rows) == 120
+    assert {"id", "originality", "likes", "like_forecast", "like_low", "like_high"} <= set(rows[0])
+    assert all(float(r["like_low"]) <= float(r["like_forecast"]) <= float(r["like_high"]) for r in rows)
+
+    info = run_json(capsys, "export", "--library", str(library_dir), "--what", "embeddings",
+                    "--out", str(tmp_path / "emb.npz"), "--run", "run-a")
+    assert info["rows"] == 120
+    with np.load(tmp_path / "emb.npz", allow_pickle=False) as z:
+        assert set(z.files) == {"ids", "visual", "audio", "fused"}
+        assert z["visual"].shape == (120, 16) and z["ids"][0] == "v000"
+    run_json(capsys, "export", "--library", str(library_dir), "--what", "embeddings",
+             "--out", str(tmp_path / "emb.csv"))
+    header = (tmp_path / "emb.csv").read_text().splitlines()[0].split(",")
+    assert header[0] == "id" and "visual_0" in header and "fused_23" in header
+
+
+def test_predict_with_stubbed_encoder(library_dir, capsys, tmp_path, monkeypatch):
+    """predict's embedding step is one call; replace it by vectors of known library videos."""
+    import reelscope.core.predict as predict
+
+    emb = np.load(library_dir / "runs" / "run-a" / "embeddings.npz")
+    files = [tmp_path / "new1.mp4", tmp_path / "new2.mp4"]
+    for f in files:
+        f.write_bytes(b"not decoded in this test")
+
+    class Decoded:
+        info = type("Info", (), {"duration": 20.0})()
+        warnings: list[str] = []
+
+    def fake_embed(library, run_id, paths, progress=None, cancel=None):
+        return [(Decoded(), {k: emb[k][3 + j] + 1e-3 for k in ("visual", "audio", "fused")})
+                for j, _ in enumerate(paths)]
+
+    monkeypatch.setattr(predict, "embed_files", fake_embed)
+    before = (library_dir / "library.db").stat().st_mtime_ns
+    out = run_json(capsys, "predict", *map(str, files), "--library", str(library_dir),
+                   "--run", "run-a", "--followers", "20000", "--following", "10",
+                   "--author-likes", "300000", "--author-videos", "40", "-k", "5")
+    assert [r["file"] for r in out] == list(map(str, files))
+    r = out[0]
+    assert r["likes"]["low"] <= r["likes"]["forecast"] <= r["likes"]["high"]
+    assert r["likes"]["coverage"] == 0.8 and r["likes"]["model"] == "full"
+    assert "Videos by authors like this one" in r["likes"]["explanation"]["text"]
+    assert r["similar"][0]["id"] == "v003" and len(r["similar"]) == 5
+    assert 0 <= r["originality"] <= 100
+    assert r["hashtags"] and all("#" not in t["tag"] and "score" in t for t in r["hashtags"])
+    assert (library_dir / "library.db").stat().st_mtime_ns == before  # library unchanged
+
+
+def test_report_html_and_pdf(library_dir, capsys, tmp_path):
+    run_json(capsys, "report", "--library", str(library_dir), "--out", str(tmp_path / "r.html"))
+    text = (tmp_path / "r.html").read_text()
+    assert "<script>" not in text and "#say&quot;hi" in text  # the hashtag table, escaped
+    run_json(capsys, "report", "--library", str(library_dir), "--out", str(tmp_path / "r.pdf"))
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_clear_errors(tmp_path, capsys):
+    assert main(["analyze", "--library", str(tmp_path / "nope"), "--quiet"]) == 1
+    assert "not a Reelscope library" in capsys.readouterr().err
+    Library.create(tmp_path / "empty").close()
+    assert main(["analyze", "--library", str(tmp_path / "empty"), "--quiet"]) == 1
+    assert "reelscope train" in capsys.readouterr().err
+    assert main(["report", "--library", str(tmp_path / "empty"), "--out", "x.docx"]) == 1
+    assert main(["similar", "v1", "--library", str(tmp_path / "empty")]) == 1
+    assert "reelscope train" in capsys.readouterr().err
