@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -26,19 +26,32 @@ def write_video(
     options: Optional[dict[str, str]] = None,
     rotation: Optional[int] = None,
     container_format: Optional[str] = None,
+    frame_times: Optional[Sequence[float]] = None,
+    container_options: Optional[dict[str, str]] = None,
 ) -> Path:
     """Encode ``frames`` (uint8 [H, W, 3] RGB each, H and W even) and optional audio.
 
     ``audio`` is float32 [N] mono or [C, N] in -1..1 at ``sample_rate``.
-    ``gop`` is the keyframe interval in frames; ``rotation`` (degrees) is stored as
-    display-matrix metadata, as phones do, without turning the pixels.
+    ``gop`` is the keyframe interval in frames.
+
+    ``rotation`` (degrees, counterclockwise, a multiple of 90) is stored as a
+    display matrix, as phones do, without turning the pixels; PyAV reads it back
+    as ``VideoFrame.rotation`` (FFmpeg's sign convention, so a phone held upright
+    that stores landscape pixels writes ``-90``).
+
+    ``frame_times`` gives each frame's timestamp in seconds (increasing) for a
+    variable-frame-rate file; ``fps`` then only sets the nominal rate.
+    ``container_options`` go to the muxer, e.g. ``{"movflags": "+faststart"}``
+    to put an MP4's index before its data.
     """
     import av
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rate = Fraction(fps).limit_denominator(1001)
-    with av.open(str(path), mode="w", format=container_format) as out:
+    with av.open(
+        str(path), mode="w", format=container_format, options=dict(container_options or {})
+    ) as out:
         frames = iter(frames)
         first = next(frames)
         height, width = first.shape[:2]
@@ -49,15 +62,22 @@ def write_video(
             vstream.bit_rate = bit_rate
         if gop:
             vstream.codec_context.gop_size = gop
+        if frame_times is not None:
+            # A millisecond clock lets frames land at arbitrary (irregular) times.
+            vstream.codec_context.time_base = Fraction(1, 1000)
         if rotation:
-            # The display matrix stores the rotation that turns the coded picture upright.
-            vstream.metadata["rotate"] = str(rotation)
+            # Modern FFmpeg ignores the old "rotate" metadata tag on output; muxers
+            # (MP4/MOV/MKV/WebM) write the display matrix from coded side data.
+            vstream.set_display_rotation(rotation)
         astream = None
         if audio is not None:
             astream = out.add_stream(audio_codec, rate=sample_rate)
             astream.layout = "mono" if np.ndim(audio) == 1 else "stereo"
-        for image in _chain(first, frames):
+        for index, image in enumerate(_chain(first, frames)):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+            if frame_times is not None:
+                frame.pts = round(frame_times[index] * 1000)
+                frame.time_base = Fraction(1, 1000)
             for packet in vstream.encode(frame):
                 out.mux(packet)
         for packet in vstream.encode():
