@@ -1,0 +1,165 @@
+"""Video augmentations: parameters drawn per clip on the CPU, applied in batch on any device.
+
+Splitting *drawing* from *applying* is what makes training reproducible: the
+loader draws each clip's parameters from a generator seeded by (seed, epoch,
+video index, view), so the same video gets the same augmentation whatever the
+batch size, worker count, DDP rank or resume point; the device then applies a
+whole batch with a few tensor ops (one ``grid_sample`` for crop+resize+flip,
+3x3 colour matrices for jitter), identically on CPU and GPU.
+
+Chosen for how short videos vary: the same scene is reframed (crop, consistent
+over the clip's frames so motion is kept), mirrored, colour-graded by filters
+(strong jitter including hue, grayscale), and the interesting part of a video
+is anywhere in it (two clips at different times; drawn in :mod:`.data`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from reelscope.training.config import VideoAugConfig
+
+# Kinetics-style normalisation constants (the same for every preset).
+MEAN = (0.45, 0.45, 0.45)
+STD = (0.225, 0.225, 0.225)
+
+# ITU-R BT.601 luma weights, as torchvision's rgb_to_grayscale.
+LUMA = (0.299, 0.587, 0.114)
+
+
+def identity_params(n: int = 1) -> dict[str, np.ndarray]:
+    """Parameters that leave a clip unchanged (used for embedding)."""
+    return {
+        "crop": np.tile(np.array([0.0, 0.0, 1.0, 1.0], np.float32), (n, 1)),  # cx, cy, half-w, half-h
+        "flip": np.zeros(n, np.float32),
+        "jitter": np.tile(np.array([1.0, 1.0, 1.0, 0.0], np.float32), (n, 1)),  # b, c, s, hue
+        "gray": np.zeros(n, np.float32),
+    }
+
+
+def sample_params(rng: np.random.Generator, cfg: VideoAugConfig) -> dict[str, np.ndarray]:
+    """Draw one view's parameters; arrays shaped for one clip (leading dim 1 dropped).
+
+    crop: float32 [4] = centre x, centre y, half width, half height in [-1, 1] frame coords
+    flip: float32 [] 0/1;  jitter: float32 [4] = brightness, contrast, saturation factors,
+    hue shift in turns;  gray: float32 [] 0/1.
+    """
+    p = {k: v[0] for k, v in identity_params(1).items()}
+    if cfg.crop > 0:
+        min_scale = max(0.01, 1.0 - 0.92 * min(cfg.crop, 1.0))
+        for _ in range(10):  # torchvision's rejection sampling of area and aspect ratio
+            area = rng.uniform(min_scale, 1.0)
+            ratio = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
+            w, h = math.sqrt(area * ratio), math.sqrt(area / ratio)
+            if w <= 1.0 and h <= 1.0:
+                break
+        else:
+            w = h = math.sqrt(area)
+        cx, cy = rng.uniform(-(1 - w), 1 - w), rng.uniform(-(1 - h), 1 - h)
+        p["crop"] = np.array([cx, cy, w, h], np.float32)
+    if rng.random() < cfg.flip:
+        p["flip"] = np.float32(1.0)
+    if cfg.jitter > 0 and rng.random() < cfg.jitter_p:
+        s = cfg.jitter
+        lo = max(0.0, 1 - 0.8 * s)
+        p["jitter"] = np.array(
+            [rng.uniform(lo, 1 + 0.8 * s), rng.uniform(lo, 1 + 0.8 * s),
+             rng.uniform(lo, 1 + 0.8 * s), rng.uniform(-0.2 * s, 0.2 * s)],
+            np.float32,
+        )
+    if rng.random() < cfg.grayscale:
+        p["gray"] = np.float32(1.0)
+    return p
+
+
+def crop_resize_flip(frames: torch.Tensor, crop: torch.Tensor, flip: torch.Tensor, size: int) -> torch.Tensor:
+    """Crop the same box from every frame of a clip, resize to ``size``, mirror if asked.
+
+    frames: uint8 [B, T, S, S, 3] (the cache layout);  crop: [B, 4];  flip: [B].
+    Returns float [B, T, 3, size, size] in [0, 1]. One bilinear ``grid_sample``
+    does all three, so the box is consistent across the clip's frames.
+    """
+    b, t, s, _, _ = frames.shape
+    x = frames.permute(0, 1, 4, 2, 3).reshape(b * t, 3, s, s).float().div_(255)
+    sign = 1.0 - 2.0 * flip.float()
+    theta = torch.zeros(b, 2, 3, device=frames.device, dtype=torch.float32)
+    theta[:, 0, 0] = crop[:, 2] * sign
+    theta[:, 0, 2] = crop[:, 0]
+    theta[:, 1, 1] = crop[:, 3]
+    theta[:, 1, 2] = crop[:, 1]
+    theta = theta.repeat_interleave(t, dim=0)
+    grid = F.affine_grid(theta, [b * t, 3, size, size], align_corners=False)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out.view(b, t, 3, size, size)
+
+
+def _grayscale(x: torch.Tensor) -> torch.Tensor:
+    """[..., 3, H, W] -> [..., 1, H, W] luma."""
+    w = torch.tensor(LUMA, device=x.device, dtype=x.dtype).view(3, 1, 1)
+    return (x * w).sum(dim=-3, keepdim=True)
+
+
+def _hue_matrices(hue: torch.Tensor) -> torch.Tensor:
+    """[B] hue shifts in turns -> [B, 3, 3] RGB matrices rotating chroma in YIQ space.
+
+    A rotation of the (I, Q) plane keeps luma and saturation and turns the hue
+    angle, the linear analogue of torchvision's HSV hue shift; unlike HSV it is
+    one matrix per clip, so a whole batch is a single ``einsum``.
+    """
+    rgb2yiq = torch.tensor(
+        [[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]],
+        dtype=torch.float64, device=hue.device,
+    )
+    yiq2rgb = torch.linalg.inv(rgb2yiq)
+    angle = hue.double() * 2 * math.pi
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    rot = torch.zeros(hue.shape[0], 3, 3, dtype=torch.float64, device=hue.device)
+    rot[:, 0, 0] = 1
+    rot[:, 1, 1], rot[:, 1, 2] = cos, -sin
+    rot[:, 2, 1], rot[:, 2, 2] = sin, cos
+    return (yiq2rgb @ rot @ rgb2yiq).float()
+
+
+def colour_jitter(x: torch.Tensor, jitter: torch.Tensor) -> torch.Tensor:
+    """Brightness, contrast, saturation and hue per clip, the same on all its frames.
+
+    x: float [B, T, 3, H, W] in [0, 1];  jitter: [B, 4] (factors b, c, s; hue in turns).
+    Factors 1, 1, 1 and hue 0 leave x unchanged. Each op is clamped to [0, 1] like torchvision.
+    """
+    b = jitter[:, 0].view(-1, 1, 1, 1, 1)
+    c = jitter[:, 1].view(-1, 1, 1, 1, 1)
+    s = jitter[:, 2].view(-1, 1, 1, 1, 1)
+    x = (x * b).clamp_(0, 1)
+    # Contrast blends with the clip's mean grey, so all frames of a clip move together.
+    mean = _grayscale(x).mean(dim=(1, 2, 3, 4), keepdim=True)
+    x = (c * x + (1 - c) * mean).clamp_(0, 1)
+    x = (s * x + (1 - s) * _grayscale(x)).clamp_(0, 1)
+    hue = jitter[:, 3]
+    rotated = torch.einsum("bij,btjhw->btihw", _hue_matrices(hue), x).clamp_(0, 1)
+    # Clips without a hue shift keep their exact pixels (the matrix is only ~identity).
+    return torch.where((hue != 0).view(-1, 1, 1, 1, 1), rotated, x)
+
+
+def to_grayscale(x: torch.Tensor, gray: torch.Tensor) -> torch.Tensor:
+    """x: [B, T, 3, H, W]; clips with ``gray`` == 1 become grey (3 equal channels)."""
+    g = _grayscale(x).expand_as(x)
+    return torch.where(gray.view(-1, 1, 1, 1, 1) > 0.5, g, x)
+
+
+def normalise(x: torch.Tensor) -> torch.Tensor:
+    """[B, T, 3, H, W] in [0, 1] -> [B, 3, T, H, W] standardised, the encoders' layout."""
+    mean = torch.tensor(MEAN, device=x.device, dtype=x.dtype).view(1, 1, 3, 1, 1)
+    std = torch.tensor(STD, device=x.device, dtype=x.dtype).view(1, 1, 3, 1, 1)
+    return ((x - mean) / std).transpose(1, 2)
+
+
+def augment_video(frames: torch.Tensor, params: dict[str, torch.Tensor], size: int) -> torch.Tensor:
+    """uint8 [B, T, S, S, 3] + per-clip params -> float [B, 3, T, size, size], normalised."""
+    x = crop_resize_flip(frames, params["crop"], params["flip"], size)
+    x = colour_jitter(x, params["jitter"])
+    x = to_grayscale(x, params["gray"])
+    return normalise(x)

@@ -1,0 +1,204 @@
+"""Training configuration: one versioned dataclass, filled from a preset.
+
+A run's ``config.json`` is ``TrainConfig.to_json()``; loading it back goes through
+``TrainConfig.from_json`` which refuses configs written by a newer version and
+names unknown keys instead of silently dropping them. Presets scale the model
+and the clips: ``tiny`` (tests, seconds), ``small`` (a laptop CPU, minutes),
+``base`` (a GPU, torchvision's R(2+1)D-18 built from scratch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Optional
+
+CONFIG_VERSION = 1
+
+METHODS = ("simclr", "av-simclr", "moco", "byol", "simsiam")
+
+
+@dataclass
+class VideoAugConfig:
+    """Strength of each video augmentation; 0 turns it off (identity).
+
+    crop:       random resized crop, the same box on every frame of a clip;
+                scale drawn from [1 - 0.92*crop, 1] of the frame (crop=1: SimCLR's 0.08..1)
+    flip:       probability of a horizontal flip (of the whole clip)
+    jitter:     colour jitter strength s: brightness, contrast, saturation +-0.8s, hue +-0.2s turns
+    jitter_p:   probability that a clip is jittered at all
+    grayscale:  probability of converting the clip to grayscale
+    time_shift: probability that the two views are clips starting at different frames
+    """
+
+    crop: float = 1.0
+    flip: float = 0.5
+    jitter: float = 1.0
+    jitter_p: float = 0.8
+    grayscale: float = 0.2
+    time_shift: float = 1.0
+
+
+@dataclass
+class AudioAugConfig:
+    """Strength of each audio augmentation (log-mel domain); 0 turns it off.
+
+    offset:    max offset of the audio crop from the video clip's centre, x 1 s
+    pitch:     max pitch shift, x 3 mel bins (about +-2 semitones in the mid range)
+    tempo:     max tempo change, x 15 % (resampling along time)
+    eq:        amplitude of a smooth random EQ curve, x 1.0 natural-log units (~4.3 dB)
+    gain:      max gain change, x 6 dB
+    noise:     probability of coloured background noise (SNR 0..20 dB)
+    speech:    probability of speech-like interference (harmonic voice, 3-6 Hz syllables)
+    time_mask: max width of a time mask, x 12.5 % of the crop (torchaudio masking)
+    freq_mask: max width of a frequency mask, x 12.5 % of the mel bins
+    """
+
+    offset: float = 1.0
+    pitch: float = 1.0
+    tempo: float = 1.0
+    eq: float = 1.0
+    gain: float = 1.0
+    noise: float = 0.5
+    speech: float = 0.3
+    time_mask: float = 1.0
+    freq_mask: float = 1.0
+
+
+@dataclass
+class DataStats:
+    """Log-mel statistics of the training data, measured once and kept with the weights.
+
+    ``mean``/``std`` normalise the encoder input; ``floor`` is the value of silence
+    (padding, videos without audio). ``units_per_ln`` converts the cache's log unit
+    to natural-log power: 1.0 for ``ln``, 10/ln(10) for decibels.
+    """
+
+    mean: float = 0.0
+    std: float = 1.0
+    floor: float = -13.8
+    units_per_ln: float = 1.0
+    n_mels: int = 64
+    mel_rate: float = 100.0
+    f_max: float = 8000.0  # top of the mel scale (half the cache's sample rate)
+    cache_frames: int = 8
+    measured: bool = False  # False until measure_stats has filled these from the data
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a training run (and, with the weights, its encoders)."""
+
+    version: int = CONFIG_VERSION
+    method: str = "av-simclr"
+    preset: str = "small"
+    # --- model
+    video_encoder: str = "compact2plus1d"
+    video_width: int = 16  # channels of the first stage; stages double it
+    audio_encoder: str = "audio_cnn"
+    audio_width: int = 16
+    norm: str = "batch"  # "batch" or "group" (group: batch-size independent, exact under DDP on CPU)
+    proj_hidden: int = 256
+    proj_dim: int = 128
+    # --- clips
+    clip_frames: int = 4
+    frame_stride: int = 1
+    frame_size: int = 64
+    audio_frames: int = 128  # mel frames per audio crop (100 per second)
+    # --- optimisation
+    batch_size: int = 64  # global: split across DDP replicas
+    epochs: Optional[int] = 60
+    time_budget_min: Optional[float] = None
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    warmup: float = 0.05  # fraction of the schedule spent warming up
+    final_lr_frac: float = 0.01
+    grad_clip: float = 3.0
+    # --- method
+    temperature: float = 0.1  # intra-modal NT-Xent / MoCo
+    cross_temperature: float = 0.1  # cross-modal InfoNCE
+    w_video: float = 1.0
+    w_audio: float = 1.0
+    w_cross: float = 1.0
+    moco_queue: int = 4096
+    moco_momentum: float = 0.99
+    byol_momentum: float = 0.99  # base tau, raised to 1 by a cosine over training
+    # --- augmentation
+    video_aug: VideoAugConfig = field(default_factory=VideoAugConfig)
+    audio_aug: AudioAugConfig = field(default_factory=AudioAugConfig)
+    # --- data and system
+    stats: DataStats = field(default_factory=DataStats)
+    seed: int = 0
+    deterministic: bool = False
+    device: str = "auto"
+    workers: int = -1  # DataLoader workers; -1 = choose from device and cores
+    preload_max_mb: int = 4096  # preload the whole cache into RAM below this size
+    log_every: int = 10  # steps between metrics.jsonl lines
+    checkpoint_every_min: float = 15.0  # besides one per epoch, for long epochs
+    embed_batch: int = 64
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        if int(d.get("version", 0)) > CONFIG_VERSION:
+            raise ValueError(
+                f"training config version {d['version']} is newer than this Reelscope "
+                f"supports ({CONFIG_VERSION}); upgrade Reelscope to use this run"
+            )
+        return _build(cls, d)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+def _build(cls: type, d: dict[str, Any]) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(d) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {', '.join(unknown)}")
+    kwargs = {}
+    for name, value in d.items():
+        sub = _NESTED.get((cls, name))
+        kwargs[name] = _build(sub, value) if sub and isinstance(value, dict) else value
+    return cls(**kwargs)
+
+
+_NESTED = {
+    (TrainConfig, "video_aug"): VideoAugConfig,
+    (TrainConfig, "audio_aug"): AudioAugConfig,
+    (TrainConfig, "stats"): DataStats,
+}
+
+# Each preset lists only what differs from the TrainConfig defaults (which are `small`).
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": dict(
+        video_width=4, audio_width=4, proj_hidden=32, clip_frames=2, frame_size=32,
+        audio_frames=32, batch_size=8, epochs=2, log_every=1, embed_batch=8,
+        moco_queue=64,
+    ),
+    "small": dict(),
+    "base": dict(
+        video_encoder="r2plus1d_18", audio_encoder="audio_cnn", audio_width=64,
+        proj_hidden=2048, clip_frames=4, frame_size=112, audio_frames=256,
+        batch_size=256, epochs=100, lr=1e-3, moco_queue=65536, embed_batch=256,
+        log_every=20,
+    ),
+}
+
+
+def make_config(method: str = "av-simclr", preset: str = "small", **overrides: Any) -> TrainConfig:
+    """A config for ``method`` sized by ``preset``; keyword overrides win."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    values: dict[str, Any] = dict(PRESETS[preset], method=method, preset=preset)
+    values.update(overrides)
+    return TrainConfig.from_dict(values)

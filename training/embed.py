@@ -1,0 +1,92 @@
+"""Deterministic embeddings of every video with a trained run's encoders.
+
+Each video is seen once, without augmentation: its centre clip (the middle
+start frame of the cache) and the audio window centred on that clip. The
+embeddings are the encoders' features *before* the projection heads (SimCLR §4.2):
+
+- ``visual``: video encoder features  [N, Dv]
+- ``audio``:  audio encoder features  [N, Da] (silence for videos without audio)
+- ``fused``:  concat(l2(visual), l2(audio)) / sqrt(2)  [N, Dv + Da] — each modality
+  counts equally in a cosine similarity whatever its width; no extra training.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from contextlib import nullcontext
+
+from reelscope.training.checkpoint import load_model
+from reelscope.training.config import TrainConfig
+from reelscope.training.data import ClipItem, ClipStore, EmbedViews
+from reelscope.training.events import ProgressFn, StopFn, TrainEvent, never_stop, no_progress
+from reelscope.training.loop import choose_device
+
+
+class EmbedCancelled(Exception):
+    """``should_stop`` turned True while embedding (nothing was written)."""
+
+
+def fuse(visual: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+    """[N, Dv], [N, Da] -> [N, Dv + Da] unit rows, both modalities weighted equally."""
+    return torch.cat([F.normalize(visual, dim=1), F.normalize(audio, dim=1)], dim=1) / math.sqrt(2)
+
+
+@torch.no_grad()
+def embed_items(
+    model: torch.nn.Module,
+    cfg: TrainConfig,
+    items: Sequence[ClipItem] | ClipStore,
+    device: str | torch.device = "cpu",
+    batch_size: Optional[int] = None,
+    progress: Optional[ProgressFn] = None,
+    should_stop: Optional[StopFn] = None,
+    workers: int = 0,
+) -> dict[str, np.ndarray]:
+    """Embed ``items`` in order -> {"visual", "audio", "fused"} float32 arrays, row i = item i."""
+    progress = progress or no_progress
+    should_stop = should_stop or never_stop
+    device = torch.device(device)
+    store = items if isinstance(items, ClipStore) else ClipStore(items, mel_rate=cfg.stats.mel_rate)
+    loader = torch.utils.data.DataLoader(
+        EmbedViews(store, cfg), batch_size=batch_size or cfg.embed_batch, shuffle=False,
+        num_workers=workers, pin_memory=device.type == "cuda",
+    )
+    model = model.to(device).eval()
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    from reelscope.training.views import embed_views
+
+    parts: dict[str, list[np.ndarray]] = {"visual": [], "audio": [], "fused": []}
+    done, start = 0, time.monotonic()
+    for raw in loader:
+        if should_stop():
+            raise EmbedCancelled("embedding cancelled")
+        video, audio = embed_views(raw, cfg, device)
+        with autocast:
+            fv = model.video(video).float()
+            fa = model.audio(audio).float()
+        for name, x in (("visual", fv), ("audio", fa), ("fused", fuse(fv, fa))):
+            parts[name].append(x.cpu().numpy())
+        done += video.shape[0]
+        elapsed = time.monotonic() - start
+        progress(TrainEvent("embed", done, len(store), eta_s=elapsed / done * (len(store) - done)))
+    return {k: np.concatenate(v).astype(np.float32) for k, v in parts.items()}
+
+
+def embed_run(
+    run_dir: Path,
+    items: Sequence[ClipItem],
+    device: str = "auto",
+    progress: Optional[ProgressFn] = None,
+    should_stop: Optional[StopFn] = None,
+) -> dict[str, np.ndarray]:
+    """Load a finished run's encoders from ``run_dir`` and embed ``items``."""
+    dev = choose_device(device)
+    model, cfg = load_model(run_dir, dev)
+    return embed_items(model, cfg, items, dev, progress=progress, should_stop=should_stop)
