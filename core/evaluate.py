@@ -58,12 +58,28 @@ def label_values(videos: Sequence["Video"], column: str,
     return out
 
 
-def read_labels_file(path: str | Path) -> dict[str, str]:
-    """A JSON object mapping video id -> label (``ValueError`` when it is not one)."""
+def read_labels_file(path: str | Path, column: Optional[str] = None) -> dict[str, str]:
+    """Video id -> label from a JSON file.
+
+    Either a flat object ``{"id": "label", ...}`` or per-video records
+    ``{"id": {"category": ..., ...}}`` — optionally under a ``"videos"`` key, as in the
+    demo's ``ground_truth.json`` — from which ``column`` (default ``category``) is taken.
+    """
     data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if isinstance(data, dict) and isinstance(data.get("videos"), dict):
+        data = data["videos"]
     if not isinstance(data, dict):
         raise ValueError(f"{path} must hold one JSON object mapping video id to label")
-    return {str(k): str(v) for k, v in data.items() if v is not None}
+    field = column or "category"
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = value.get(field)
+        if value is not None and not isinstance(value, (list, dict)):
+            out[str(key)] = str(value)
+    if not out:
+        raise ValueError(f"{path} gives no labels" + (f" in field {field!r}" if column else ""))
+    return out
 
 
 # ----------------------------------------------------------------------- probe
@@ -128,8 +144,9 @@ def retrieval_metrics(X: np.ndarray, groups: Sequence[Optional[str]],
     n = len(X)
     recall = {k: [] for k in ks}
     aps, random_aps = [], []
-    for start in range(0, len(queries), 256):
-        q = queries[start:start + 256]
+    block = max(1, min(256, 4_000_000 // max(n, 1)))  # [block, N] int64 rankings stay ~32 MB
+    for start in range(0, len(queries), block):
+        q = queries[start:start + block]
         S = X[q] @ X.T
         S[np.arange(len(q)), q] = -np.inf  # never retrieve itself
         order = np.argsort(-S, axis=1, kind="stable")[:, : n - 1]
@@ -198,8 +215,9 @@ def evaluate_library(library: "Library", run_ids: Optional[Sequence[str]] = None
     if not runs:
         raise FileNotFoundError(f"no embeddings in {library.path}; run 'reelscope train' "
                                 "then 'reelscope embed' first")
-    mapping = read_labels_file(labels_file) if labels_file else None
-    label_name = "labels file" if mapping is not None else label
+    mapping = read_labels_file(labels_file, label) if labels_file else None
+    label_name = (f"{Path(labels_file).name}" + (f":{label}" if label else "")
+                  if mapping is not None else label)
     report = Reporter("evaluate", len(runs) * len(kinds), progress, cancel)
     out: dict[str, Any] = {"library": str(library.path), "label": label_name,
                            "relevance": relevance, "split": split, "runs": [], "comparison": []}

@@ -146,7 +146,6 @@ def embed_files(library: "Library", run_id: str, files: Sequence[Path],
     The one place that touches media decoding and torch.
     """
     from reelscope.core.media import decode_for_cache
-    from reelscope.core.train import embed_decoded
 
     report = Reporter("decode", len(files), progress, cancel)
     decoded: list[Any] = []
@@ -157,9 +156,37 @@ def embed_files(library: "Library", run_id: str, files: Sequence[Path],
             decoded.append(f"cannot decode {f}: {exc}")
         report.step(message=Path(f).name)
     good = [d for d in decoded if not isinstance(d, str)]
-    vectors = embed_decoded(library, run_id, good, progress=progress, cancel=cancel) if good else []
+    vectors = embed_decoded(library, run_id, good, cancel) if good else []
     it = iter(vectors)
     return [d if isinstance(d, str) else (d, next(it)) for d in decoded]
+
+
+def embed_decoded(library: "Library", run_id: str, decoded: Sequence[Any],
+                  cancel: Optional[CancelToken] = None) -> list[dict[str, np.ndarray]]:
+    """``{kind: float32 [D]}`` for each DecodedMedia, by run ``run_id``'s encoders.
+
+    The decoded arrays go through the same cache-entry files training reads (in a
+    temporary folder that is removed afterwards), so new files are embedded exactly
+    like library videos.
+    """
+    import tempfile
+
+    from reelscope.core.clipcache import atomic_save_npy
+    from reelscope.training.data import ClipItem
+    from reelscope.training.embed import embed_run
+
+    run_dir = library.path / library.run(run_id).dir
+    with tempfile.TemporaryDirectory(prefix="reelscope-predict-") as tmp:
+        items = []
+        for i, d in enumerate(decoded):
+            frames, mel = Path(tmp) / f"{i}.frames.npy", Path(tmp) / f"{i}.mel.npy"
+            atomic_save_npy(frames, d.frames)
+            atomic_save_npy(mel, np.asarray(d.mel, dtype=np.float16))
+            items.append(ClipItem(f"new{i}", str(frames), str(mel), tuple(d.frame_times),
+                                  d.info.duration))
+        stop = (lambda: cancel.cancelled) if cancel is not None else None
+        arrays = embed_run(run_dir, items, should_stop=stop)
+    return [{k: arrays[k][i] for k in arrays} for i in range(len(decoded))]
 
 
 def predict_files(library: "Library", files: Sequence[str | Path], run_id: Optional[str] = None,
@@ -175,6 +202,12 @@ def predict_files(library: "Library", files: Sequence[str | Path], run_id: Optio
     from reelscope.core.analyze import ensure_analysis, load_data
 
     paths = [Path(f) for f in files]
+    if add:
+        import reelscope.core.ingest as ingest
+
+        if not hasattr(ingest, "import_files"):
+            raise ValueError("--add needs an importer for single files, which this build lacks; "
+                             "import the folder with 'reelscope import' instead")
     analysis = ensure_analysis(library, run_id, progress, cancel)
     data = load_data(library, analysis.run_id)
     meta = metadata_for_files(paths, Path(metadata) if metadata else None)

@@ -494,11 +494,17 @@ def _page_cards(fig: "Figure", c: ReportContent) -> None:
         _text(fig, 0.07, top, title, size=13, weight="bold")
         for j, v in enumerate(cards[:5]):
             ax = fig.add_axes([0.07 + j * 0.175, top - 0.27, 0.16, 0.24])
-            ax.axis("off")
             if v.thumbnail:
+                ax.axis("off")
                 ax.imshow(np.asarray(Image.open(io.BytesIO(v.thumbnail)).convert("RGB")))
             else:
-                ax.text(0.5, 0.5, "no thumbnail", ha="center", va="center", fontsize=8)
+                ax.set_facecolor("#f5f6f8")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
+                ax.text(0.5, 0.5, "no thumbnail", ha="center", va="center", fontsize=8,
+                        color="#5b6472", transform=ax.transAxes)
             caption = [v.id, f"originality {v.originality:.0f}", f"{_likes(v.likes)} likes"]
             if v.description:
                 caption += textwrap.wrap(textwrap.shorten(v.description, 60, placeholder="…"), 22)[:2]
@@ -533,11 +539,15 @@ def _page_tables(fig: "Figure", c: ReportContent) -> None:
 
 def _page_method(fig: "Figure", c: ReportContent) -> None:
     _heading(fig, "Model comparison and method")
-    _table(fig, [0.07, 0.66, 0.86, 0.22], ["run", "method", "forecast R²", "Spearman ρ",
-                                           "hashtag p@5", "orig. ↔ likes ρ"], c.run_rows(),
+    rows = c.run_rows()[:20]
+    height = 0.028 * (len(rows) + 1)
+    _text(fig, 0.07, 0.89, "Training runs analysed in this library", size=12, weight="bold")
+    _table(fig, [0.07, 0.86 - height, 0.86, height], ["run", "method", "forecast R²", "Spearman ρ",
+                                                       "hashtag p@5", "orig. ↔ likes ρ"], rows,
            widths=[0.24, 0.16, 0.15, 0.15, 0.15, 0.15])
-    _text(fig, 0.07, 0.62, "Method", size=12, weight="bold")
-    _paragraph(fig, 0.59, c.method_note(), size=9.5, width=100)
+    y = 0.86 - height - 0.05
+    _text(fig, 0.07, y, "Method", size=12, weight="bold")
+    _paragraph(fig, y - 0.03, c.method_note(), size=9.5, width=100)
 
 
 # ----------------------------------------------------------------------- format
