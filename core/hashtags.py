@@ -118,7 +118,10 @@ class HashtagSuggester:
         X = np.asarray(X, dtype=np.float32)
         idx, sim = nearest(X, self.X_, self.n_neighbours, exclude)
         w = np.clip(sim, 0, None) * (0.5 + self.engagement_[idx])  # [M, K]
-        votes = np.einsum("mk,mkt->mt", w, self.Y_[idx].astype(np.float64))
+        votes = np.empty((len(X), len(self.prior_)))
+        for s in range(0, len(X), 512):  # bounded [512, K, T] gather
+            votes[s:s + 512] = np.einsum("mk,mkt->mt", w[s:s + 512],
+                                         self.Y_[idx[s:s + 512]].astype(np.float64))
         knn = (votes + self.prior_) / (w.sum(axis=1, keepdims=True) + 1.0)
         z = ((X.astype(np.float64) - self.x_mean_) / self.x_scale_) @ self.coef_ + self.intercept_
         clf = _sigmoid(z)
@@ -182,29 +185,24 @@ class HashtagSuggester:
 
 
 # --------------------------------------------------------------------------- helpers
-def nearest(Q: np.ndarray, X: np.ndarray, k: int, exclude: Optional[Sequence[int]] = None,
-            chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+def nearest(Q: np.ndarray, X: np.ndarray, k: int, exclude: Optional[Sequence[int]] = None
+            ) -> tuple[np.ndarray, np.ndarray]:
     """Exact cosine top-k of rows of ``Q`` [M, D] among rows of ``X`` [N, D] (both unit rows).
 
     Returns ``idx`` int [M, k'] and ``sim`` float32 [M, k'] most similar first,
     k' = min(k, N - 1 if exclude else N); ``exclude[i]`` (or -1) is never returned for row i.
     """
+    from reelscope.core.similar import exact_top_k
+
     n = len(X)
-    k = max(1, min(k, n - (1 if exclude is not None else 0)))
-    idx_out = np.empty((len(Q), k), dtype=np.int64)
-    sim_out = np.empty((len(Q), k), dtype=np.float32)
-    for s in range(0, len(Q), chunk):
-        S = Q[s:s + chunk] @ X.T
-        if exclude is not None:
-            ex = np.asarray(exclude[s:s + chunk])
-            rows = np.flatnonzero(ex >= 0)
-            S[rows, ex[rows]] = -np.inf
-        part = np.argpartition(-S, k - 1, axis=1)[:, :k]
-        vals = np.take_along_axis(S, part, axis=1)
-        order = np.argsort(-vals, axis=1, kind="stable")
-        idx_out[s:s + chunk] = np.take_along_axis(part, order, axis=1)
-        sim_out[s:s + chunk] = np.take_along_axis(vals, order, axis=1)
-    return idx_out, sim_out
+    if exclude is None:
+        return exact_top_k(Q, X, max(1, min(k, n)))
+    k = max(1, min(k, n - 1))
+    idx, sim = exact_top_k(Q, X, k + 1)
+    drop = idx == np.asarray(exclude)[:, None]
+    drop[~drop.any(axis=1), -1] = True  # not among the top k+1: drop the (k+1)-th instead
+    keep = ~drop
+    return idx[keep].reshape(len(Q), k), sim[keep].reshape(len(Q), k)
 
 
 def fit_multilabel_logistic(X: np.ndarray, Y: np.ndarray, C: float = 1.0,

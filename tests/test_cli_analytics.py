@@ -188,6 +188,10 @@ def test_predict_with_stubbed_encoder(library_dir, capsys, tmp_path, monkeypatch
     assert r["hashtags"] and all("#" not in t["tag"] and "score" in t for t in r["hashtags"])
     assert (library_dir / "library.db").stat().st_mtime_ns == before  # library unchanged
 
+    hits = run_json(capsys, "similar", str(files[1]), "--library", str(library_dir), "--run",
+                    "run-a", "-k", "3")
+    assert hits[0]["id"] == "v004" and hits[0]["score"] > 0.99  # the file embeds next to v004
+
 
 def test_report_html_and_pdf(library_dir, capsys, tmp_path):
     run_json(capsys, "report", "--library", str(library_dir), "--out", str(tmp_path / "r.html"))

@@ -79,7 +79,7 @@ def test_nearest_is_exact():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(50, 4)).astype(np.float32)
     X /= np.linalg.norm(X, axis=1, keepdims=True)
-    idx, sim = nearest(X[:7], X, 4, exclude=np.arange(7), chunk=3)
+    idx, sim = nearest(X[:7], X, 4, exclude=np.arange(7))
     ref = np.argsort(-(X[:7] @ X.T + np.where(np.eye(7, 50, dtype=bool), -9, 0)), axis=1)[:, :4]
     np.testing.assert_array_equal(idx, ref)
     assert np.all(np.diff(sim, axis=1) <= 0)
