@@ -32,8 +32,9 @@ class OriginalityScorer:
     Parameters
     ----------
     detectors : names from ``DETECTORS``.
-    pca_components : reduce the embeddings to this many principal components
-        before the detectors (None keeps every dimension).
+    pca_components : reduce the embeddings to this many principal components,
+        plus each row's distance from their subspace, before the detectors
+        (None keeps every dimension).
     random_state : seed for PCA, the forest and the fitting samples.
     n_neighbors : neighbours used by ``knn`` (distance to the k-th) and ``lof``.
     max_fit_samples : neighbour detectors (and the PCA) are fitted on at most
@@ -101,14 +102,27 @@ class OriginalityScorer:
         from sklearn.decomposition import PCA
 
         sample = X if n <= self.max_fit_samples else X[rng.choice(n, self.max_fit_samples, replace=False)]
-        return PCA(self.pca_components, random_state=self.random_state).fit(sample)
+        pca = PCA(self.pca_components, random_state=self.random_state).fit(sample)
+        self.residual_median_ = float(np.median(_residual_norm(pca, sample)))
+        return pca
 
     def _reduce(self, X: np.ndarray) -> np.ndarray:
+        """float32 [n, c + 1]: principal components plus the excess distance from their subspace.
+
+        The extra column keeps what PCA would discard: a video unlike the
+        library in directions the library hardly uses projects near the
+        centre of the kept components and would look typical without it.
+        Only distance beyond the library's median counts (``max(0, r - median)``):
+        lying closer to the subspace than usual is not originality.
+        """
         if self.pca_ is None:
             return X
-        return np.vstack(
-            [self.pca_.transform(X[s : s + _SCORE_BLOCK]).astype(np.float32) for s in range(0, len(X), _SCORE_BLOCK)]
-        )
+        out = np.empty((len(X), self.pca_.n_components_ + 1), dtype=np.float32)
+        for s in range(0, len(X), _SCORE_BLOCK):
+            block = X[s : s + _SCORE_BLOCK]
+            out[s : s + _SCORE_BLOCK, :-1] = self.pca_.transform(block)
+            out[s : s + _SCORE_BLOCK, -1] = np.maximum(_residual_norm(self.pca_, block) - self.residual_median_, 0)
+        return out
 
     def _fit_detector(self, name: str, Z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Fit detector ``name`` and return raw float64 [N] scores of every library row."""
@@ -246,6 +260,11 @@ class OriginalityScorer:
             cache.clear()  # one library at a time
             cache[key] = np.mean(1.0 - sims[:, 1:], axis=1)
         return cache[key]
+
+
+def _residual_norm(pca: Any, X: np.ndarray) -> np.ndarray:
+    """float [n]: distance of each row of X [n, D] from the PCA subspace."""
+    return np.linalg.norm(X - pca.inverse_transform(pca.transform(X)), axis=1)
 
 
 def _make_detector(name: str, n_neighbors: int, random_state: int):
