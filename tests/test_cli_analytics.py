@@ -190,7 +190,7 @@ def test_predict_with_stubbed_encoder(library_dir, capsys, tmp_path, monkeypatch
 
     hits = run_json(capsys, "similar", str(files[1]), "--library", str(library_dir), "--run",
                     "run-a", "-k", "3")
-    assert hits[0]["id"] == "v004" and hits[0]["score"] > 0.99  # the file embeds next to v004
+    assert hits[0]["id"] == "v003" and hits[0]["score"] > 0.99  # the stub embeds it next to v003
 
 
 def test_report_html_and_pdf(library_dir, capsys, tmp_path):
