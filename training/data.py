@@ -17,7 +17,6 @@ point: that is what makes resuming exact.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -114,8 +113,8 @@ class ClipStore:
 def measure_stats(store: ClipStore, max_items: int = 256, mel_rate: float = 100.0, f_max: float = 8000.0) -> DataStats:
     """Mean, std and floor of the log-mel values over (up to) ``max_items`` videos, spread evenly.
 
-    The log unit is inferred from the spread: log-mel in decibels has a standard
-    deviation of ~10-20, in natural-log units ~2-4.
+    The clip cache stores natural-log power (``units_per_ln`` 1); a cache in
+    decibels would set ``units_per_ln`` = 10 / ln(10) in the config instead.
     """
     picks = np.unique(np.linspace(0, len(store) - 1, min(max_items, len(store))).round().astype(int))
     chunks = [np.asarray(store.mel(int(i))[:, ::4], np.float32).ravel() for i in picks]
@@ -125,7 +124,6 @@ def measure_stats(store: ClipStore, max_items: int = 256, mel_rate: float = 100.
         mean=float(values.mean()),
         std=max(std, 1e-3),
         floor=float(values.min()),
-        units_per_ln=10 / math.log(10) if std > 6.0 else 1.0,
         n_mels=store.n_mels,
         mel_rate=mel_rate,
         f_max=f_max,

@@ -1,0 +1,276 @@
+"""Train encoders on a library's clip cache and embed its videos: the thin driver over ``reelscope.training``.
+
+:func:`train` turns the library's imported videos into a training manifest,
+runs :func:`reelscope.training.loop.train` in ``runs/<run_id>/``, records the run
+with :meth:`Library.save_run` and embeds every video. :func:`embed` (re-)embeds
+with a finished run. Both report through core's progress protocol and honour a
+:class:`CancelToken`; a cancelled or killed run resumes from its last checkpoint
+the next time :func:`train` is called with the same method and preset.
+
+A run folder::
+
+    runs/<run_id>/config.json        TrainConfig (versioned JSON)
+    runs/<run_id>/manifest.json      the videos it trains on (fixed when the run starts)
+    runs/<run_id>/model.safetensors  encoder + head weights
+    runs/<run_id>/checkpoint/        safetensors + JSON, enough to resume exactly
+    runs/<run_id>/metrics.jsonl      one JSON line per logged step
+    runs/<run_id>/embeddings.npz     visual / audio / fused embeddings (core.embeddings)
+
+For several GPUs or machines, :func:`prepare_run` writes the folder and
+``torchrun --nproc_per_node N -m reelscope.training <run folder>`` trains it;
+``train(library, run_id=...)`` then records and embeds it (see docs/TRAINING.md).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import numpy as np
+
+from reelscope.core.embeddings import FILE_NAME as EMBEDDINGS_FILE
+from reelscope.core.embeddings import Embeddings, load_embeddings_file, save_embeddings
+from reelscope.core.models import TrainingRun
+from reelscope.core.progress import CancelToken, Cancelled, Progress, ProgressCallback
+
+if TYPE_CHECKING:
+    from reelscope.core.library import Library
+    from reelscope.core.models import Video
+    from reelscope.training.config import TrainConfig
+    from reelscope.training.data import ClipItem
+    from reelscope.training.events import TrainEvent
+
+MANIFEST_FILE = "manifest.json"
+UNFINISHED = ("prepared", "running", "cancelled", "failed")
+
+
+def train(
+    library: "Library",
+    method: str = "av-simclr",
+    preset: str = "small",
+    epochs: Optional[int] = None,
+    time_budget_min: Optional[float] = None,
+    device: str = "auto",
+    resume: bool = True,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+    run_id: Optional[str] = None,
+    embed_after: bool = True,
+) -> TrainingRun:
+    """Train ``method`` with ``preset`` on the library's imported videos; returns the finished run.
+
+    ``epochs`` and ``time_budget_min`` bound the run (the LR schedule spans the
+    bound; with only a budget, it trains as many epochs as fit). With neither,
+    the preset's epochs. ``resume`` continues the newest unfinished run of the
+    same method and preset; ``run_id`` continues that run. Raises
+    :class:`Cancelled` when ``cancel`` is set, after checkpointing (status
+    "cancelled"; calling again resumes). Embeds every video at the end unless
+    ``embed_after`` is False.
+    """
+    from reelscope.training import checkpoint as ckpt
+    from reelscope.training.data import read_manifest
+    from reelscope.training.loop import train as train_loop
+
+    cancel = cancel or CancelToken()
+    run = _find_run(library, run_id, method, preset) if (resume or run_id) else None
+    if run is None:
+        run = prepare_run(library, method, preset, epochs, time_budget_min, device)
+    run_dir = library.path / run.dir
+    cfg = ckpt.load_config(run_dir)
+    changes: dict[str, Any] = {"device": device}
+    if epochs is not None or time_budget_min is not None:
+        changes.update(epochs=epochs, time_budget_min=time_budget_min)
+    cfg = cfg.replace(**changes)
+    items = read_manifest(run_dir / MANIFEST_FILE)
+    run = _save(library, run, status="running", config=asdict(cfg))
+
+    adapter = _ProgressAdapter(progress)
+    try:
+        result = train_loop(cfg, items, run_dir, progress=adapter, should_stop=lambda: cancel.cancelled)
+    except Exception as exc:
+        _save(library, run, status="failed", metrics=dict(run.metrics, error=str(exc)))
+        raise
+    cfg = ckpt.load_config(run_dir)  # now with the measured log-mel statistics
+    metrics = {
+        "steps": result.step, "epochs": result.epoch, "samples": result.samples,
+        "train_seconds": round(result.train_seconds, 2), "samples_per_s": round(result.samples_per_s, 2),
+        "batch_size": result.batch_size, "parameters": result.parameters, "device": result.device,
+        "videos": len(items), **{("loss" if k == "loss" else f"loss_{k}"): v for k, v in result.losses.items()},
+    }
+    if result.status == "cancelled":
+        _save(library, run, status="cancelled", config=asdict(cfg), metrics=metrics)
+        raise Cancelled("training cancelled; run it again to resume from the last checkpoint")
+    run = _save(library, run, status="trained", config=asdict(cfg), metrics=metrics)
+    if embed_after:
+        emb = embed(library, run.id, progress=progress, cancel=cancel, device=device)
+        metrics["embedded"] = len(emb)
+    return _save(library, run, status="done", metrics=metrics, finished_at=time.time())
+
+
+def embed(
+    library: "Library",
+    run_id: Optional[str] = None,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+    device: str = "auto",
+) -> Embeddings:
+    """Embed every imported video with run ``run_id`` (default: the newest trained run).
+
+    Deterministic (centre clip, no augmentation). Saved as ``embeddings.npz`` in
+    the run folder; if that file already covers exactly the current videos and is
+    newer than the weights, it is returned as is.
+    """
+    from reelscope.training.checkpoint import WEIGHTS_FILE
+    from reelscope.training.embed import EmbedCancelled, embed_run
+
+    cancel = cancel or CancelToken()
+    run = _trained_run(library, run_id)
+    run_dir = library.path / run.dir
+    videos, items = _items(library, dedupe=False)
+    path = run_dir / EMBEDDINGS_FILE
+    if path.exists() and path.stat().st_mtime >= (run_dir / WEIGHTS_FILE).stat().st_mtime:
+        existing = load_embeddings_file(path, run.id)
+        if [str(i) for i in existing.ids] == [v.id for v in videos]:
+            return existing
+    adapter = _ProgressAdapter(progress)
+    try:
+        arrays = embed_run(run_dir, items, device, progress=adapter, should_stop=lambda: cancel.cancelled)
+    except EmbedCancelled:
+        raise Cancelled("embedding cancelled; nothing was written") from None
+    emb = Embeddings(run.id, np.array([v.id for v in videos], dtype=str), arrays["visual"],
+                     arrays["audio"], arrays["fused"])
+    save_embeddings(run_dir, emb)
+    return load_embeddings_file(path, run.id)
+
+
+def prepare_run(
+    library: "Library",
+    method: str = "av-simclr",
+    preset: str = "small",
+    epochs: Optional[int] = None,
+    time_budget_min: Optional[float] = None,
+    device: str = "auto",
+    **overrides: Any,
+) -> TrainingRun:
+    """Create ``runs/<id>/`` with its config and manifest and record it as "prepared".
+
+    ``overrides`` set any other :class:`~reelscope.training.config.TrainConfig` field.
+    """
+    from reelscope.training import checkpoint as ckpt
+    from reelscope.training.config import DataStats, make_config
+    from reelscope.training.data import write_manifest
+
+    if epochs is not None or time_budget_min is not None:
+        overrides.update(epochs=epochs, time_budget_min=time_budget_min)
+    cfg = make_config(method, preset, device=device, **overrides)
+    _, items = _items(library, dedupe=True)
+    if len(items) < 2:
+        raise ValueError(
+            f"{library.path} has {len(items)} imported video(s) with a clip cache; "
+            "import at least 2 before training"
+        )
+    spec = library.cache.spec  # the cache stores natural-log mel power (core/melspec.py)
+    cfg = cfg.replace(stats=DataStats(
+        n_mels=spec.n_mels, mel_rate=spec.mel_rate, f_max=spec.sample_rate / 2, cache_frames=spec.frames))
+    run_id = _new_run_id(library, method, preset)
+    run_dir = library.path / "runs" / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    write_manifest(run_dir / MANIFEST_FILE, items)
+    ckpt.save_config(run_dir, cfg)
+    run = TrainingRun(id=run_id, method=method, preset=preset, status="prepared", created_at=time.time(),
+                      dir=f"runs/{run_id}", config=asdict(cfg), metrics={"videos": len(items)})
+    library.save_run(run)
+    return run
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def training_items(library: "Library") -> list["ClipItem"]:
+    """The manifest a new run would train on: imported videos with a cache entry, one per content."""
+    return _items(library, dedupe=True)[1]
+
+
+def _items(library: "Library", dedupe: bool) -> tuple[list["Video"], list["ClipItem"]]:
+    from reelscope.training.data import ClipItem
+
+    cache = library.cache
+    videos, items, seen = [], [], set()
+    for v in library.videos():
+        if not v.content_hash or not cache.has(v.content_hash):
+            continue
+        if dedupe and v.content_hash in seen:
+            continue  # the same file twice would be its own negative
+        seen.add(v.content_hash)
+        videos.append(v)
+        items.append(ClipItem(v.id, str(cache.frames_path(v.content_hash)), str(cache.mel_path(v.content_hash)),
+                              tuple(v.frame_times), v.duration))
+    return videos, items
+
+
+def _new_run_id(library: "Library", method: str, preset: str) -> str:
+    base = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{method}-{preset}"
+    taken = {r.id for r in library.runs()}
+    run_id, n = base, 2
+    while run_id in taken or (library.path / "runs" / run_id).exists():
+        run_id, n = f"{base}-{n}", n + 1
+    return run_id
+
+
+def _find_run(library: "Library", run_id: Optional[str], method: str, preset: str) -> Optional[TrainingRun]:
+    if run_id is not None:
+        return library.run(run_id)
+    for run in reversed(library.runs()):
+        if run.method == method and run.preset == preset and run.status in UNFINISHED:
+            if (library.path / run.dir / MANIFEST_FILE).exists():
+                return run
+    return None
+
+
+def _trained_run(library: "Library", run_id: Optional[str]) -> TrainingRun:
+    from reelscope.training.checkpoint import WEIGHTS_FILE
+
+    runs = [r for r in library.runs() if run_id is None or r.id == run_id]
+    if run_id is not None and not runs:
+        raise KeyError(f"no training run {run_id!r} in {library.path}")
+    for run in reversed(runs):
+        if (library.path / run.dir / WEIGHTS_FILE).exists():
+            return run
+    raise FileNotFoundError(
+        f"no trained run in {library.path}" + (f" with id {run_id}" if run_id else "")
+        + "; run 'reelscope train' first"
+    )
+
+
+def _save(library: "Library", run: TrainingRun, **changes: Any) -> TrainingRun:
+    from dataclasses import replace
+
+    run = replace(run, **changes)
+    library.save_run(run)
+    return run
+
+
+class _ProgressAdapter:
+    """Training events -> core :class:`Progress` events (checkpoints become messages of the train bar)."""
+
+    def __init__(self, progress: Optional[ProgressCallback]) -> None:
+        self._progress = progress
+        self._last_train: Optional[Progress] = None
+
+    def __call__(self, event: "TrainEvent") -> None:
+        if self._progress is None:
+            return
+        if event.stage in ("prepare", "checkpoint"):
+            last = self._last_train
+            self._progress(Progress(
+                "train", last.done if last else 0, last.total if last else event.total,
+                "checkpoint saved" if event.stage == "checkpoint" else event.message,
+                last.eta_s if last else None, dict(last.metrics) if last else {},
+            ))
+            return
+        out = Progress(event.stage, event.done, event.total, event.message, event.eta_s, dict(event.metrics))
+        if event.stage == "train":
+            self._last_train = out
+        self._progress(out)
