@@ -481,11 +481,17 @@ def _scan(container, video, audio, spec: CacheSpec, hold: bool) -> _Scan:
     scan.keyframes.sort()
     scan.start = min(scan.times) if scan.times else 0.0
     if corrupt_video:
-        scan.warnings.append(f"damaged video: the container marks {corrupt_video} packets corrupt")
+        scan.warnings.append(
+            f"damaged video: the container marks {_count(corrupt_video, 'packet')} corrupt"
+        )
     if sound is not None:
         scan.wave, scan.audio_end = sound.finish()
         scan.warnings += sound.warnings
     return scan
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _frame_seconds(video) -> float:
@@ -532,7 +538,7 @@ class _AudioCollector:
             pass
         if self.damaged:
             self.warnings.append(
-                f"damaged audio: {self.damaged} packets could not be decoded and were skipped"
+                f"damaged audio: {_count(self.damaged, 'packet')} could not be decoded and were skipped"
             )
         wave = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
         if not self.chunks:
@@ -546,6 +552,10 @@ def _check_truncation(claimed: Optional[float], scan: _Scan, video) -> Optional[
     Frame threading makes a file cut after its index decode "fine" to a shorter
     video, so this is the check that notices. Returns a warning, raises below half.
     """
+    frames = video.frames
+    if frames and len(scan.times) < frames:
+        # AVI and others shrink the duration to what they find; the count stays.
+        claimed = max(claimed or 0.0, frames * _frame_seconds(video))
     if not claimed:
         return None
     measured = scan.end - scan.start
@@ -601,8 +611,10 @@ def _pick_frames(container, video, scan: _Scan, targets: list[float]):
     for i, k in direct.items():
         frame = _decode_alone(ctx, store.keyframe(k))
         if frame is None or frame.is_corrupt:
+            # Frames after a broken keyframe are broken too: decode up to the target
+            # from the keyframe before it instead.
             damaged += 1
-            jobs.append((targets[i], i, k))
+            jobs.append((targets[i], i, _preceding(scan.keyframes, k - 1e-6, scan.start)))
         else:
             picked[i] = (frame.pts * tb if frame.pts is not None else k, frame)
 
@@ -622,7 +634,7 @@ def _pick_frames(container, video, scan: _Scan, targets: list[float]):
     warnings = []
     if damaged:
         warnings.append(
-            f"damaged video: {damaged} packets could not be decoded; "
+            f"damaged video: {_count(damaged, 'packet')} could not be decoded; "
             "frames were taken from the nearest clean pictures"
         )
     if not picked:
