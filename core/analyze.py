@@ -250,8 +250,11 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     }
     scores: dict[str, np.ndarray] = {"ids": np.asarray(data.ids, dtype=str), "likes": data.likes}
     report.update(0, "sounds")
-    summary["sounds"], sound_labels = _sounds(library, data)
-    scores["sound_cluster"] = sound_labels.astype(np.float64)
+    try:
+        summary["sounds"], sound_labels = _sounds(library, data)
+        scores["sound_cluster"] = sound_labels.astype(np.float64)
+    except (ValueError, FloatingPointError) as exc:  # one failed analysis must not stop the rest
+        summary["sounds"], sound_labels = {"error": f"sound clustering failed: {exc}"}, None
     report.step(message="originality")
     summary["originality"] = _originality(data, X, scores, sound_labels, random_state)
     report.step(message="like forecast")
@@ -287,7 +290,7 @@ def originality_scorer(random_state: int = 0) -> Any:
 
 
 def _originality(data: AnalysisData, X: np.ndarray, scores: dict[str, np.ndarray],
-                 sound_labels: np.ndarray, random_state: int) -> dict[str, Any]:
+                 sound_labels: Optional[np.ndarray], random_state: int) -> dict[str, Any]:
     """Originality per video into ``scores``; its link with likes, overall and within sounds."""
     from reelscope.core.originality import originality_vs_likes
 
@@ -305,7 +308,8 @@ def _originality(data: AnalysisData, X: np.ndarray, scores: dict[str, np.ndarray
     if len(rows) >= 10:
         out["vs_likes"] = originality_vs_likes(ens[rows], data.likes[rows],
                                                data.followers[rows],
-                                               groups=sound_labels[rows],
+                                               groups=None if sound_labels is None
+                                               else sound_labels[rows],
                                                seed=random_state)
     return out
 

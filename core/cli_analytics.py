@@ -165,7 +165,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from reelscope.core.evaluate import evaluate_library
 
-    if args.labels is not None and not args.labels.is_file():
+    if args.labels is not None and not args.labels.exists():
         raise CommandError(f"labels file {args.labels} does not exist")
     with _job(args) as (library, bars, cancel):
         out = evaluate_library(library, args.run, kinds=args.kinds, label=args.label,
@@ -176,10 +176,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     cols = ("probe_accuracy", "retrieval_map", "retrieval_recall@10", "forecast_r2",
             "forecast_coverage", "hashtag_precision@5")
-    print(f"{'run':<24} {'kind':<7} " + " ".join(f"{c:>20}" for c in cols))
+    width = max([3] + [len(r["run"]) for r in out["comparison"]])
+    print(f"{'run':<{width}} {'kind':<7} " + " ".join(f"{c:>20}" for c in cols))
     for row in out["comparison"]:
         cells = " ".join(f"{'–' if row[c] is None else format(row[c], '.3f'):>20}" for c in cols)
-        print(f"{row['run']:<24} {row['kind']:<7} {cells}")
+        print(f"{row['run']:<{width}} {row['kind']:<7} {cells}")
     return 0
 
 
@@ -189,7 +190,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     missing = [str(f) for f in args.files if not f.is_file()]
     if len(missing) == len(args.files):
         raise CommandError("no such file: " + ", ".join(missing))
-    if args.metadata is not None and not args.metadata.is_file():
+    if args.metadata is not None and not args.metadata.exists():
         raise CommandError(f"metadata file {args.metadata} does not exist")
     author = {"followers": args.followers, "following": args.following,
               "hearts": args.author_likes, "videos": args.author_videos}
