@@ -438,6 +438,7 @@ class _Scan:
 
     times: list[float] = field(default_factory=list)  # video packet times (s), file order
     keyframes: list[float] = field(default_factory=list)  # keyframe times (s), sorted
+    keyframe_dts: dict[float, int] = field(default_factory=dict)  # time -> dts (seek target)
     start: float = 0.0
     end: float = 0.0  # end of the last video frame (s)
     audio_end: float = 0.0
@@ -475,6 +476,8 @@ def _scan(container, video, audio, spec: CacheSpec, hold: bool) -> _Scan:
         corrupt_video += packet.is_corrupt
         if packet.is_keyframe:
             scan.keyframes.append(t)
+            if packet.dts is not None:
+                scan.keyframe_dts[t] = packet.dts
         if scan.store is not None:
             scan.store.add(t, packet)
 
@@ -618,11 +621,14 @@ def _pick_frames(container, video, scan: _Scan, targets: list[float]):
         else:
             picked[i] = (frame.pts * tb if frame.pts is not None else k, frame)
 
-    def packets_from(keyframe: float):
+    def packets_from(keyframe: float, again: bool = False):
         kept = store.packets_from(keyframe)
         if kept is not None:
             return kept
-        container.seek(int(round(keyframe / tb)), stream=video, backward=True)
+        # Demuxers seek on decode timestamps (MPEG-TS lands past a keyframe asked
+        # for by its later presentation time); a second try starts from the top.
+        stamp = scan.keyframe_dts.get(keyframe, int(round(keyframe / tb)))
+        container.seek((video.start_time or 0) if again else stamp, stream=video, backward=True)
         return _demux(container, [video], [])
 
     if jobs:
@@ -680,8 +686,7 @@ def _decode_forward(ctx, jobs: list[tuple[float, int, float]], packets_from, tb:
     position = float("-inf")
     for want, i, keyframe in jobs:
         if frames is None or keyframe > position:
-            ctx.flush_buffers()
-            frames = _decoded(ctx, packets_from(keyframe), errors, tb)
+            frames = _decode_run(ctx, packets_from, keyframe, errors, tb)
             previous = None
         chosen = previous
         for t, frame in frames:
@@ -695,6 +700,18 @@ def _decode_forward(ctx, jobs: list[tuple[float, int, float]], packets_from, tb:
         if chosen is not None:
             found[i] = chosen
     return found, errors[0]
+
+
+def _decode_run(ctx, packets_from, keyframe: float, errors: list[int], tb: float):
+    """Frames decoded from ``keyframe`` on; if a seek overshot it, once more from the start."""
+    ctx.flush_buffers()
+    frames = _decoded(ctx, packets_from(keyframe), errors, tb)
+    first = next(frames, None)
+    if first is not None and first[0] > keyframe + 1e-3:
+        ctx.flush_buffers()
+        frames = _decoded(ctx, packets_from(keyframe, again=True), errors, tb)
+        first = next(frames, None)
+    return itertools.chain([first] if first is not None else [], frames)
 
 
 def _decoded(ctx, packets, errors: list[int], tb: float):

@@ -108,6 +108,7 @@ FORMATS: dict[str, Format] = {
         Format("vp8-webm", ".webm", "libvpx", "libopus"),
         Format("av1-mkv", ".mkv", "libsvtav1", "libopus"),
         Format("av1-mp4", ".mp4", "libsvtav1", "aac"),
+        Format("h264-ts", ".ts", "libx264", "aac", container_format="mpegts"),
         Format("mpeg2-mpg", ".mpg", "mpeg2video", "mp2", container_format="mpeg"),
         Format("mpeg4-avi", ".avi", "mpeg4", "mp3"),
         Format("mpeg4-mp4", ".mp4", "mpeg4", "aac"),

@@ -163,6 +163,7 @@ FORMAT_EXPECT = {
     "vp8-webm": ("webm", "vp8", "opus"),
     "av1-mkv": ("matroska", "av1", "opus"),
     "av1-mp4": ("mp4", "av1", "aac"),
+    "h264-ts": ("mpegts", "h264", "aac"),
     "mpeg2-mpg": ("mpeg", "mpeg2video", "mp2"),
     "mpeg4-avi": ("avi", "mpeg4", "mp3"),
     "mpeg4-mp4": ("mp4", "mpeg4", "aac"),
@@ -190,6 +191,26 @@ def test_every_format_decodes_the_right_frames(media_dir, name):
     assert decoded.warnings == []
     header = probe(path)
     assert (header.container, header.video_codec, header.width) == (container, video_codec, 128)
+
+
+@pytest.mark.parametrize("name", ["h264-mp4", "h264-ts", "vp9-webm", "av1-mkv"])
+def test_seeking_path_past_the_memory_budget(media_dir, monkeypatch, name):
+    # Files too big to keep in memory keep a few keyframes and seek for the rest.
+    from reelscope.core import media
+
+    monkeypatch.setattr(media, "_HOLD_BUDGET_BYTES", 0)
+    fmt = mf.FORMATS[name]
+    path = mf.make_video(media_dir / f"seek-{name}{fmt.suffix}", fmt, frames=30, fps=FPS)
+    decoded = decode_for_cache(path, SPEC)
+    assert len(set(decoded.frame_times)) == 8
+    assert_frames_match_sequential(decoded, path)
+
+
+def test_fewer_frames_than_targets(media_dir):
+    path = mf.make_video(media_dir / "three.mp4", frames=3, audio=False)
+    decoded = decode_for_cache(path, SPEC)
+    assert decoded.frames.shape == (8, 32, 32, 3)
+    assert sorted(set(round(t * FPS) for t in decoded.frame_times)) == [0, 1, 2]
 
 
 @pytest.mark.skipif(mf.theora_encoder() is None, reason="needs Debian's libtheora-bin")
