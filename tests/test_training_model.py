@@ -1,0 +1,122 @@
+"""Encoders, registry, config round trips, the LR schedule, and weights that load without pickle."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from reelscope.training import checkpoint as ckpt
+from reelscope.training.config import CONFIG_VERSION, PRESETS, TrainConfig, make_config
+from reelscope.training.encoders import (AUDIO_ENCODERS, VIDEO_ENCODERS, TemporalConv, build_model,
+                                         count_parameters)
+from reelscope.training.methods import METHOD_CLASSES, build_method
+from reelscope.training.schedule import lr_at
+
+torch.set_num_threads(1)
+
+
+def test_temporal_conv_equals_a_3x1x1_conv3d():
+    torch.manual_seed(0)
+    tc = TemporalConv(3, 5)
+    conv = torch.nn.Conv3d(3, 5, (3, 1, 1), padding=(1, 0, 0), bias=False)
+    with torch.no_grad():  # tap k of the 1x1 conv is slice k of the 3D kernel
+        conv.weight.copy_(tc.taps.weight.view(3, 5, 3).permute(1, 2, 0).reshape(5, 3, 3, 1, 1))
+    x = torch.randn(2, 3, 4, 6, 6)  # [B, C, T, H, W]
+    expected = conv(x)
+    frames = x.transpose(1, 2).reshape(8, 3, 6, 6)
+    got = tc(frames, 4).view(2, 4, 5, 6, 6).transpose(1, 2)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("preset", ["tiny", "small"])
+def test_compact_encoders_shapes_and_sizes(preset):
+    cfg = make_config("av-simclr", preset)
+    model = build_model(cfg)
+    v = torch.randn(2, 3, cfg.clip_frames, cfg.frame_size, cfg.frame_size)
+    a = torch.randn(2, 1, 64, cfg.audio_frames)
+    assert model.video(v).shape == (2, model.video.out_dim)
+    assert model.audio(a).shape == (2, model.audio.out_dim)
+    assert model.video_head(model.video(v)).shape == (2, 128)
+    if preset == "small":  # "a few hundred thousand parameters" per encoder
+        assert 2e5 < count_parameters(model.video) < 1e6
+        assert 1e5 < count_parameters(model.audio) < 1e6
+
+
+def test_registry_has_torchvision_video_resnets_built_from_scratch():
+    assert {"compact2plus1d", "r2plus1d_18", "r3d_18"} <= set(VIDEO_ENCODERS)
+    assert "audio_cnn" in AUDIO_ENCODERS
+    cfg = make_config("simclr", "base")
+    assert cfg.video_encoder == "r2plus1d_18"
+    enc = VIDEO_ENCODERS["r3d_18"](cfg)
+    assert enc.out_dim == 512
+    assert enc(torch.randn(1, 3, 2, 32, 32)).shape == (1, 512)
+
+
+def test_group_norm_variant_has_no_batchnorm():
+    model = build_model(make_config("simclr", "tiny", norm="group"))
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def test_every_method_builds_and_returns_named_losses():
+    cfg = make_config("simclr", "tiny")
+    batch = {
+        "v1": torch.randn(4, 3, 2, 32, 32), "v2": torch.randn(4, 3, 2, 32, 32),
+        "a1": torch.randn(4, 1, 64, 32), "a2": torch.randn(4, 1, 64, 32),
+        "has_audio": torch.tensor([True, True, False, True]),
+    }
+    for name in METHOD_CLASSES:
+        method = build_method(build_model(cfg.replace(method=name)), cfg.replace(method=name))
+        out = method(batch)
+        assert {"loss", "video", "audio"} <= set(out)
+        assert torch.isfinite(out["loss"])
+        out["loss"].backward()
+        method.after_step(0.5)
+    assert "cross" in build_method(build_model(cfg), cfg.replace(method="av-simclr"))(batch)
+
+
+def test_config_round_trip_version_and_unknown_keys():
+    cfg = make_config("moco", "small", epochs=3)
+    again = TrainConfig.from_json(cfg.to_json())
+    assert again == cfg
+    d = json.loads(cfg.to_json())
+    d["version"] = CONFIG_VERSION + 1
+    with pytest.raises(ValueError, match="newer"):
+        TrainConfig.from_dict(d)
+    with pytest.raises(ValueError, match="unknown TrainConfig keys: bogus"):
+        TrainConfig.from_dict({"bogus": 1})
+    with pytest.raises(ValueError, match="unknown method"):
+        make_config("nope", "small")
+    assert set(PRESETS) == {"tiny", "small", "base"}
+
+
+def test_lr_schedule_warmup_then_cosine():
+    assert lr_at(0.0, 1.0, 0.1) == 0.0
+    assert lr_at(0.05, 1.0, 0.1) == pytest.approx(0.5)
+    assert lr_at(0.1, 1.0, 0.1) == pytest.approx(1.0)
+    assert lr_at(0.55, 1.0, 0.1, 0.0) == pytest.approx(0.5)
+    assert lr_at(1.0, 1.0, 0.1, 0.01) == pytest.approx(0.01)
+    assert lr_at(2.0, 1.0, 0.1, 0.01) == pytest.approx(0.01)
+    values = [lr_at(p / 100, 1.0, 0.1) for p in range(10, 101)]
+    assert all(a >= b for a, b in zip(values, values[1:]))
+
+
+def test_weights_are_safetensors_plus_json_and_load_without_pickle(tmp_path, monkeypatch):
+    cfg = make_config("simclr", "tiny")
+    model = build_model(cfg)
+    ckpt.save_weights(tmp_path, model, cfg)
+    assert (tmp_path / "model.safetensors").read_bytes()[8:9] == b"{"  # safetensors: JSON header
+    json.loads((tmp_path / "config.json").read_text())
+
+    def no_pickle(*a, **k):
+        raise AssertionError("unpickling attempted")
+
+    monkeypatch.setattr(torch, "load", no_pickle)
+    monkeypatch.setattr("pickle.load", no_pickle)
+    monkeypatch.setattr("pickle.loads", no_pickle)
+    loaded, cfg2 = ckpt.load_model(tmp_path)
+    assert cfg2 == cfg
+    for (k, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        torch.testing.assert_close(a, b, msg=k)
