@@ -40,26 +40,32 @@ GROUND_TRUTH_VERSION = 1
 START_TIME = 1673222400  # 2023-01-09 00:00 UTC: first possible post
 WINDOW_DAYS = 120  # posts spread over about four months
 SERIAL_BELOW = 20  # fewer videos than this render in-process: a pool costs more than it saves
-X264_OPTIONS = {"preset": "veryfast", "threads": "1", "x264-params": "scenecut=0"}  # one keyframe a second exactly
+# One thread per file (files run in parallel); scenecut=0 keeps exactly one keyframe a
+# second; cpu-independent=1 because x264's SIMD lookahead otherwise reads uninitialised
+# bytes past the picture and the same frames encode differently from run to run.
+X264_OPTIONS = {"preset": "veryfast", "threads": "1", "x264-params": "scenecut=0:cpu-independent=1"}
 
 # Shares of the library (of ``spec.videos``); each rounds to at least one video.
 ATYPICAL_SHARE = 0.03
 SILENT_SHARE = 0.03
 MISLABELLED_SHARE = 0.03  # reuse a trending sound but say "original sound"
-TRENDING_SHARE = 0.70  # of the remaining videos; the rest speak over original audio
+# Of the remaining videos, the share on a trending sound (the rest speak over original
+# audio): dancers dance to trends, talking heads mostly talk.
+TRENDING_SHARE = {"dance": 0.9, "cooking": 0.7, "nature": 0.75, "talking_head": 0.3, "gaming": 0.65,
+                  "product": 0.6, ATYPICAL: 0.6}
 
 # log(likes) = intercept + log_followers*ln(followers) + category[c] + sound_popularity*pop
 #              + originality*orig + N(0, noise_sd), with natural logs. See docs/DEMO.md.
 LIKES_MODEL: dict[str, Any] = {
-    "intercept": -1.0,
-    "log_followers": 0.85,
-    "category": {"dance": 0.45, "cooking": 0.15, "nature": -0.2, "talking_head": -0.1,
-                 "gaming": 0.05, "product": -0.35, ATYPICAL: 0.0},
-    "sound_popularity": 0.9,
+    "intercept": -0.5,
+    "log_followers": 0.75,
+    "category": {"dance": 0.5, "cooking": 0.2, "nature": -0.25, "talking_head": -0.1,
+                 "gaming": 0.1, "product": -0.45, ATYPICAL: 0.0},
+    "sound_popularity": 1.0,
     "originality": -0.4,
     "originality_definition": "1.0 if the picture is atypical, plus 0.3 if the audio is unique "
                               "(original speech); 0 otherwise",
-    "noise_sd": 0.6,
+    "noise_sd": 0.75,
 }
 
 BAD_KINDS: dict[str, str] = {  # kind -> what an importer should report
@@ -234,7 +240,7 @@ class _World:
         sound, kind = None, "original"
         if i in self.silent:
             kind = "none"
-        elif i in self.mislabelled or rng.random() < TRENDING_SHARE:
+        elif i in self.mislabelled or rng.random() < TRENDING_SHARE[category]:
             kind = "trending"
             w = np.array([(self.popularity(s, when) + 0.03)
                           * (1.0 if atypical else s["affinity"][category]) for s in self.sounds])
@@ -261,7 +267,7 @@ class _World:
         m = LIKES_MODEL
         parts = {"intercept": m["intercept"], "followers": m["log_followers"] * math.log(author["followers"]),
                  "category": m["category"][category], "sound_popularity": m["sound_popularity"] * pop,
-                 "originality": m["originality"] * originality}
+                 "originality": m["originality"] * originality + 0.0}  # + 0.0: no "-0.0" in JSON
         expected = sum(parts.values())
         noise = float(rng.normal(0, m["noise_sd"]))
         likes = max(0, int(round(math.exp(expected + noise))))
