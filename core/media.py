@@ -33,6 +33,7 @@ import io
 import itertools
 import os
 import stat
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Optional
@@ -121,7 +122,7 @@ def probe(path: str | os.PathLike) -> MediaInfo:
     Cheap: it does not read the whole file, so truncation is found only by
     :func:`decode_for_cache`. Raises :class:`MediaError` for an unusable file.
     """
-    with _open(path) as container:
+    with _open(path) as container, _as_media_error():
         video, audio = _pick_streams(container)
         first = _first_frame(container, video)
         info = _header_info(container, video, audio, Path(path), _rotation_of(first))
@@ -143,7 +144,7 @@ def decode_for_cache(path: str | os.PathLike, spec: CacheSpec) -> DecodedMedia:
     """
     path = Path(path)
     warnings: list[str] = []
-    with _open(path) as container:
+    with _open(path) as container, _as_media_error():
         video, audio = _pick_streams(container)
         if audio is not None and audio.codec_context is None:
             warnings.append("the audio codec is not supported; imported without sound")
@@ -196,7 +197,7 @@ def decode_everything(path: str | os.PathLike) -> tuple[int, int]:
     that :func:`decode_for_cache` is measured against; damaged packets are skipped.
     """
     n_frames = n_samples = 0
-    with _open(path) as container:
+    with _open(path) as container, _as_media_error():
         video, audio = _pick_streams(container)
         video.thread_type = "AUTO"  # frame + slice threads, as players decode
         streams = [video] + ([audio] if audio is not None and audio.codec_context else [])
@@ -237,6 +238,15 @@ def _open(path: str | os.PathLike) -> "av.container.InputContainer":
         raise MediaError("permission denied: the file cannot be read") from exc
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise MediaError(_unopenable_reason(head)) from exc
+
+
+@contextmanager
+def _as_media_error() -> Iterator[None]:
+    """Whatever FFmpeg still raises after the specific checks becomes a MediaError."""
+    try:
+        yield
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"FFmpeg cannot read the file: {exc.strerror or exc}") from exc
 
 
 def _os_error_reason(exc: OSError) -> str:
@@ -282,7 +292,7 @@ def _unopenable_reason(head: bytes) -> str:
     return "not a media file: FFmpeg does not recognise its format"
 
 
-def _pick_streams(container) -> tuple["av.video.stream.VideoStream", Optional["av.audio.stream.AudioStream"]]:
+def _pick_streams(container) -> tuple["av.VideoStream", Optional["av.AudioStream"]]:
     """The first real video stream (cover art does not count) and first audio stream."""
     videos = [
         s for s in container.streams.video
@@ -294,7 +304,7 @@ def _pick_streams(container) -> tuple["av.video.stream.VideoStream", Optional["a
         raise MediaError("no video stream")
     video = videos[0]
     if video.codec_context is None:
-        raise MediaError(f"unsupported video codec ({video.codec_tag or 'unknown'})")
+        raise MediaError("unsupported video codec: this FFmpeg build has no decoder for it")
     audio = container.streams.audio[0] if container.streams.audio else None
     return video, audio
 
@@ -305,7 +315,9 @@ def _header_info(container, video, audio, path: Path, rotation: int) -> MediaInf
     if rotation in (90, -90):
         width, height = height, width
     rate = video.average_rate or video.guessed_rate or video.base_rate
-    audio_codec = audio.codec_context.codec.canonical_name if audio is not None and audio.codec_context else None
+    audio_codec = None
+    if audio is not None and audio.codec_context is not None:
+        audio_codec = audio.codec_context.codec.canonical_name
     return MediaInfo(
         container=_container_name(container, path),
         duration=_claimed_duration(container, video) or 0.0,
@@ -358,7 +370,8 @@ def _first_frame(container, video, max_packets: int = 500):
         max_packets -= 1
         if max_packets == 0:
             break
-    raise MediaError(f"the {video.codec_context.codec.canonical_name} video stream cannot be decoded")
+    codec = video.codec_context.codec.canonical_name
+    raise MediaError(f"the {codec} video stream cannot be decoded")
 
 
 def _demux(container, streams, warnings: list[str]) -> Iterator["av.Packet"]:
@@ -541,7 +554,8 @@ class _AudioCollector:
             pass
         if self.damaged:
             self.warnings.append(
-                f"damaged audio: {_count(self.damaged, 'packet')} could not be decoded and were skipped"
+                f"damaged audio: {_count(self.damaged, 'packet')} could not be decoded "
+                "and were skipped"
             )
         wave = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
         if not self.chunks:

@@ -177,12 +177,14 @@ def test_every_format_decodes_the_right_frames(media_dir, name):
     decoded = decode_for_cache(path, SPEC)
     container, video_codec, audio_codec = FORMAT_EXPECT[name]
     info = decoded.info
-    assert (info.container, info.video_codec, info.audio_codec) == (container, video_codec, audio_codec)
+    codecs = (info.container, info.video_codec, info.audio_codec)
+    assert codecs == (container, video_codec, audio_codec)
     assert (info.width, info.height, info.rotation, info.has_audio) == (128, 96, 0, True)
     assert info.fps == pytest.approx(FPS, rel=0.02)
     assert info.duration == pytest.approx(2.0, abs=0.1)
     assert decoded.frames.shape == (8, 32, 32, 3) and decoded.frames.dtype == np.uint8
-    assert len(decoded.frame_times) == 8 and list(decoded.frame_times) == sorted(decoded.frame_times)
+    assert len(decoded.frame_times) == 8
+    assert list(decoded.frame_times) == sorted(decoded.frame_times)
     assert len(set(decoded.frame_times)) == 8, "evenly spread targets must not share a frame"
     assert_frames_match_sequential(decoded, path)
     assert decoded.mel.dtype == np.float16 and decoded.mel.shape[0] == SPEC.n_mels
@@ -249,7 +251,12 @@ def test_keyframes_near_targets_are_used(media_dir):
 
 @pytest.mark.parametrize(
     "rotation, corner, name",
-    [(-90, "tr", "h264-mp4"), (90, "bl", "h264-mov"), (180, "br", "h264-mp4"), (-90, "tr", "vp9-webm")],
+    [
+        (-90, "tr", "h264-mp4"),  # phone-style: display turns the picture clockwise
+        (90, "bl", "h264-mov"),
+        (180, "br", "h264-mp4"),
+        (-90, "tr", "vp9-webm"),
+    ],
 )
 def test_rotation_metadata_is_applied(media_dir, rotation, corner, name):
     fmt = mf.FORMATS[name]
@@ -391,14 +398,17 @@ def test_truncation_fails_below_half_and_warns_above(media_dir, tmp_path, name, 
     with pytest.raises(MediaError, match=r"truncated: header says 4\.\d s, stream ends at 1\.\d s"):
         decode_for_cache(mf.truncate(src, tmp_path / f"cut40{fmt.suffix}", 0.4), SPEC)
     decoded = decode_for_cache(mf.truncate(src, tmp_path / f"cut85{fmt.suffix}", 0.85), SPEC)
-    assert any(w.startswith("truncated: header says 4.") for w in decoded.warnings), decoded.warnings
+    warned = [w for w in decoded.warnings if w.startswith("truncated: header says 4.")]
+    assert warned, decoded.warnings
     assert decoded.frames.shape == (8, 32, 32, 3)
     assert max(decoded.frame_times) < decoded.info.duration < 3.9
 
 
 def test_frame_threading_trap_is_caught(media_dir, tmp_path):
     # A full frame-threaded decode of a file cut after its index "succeeds", shorter.
-    src = mf.make_video(media_dir / "fast-start.mp4", frames=60, container_options={"movflags": "+faststart"})
+    src = mf.make_video(
+        media_dir / "fast-start.mp4", frames=60, container_options={"movflags": "+faststart"}
+    )
     cut = mf.truncate(src, tmp_path / "cut.mp4", 0.4)
     frames, _ = decode_everything(cut)
     assert 0 < frames < 60
@@ -455,20 +465,24 @@ def test_media_info_is_frozen(h264):
 
 
 def test_sparse_decode_is_at_most_half_a_full_decode(media_dir):
-    # Scaled-down benchmark: keyframes every 2 s, one target per 2 s slice.
+    """Scaled-down benchmark: keyframes every 2 s, one target per 2 s slice.
+
+    Measured in CPU time of this process (all its threads): the machine is shared,
+    and wall time swings with other people's work; CPU time is the work done.
+    """
     path = mf.benchmark_clip(
         media_dir / "bench.mp4", seconds=10, width=360, height=640, bit_rate=800_000,
         preset="veryfast",
     )
     spec = CacheSpec(frames=5, size=32)
     full, sparse = [], []
-    for _ in range(3):  # best of three: the machine is shared
-        started = time.perf_counter()
+    for _ in range(3):
+        started = time.process_time()
         decode_everything(path)
-        full.append(time.perf_counter() - started)
-        started = time.perf_counter()
+        full.append(time.process_time() - started)
+        started = time.process_time()
         decode_for_cache(path, spec)
-        sparse.append(time.perf_counter() - started)
+        sparse.append(time.process_time() - started)
     assert min(sparse) <= 0.5 * min(full), (sparse, full)
 
 
