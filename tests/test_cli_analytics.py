@@ -194,10 +194,12 @@ def test_predict_with_stubbed_encoder(library_dir, capsys, tmp_path, monkeypatch
 
 
 def test_report_html_and_pdf(library_dir, capsys, tmp_path):
-    run_json(capsys, "report", "--library", str(library_dir), "--out", str(tmp_path / "r.html"))
+    run_json(capsys, "report", "--library", str(library_dir), "--run", "run-a",
+             "--out", str(tmp_path / "r.html"))
     text = (tmp_path / "r.html").read_text()
     assert "<script>" not in text and "#say&quot;hi" in text  # the hashtag table, escaped
-    run_json(capsys, "report", "--library", str(library_dir), "--out", str(tmp_path / "r.pdf"))
+    run_json(capsys, "report", "--library", str(library_dir), "--run", "run-a",
+             "--out", str(tmp_path / "r.pdf"))
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
 
 
