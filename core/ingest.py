@@ -18,7 +18,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from reelscope.core.clipcache import CacheSpec, ClipCache, atomic_write_bytes
 from reelscope.core.library import Library
@@ -96,16 +96,47 @@ def import_folder(
     ``metadata`` names the metadata file; without it, JSON/CSV files at the top of
     ``folder`` are tried. Safe to run again at any time: finished work is skipped.
     """
-    started = time.monotonic()
     folder = Path(folder).resolve()
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder")
+    candidates = [Path(metadata)] if metadata is not None else find_metadata_files(folder)
+    return _import(library, lambda: find_media(folder), candidates, metadata is not None,
+                   workers, progress, cancel)
+
+
+def import_files(
+    library: Library,
+    paths: Sequence[str | Path],
+    metadata: Optional[str | Path] = None,
+    workers: Optional[int] = None,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+) -> ImportReport:
+    """Import the given video files (and an optional metadata file), as :func:`import_folder` does."""
+    files = [Path(p).resolve() for p in paths]
+    for f in files:
+        if not f.is_file():
+            raise FileNotFoundError(f"{f} is not a file")
+    candidates = [Path(metadata)] if metadata is not None else []
+    return _import(library, lambda: files, candidates, True, workers, progress, cancel)
+
+
+def _import(
+    library: Library,
+    list_media: Callable[[], list[Path]],
+    metadata_files: list[Path],
+    metadata_explicit: bool,
+    workers: Optional[int],
+    progress: Optional[ProgressCallback],
+    cancel: Optional[CancelToken],
+) -> ImportReport:
+    started = time.monotonic()
     report = ImportReport(library=str(library.path))
     library.cache.ensure()
     library.cache.sweep_temp()  # only one import writes a library at a time
 
-    known_ids = _import_metadata(library, folder, metadata, report)
-    media = find_media(folder)
+    known_ids = _import_metadata(library, metadata_files, metadata_explicit, report)
+    media = list_media()
     plan, ids_for = _plan(library, media, known_ids, report)
 
     reporter = Reporter("import", len(media), progress, cancel, done=len(media) - len(plan))
@@ -122,14 +153,11 @@ def import_folder(
 
 # ----------------------------------------------------------------- metadata
 def _import_metadata(
-    library: Library, folder: Path, metadata: Optional[str | Path], report: ImportReport
+    library: Library, candidates: list[Path], explicit: bool, report: ImportReport
 ) -> set[str]:
+    """Read and store metadata; a file the user named must be metadata, a guessed one may not be."""
     from reelscope.core.metadata import MetadataError, read_metadata
 
-    if metadata is not None:
-        candidates, explicit = [Path(metadata)], True
-    else:
-        candidates, explicit = find_metadata_files(folder), False
     for path in candidates:
         try:
             result = read_metadata(path)

@@ -264,6 +264,20 @@ class Library:
 
         return import_folder(self, folder, metadata, workers=workers, progress=progress, cancel=cancel)
 
+    def import_files(
+        self,
+        paths: Iterable[str | Path],
+        metadata: Optional[str | Path] = None,
+        workers: Optional[int] = None,
+        progress: Optional["ProgressCallback"] = None,
+        cancel: Optional["CancelToken"] = None,
+    ) -> "ImportReport":
+        """Import the given video files; see :func:`reelscope.core.ingest.import_files`."""
+        from reelscope.core.ingest import import_files
+
+        return import_files(self, list(paths), metadata, workers=workers, progress=progress,
+                            cancel=cancel)
+
     def train(self, method: str = "av-simclr", preset: str = "small", **kwargs: Any) -> TrainingRun:
         """Train an encoder on this library; see :func:`reelscope.core.train.train`."""
         from reelscope.core.train import train

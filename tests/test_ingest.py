@@ -182,3 +182,13 @@ def _rows(db: Path) -> int:
             conn.close()
     except sqlite3.OperationalError:
         return 0
+
+
+def test_import_files_adds_single_files_with_their_metadata(tmp_path, messy_folder):
+    lib = Library.create(tmp_path / "lib")
+    report = lib.import_files([messy_folder / "111.mp4", messy_folder / "sub" / "333.mov"],
+                              metadata=messy_folder / "meta.json", workers=1)
+    assert report.new == 2 and {v.id for v in lib.videos()} == {"111", "333"}
+    assert lib.get("333").likes == 10
+    with pytest.raises(FileNotFoundError, match="is not a file"):
+        lib.import_files([messy_folder / "missing.mp4"])
