@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -46,7 +45,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         distributed.teardown()
     if distributed.env_info().main:
-        json.dump(asdict(result), sys.stdout, indent=2)
+        json.dump(result.as_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     return 0
 

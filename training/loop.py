@@ -55,6 +55,10 @@ class TrainResult:
     batch_size: int = 0
     parameters: int = 0
     device: str = "cpu"
+    model: Optional[nn.Module] = field(default=None, repr=False, compare=False)  # the trained AVModel
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "model"}
 
 
 # --------------------------------------------------------------------- setup
@@ -346,5 +350,5 @@ def train(
         status=status, step=step, epoch=epoch, samples=samples, train_seconds=train_seconds,
         samples_per_s=session_samples / seconds if seconds > 0 else 0.0, losses=last_losses,
         batch_size=batch_per_rank * dist_info.world,
-        parameters=sum(p.numel() for p in model.parameters()), device=str(device),
+        parameters=sum(p.numel() for p in model.parameters()), device=str(device), model=model,
     )
