@@ -1,0 +1,119 @@
+"""core.train and the CLI: a library's clip cache in, a recorded run with embeddings out."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from reelscope.core.cli import main
+from reelscope.core.clipcache import CacheSpec, ClipCache
+from reelscope.core.embeddings import load_embeddings
+from reelscope.core.library import Library
+from reelscope.core.progress import CancelToken, Cancelled, Progress
+from reelscope.core.train import embed, train, training_items
+from reelscope.training.synthetic import synthetic_clip
+
+torch.set_num_threads(1)
+
+
+def make_library(root, n: int = 12, silent_every: int = 4) -> Library:
+    """A library whose clip cache (4 frames of 32x32) was written directly, no media decoding."""
+    lib = Library.create(root)
+    ClipCache(root, CacheSpec(frames=4, size=32)).ensure()
+    lib.cache = ClipCache(root)
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n):
+        silent = i % silent_every == silent_every - 1
+        frames, mel = synthetic_clip(rng, i % 3, None if silent else i % 2, frames=4, size=32)
+        digest = f"{i:02x}" + "ab" * 20
+        lib.cache.write(digest, frames, mel)
+        rows.append({"id": f"v{i:03d}", "path": str(root / f"v{i:03d}.mp4"), "content_hash": digest,
+                     "status": "ok", "duration": 3.0, "has_audio": int(not silent),
+                     "frame_times": json.dumps([0.375, 1.125, 1.875, 2.625])})
+    rows.append({"id": "broken", "path": str(root / "broken.mp4"), "status": "failed", "error": "bad"})
+    lib.db["videos"].insert_all(rows)
+    return lib
+
+
+@pytest.fixture
+def library(tmp_path):
+    lib = make_library(tmp_path / "lib")
+    yield lib
+    lib.close()
+
+
+def test_train_records_a_run_with_its_files_and_embeddings(library):
+    events: list[Progress] = []
+    run = train(library, method="av-simclr", preset="tiny", epochs=1, device="cpu", progress=events.append)
+    assert run.status == "done" and run.finished_at is not None
+    assert run.metrics["videos"] == 12 and run.metrics["embedded"] == 12 and run.metrics["steps"] == 1
+    folder = library.path / run.dir
+    for name in ("config.json", "manifest.json", "model.safetensors", "metrics.jsonl", "embeddings.npz"):
+        assert (folder / name).exists(), name
+    assert list((folder / "checkpoint").glob("*.safetensors"))
+    assert [r.id for r in library.runs()] == [run.id] and library.run(run.id).status == "done"
+    assert {"train", "embed"} <= {e.stage for e in events}
+    assert all(isinstance(e, Progress) for e in events)
+
+    emb = load_embeddings(library)
+    assert list(emb.ids) == [f"v{i:03d}" for i in range(12)]
+    for kind in ("visual", "audio", "fused"):
+        x = emb.kind(kind)
+        assert x.shape[0] == 12 and np.isfinite(x).all()
+        np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+    assert emb.fused.shape[1] == emb.visual.shape[1] + emb.audio.shape[1]
+
+    # Embedding is deterministic, and up-to-date embeddings are reused.
+    (folder / "embeddings.npz").unlink()
+    again = embed(library, run.id, device="cpu")
+    np.testing.assert_allclose(again.fused, emb.fused, atol=1e-6)
+    mtime = (folder / "embeddings.npz").stat().st_mtime
+    embed(library)
+    assert (folder / "embeddings.npz").stat().st_mtime == mtime
+
+
+def test_cancel_leaves_a_resumable_run_and_training_again_finishes_it(library):
+    token = CancelToken()
+
+    def progress(event: Progress) -> None:
+        if event.stage == "train" and event.done >= 1:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        train(library, method="simclr", preset="tiny", epochs=3, device="cpu", progress=progress, cancel=token)
+    [run] = library.runs()
+    assert run.status == "cancelled" and run.metrics["steps"] == 1
+    finished = train(library, method="simclr", preset="tiny", device="cpu")
+    assert finished.id == run.id and finished.status == "done" and finished.metrics["steps"] == 3
+    # A different method starts its own run rather than resuming this one.
+    other = train(library, method="byol", preset="tiny", epochs=1, device="cpu", embed_after=False)
+    assert other.id != run.id and other.status == "done"
+
+
+def test_training_items_skip_failed_and_duplicate_videos(library):
+    library.db["videos"].insert({"id": "dup", "path": str(library.path / "dup.mp4"), "status": "ok",
+                                 "content_hash": "00" + "ab" * 20})
+    items = training_items(library)
+    assert len(items) == 12 and "broken" not in {i.id for i in items}
+    assert items[1].frame_times == (0.375, 1.125, 1.875, 2.625)
+
+
+def test_cli_train_and_embed_print_json(library, capsys):
+    path = str(library.path)
+    assert main(["train", "--library", path, "--method", "moco", "--preset", "tiny", "--epochs", "1",
+                 "--device", "cpu", "--json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["method"] == "moco" and out["status"] == "done" and out["metrics"]["embedded"] == 12
+    assert main(["embed", "--library", path, "--run", out["id"], "--json", "--quiet"]) == 0
+    emb = json.loads(capsys.readouterr().out)
+    assert emb["run"] == out["id"] and emb["videos"] == 12
+    assert main(["embed", "--library", path, "--run", "nope", "--json", "--quiet"]) == 1
+    assert "no training run" in capsys.readouterr().err
+    assert main(["train", "--library", path, "--preset", "tiny", "--prepare-only", "--json"]) == 0
+    prepared = json.loads(capsys.readouterr().out)
+    assert prepared["status"] == "prepared" and "torchrun" in prepared["torchrun"]
