@@ -126,14 +126,16 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         video, audio = _pick_streams(container)
         first = _first_frame(container, video)
         info = _header_info(container, video, audio, Path(path), _rotation_of(first))
+        video_index = container.streams.video.index(video)
         if info.frame_count == 1:
             raise MediaError(_ONE_FRAME)
-        if info.duration <= 0:
-            # No length in the header (raw streams, some live recordings): measure it.
-            container.seek(0)
-            scan = _scan(container, video, None, CacheSpec(), hold=False)
-            info = replace(info, duration=scan.end - scan.start)
-        return info
+    if info.duration <= 0:
+        # No length in the header (raw streams, some live recordings): measure it,
+        # reading afresh since not every format can seek back.
+        with _open(path) as container, _as_media_error():
+            scan = _scan(container, container.streams.video[video_index], None, CacheSpec(), False)
+            info = replace(info, duration=round(scan.end - scan.start, 6))
+    return info
 
 
 def decode_for_cache(path: str | os.PathLike, spec: CacheSpec) -> DecodedMedia:
@@ -646,7 +648,8 @@ def _pick_frames(container, video, scan: _Scan, targets: list[float]):
         return _demux(container, [video], [])
 
     if jobs:
-        found, errors = _decode_forward(ctx, sorted(jobs), packets_from, tb)
+        clock = _Clock(tb, _frame_seconds(video), scan.start)
+        found, errors = _decode_forward(ctx, sorted(jobs), packets_from, clock)
         picked.update(found)
         damaged += errors
     scan.store = None  # free the packets
@@ -685,7 +688,7 @@ def _decode_alone(ctx, packet):
     return frames[0] if frames else None
 
 
-def _decode_forward(ctx, jobs: list[tuple[float, int, float]], packets_from, tb: float):
+def _decode_forward(ctx, jobs: list[tuple[float, int, float]], packets_from, clock: _Clock):
     """For each (wanted time, target, keyframe before it), in time order, decode forward
     from the keyframe and take the frame nearest the wanted time.
 
@@ -700,7 +703,7 @@ def _decode_forward(ctx, jobs: list[tuple[float, int, float]], packets_from, tb:
     position = float("-inf")
     for want, i, keyframe in jobs:
         if frames is None or keyframe > position:
-            frames = _decode_run(ctx, packets_from, keyframe, errors, tb)
+            frames = _decode_run(ctx, packets_from, keyframe, errors, clock)
             previous = None
         chosen = previous
         for t, frame in frames:
@@ -716,20 +719,31 @@ def _decode_forward(ctx, jobs: list[tuple[float, int, float]], packets_from, tb:
     return found, errors[0]
 
 
-def _decode_run(ctx, packets_from, keyframe: float, errors: list[int], tb: float):
+@dataclass(frozen=True)
+class _Clock:
+    """Turns frame timestamps into seconds; counts frames where a stream has no stamps."""
+
+    time_base: float
+    frame_s: float  # nominal frame duration
+    origin: float  # time of the first frame
+
+
+def _decode_run(ctx, packets_from, keyframe: float, errors: list[int], clock: _Clock):
     """Frames decoded from ``keyframe`` on; if a seek overshot it, once more from the start."""
     ctx.flush_buffers()
-    frames = _decoded(ctx, packets_from(keyframe), errors, tb)
+    frames = _decoded(ctx, packets_from(keyframe), errors, clock, keyframe)
     first = next(frames, None)
     if first is not None and first[0] > keyframe + 1e-3:
         ctx.flush_buffers()
-        frames = _decoded(ctx, packets_from(keyframe, again=True), errors, tb)
+        frames = _decoded(ctx, packets_from(keyframe, again=True), errors, clock, clock.origin)
         first = next(frames, None)
     return itertools.chain([first] if first is not None else [], frames)
 
 
-def _decoded(ctx, packets, errors: list[int], tb: float):
-    """(time s, frame) pairs decoded from ``packets``; counts packets and pictures that fail."""
+def _decoded(ctx, packets, errors: list[int], clock: _Clock, start: float):
+    """(time s, frame) pairs decoded from ``packets`` (which begin at ``start`` s);
+    counts packets and pictures that fail."""
+    t = start - clock.frame_s
     for packet in packets:
         try:
             decoded = ctx.decode(packet)
@@ -741,8 +755,9 @@ def _decoded(ctx, packets, errors: list[int], tb: float):
                 errors[0] += 1
                 continue
             stamp = frame.pts if frame.pts is not None else frame.dts
-            if stamp is not None:
-                yield stamp * tb, frame
+            # Raw elementary streams carry no timestamps: count frames instead.
+            t = stamp * clock.time_base if stamp is not None else t + clock.frame_s
+            yield t, frame
 
 
 # ------------------------------------------------------------------ pictures

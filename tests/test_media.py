@@ -208,6 +208,17 @@ def test_seeking_path_past_the_memory_budget(media_dir, monkeypatch, name):
     assert_frames_match_sequential(decoded, path)
 
 
+def test_raw_h264_without_timestamps(media_dir):
+    # An elementary stream: no container, no timestamps, no duration (FFmpeg assumes 25 fps).
+    raw = mf.Format("h264-raw", ".h264", "libx264", None, container_format="h264")
+    path = mf.make_video(media_dir / "raw.h264", raw, frames=30, audio=False)
+    assert probe(path).duration == pytest.approx(1.2, abs=0.1)
+    decoded = decode_for_cache(path, SPEC)
+    assert len(set(decoded.frame_times)) == 8
+    for t, frame in zip(decoded.frame_times, decoded.frames):
+        assert mf.level_to_index(mf.background_level(frame)) == round(t * 25) % 16
+
+
 def test_fewer_frames_than_targets(media_dir):
     path = mf.make_video(media_dir / "three.mp4", frames=3, audio=False)
     decoded = decode_for_cache(path, SPEC)
