@@ -30,9 +30,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from reelscope.core.demo_audio import SAMPLE_RATE, AudioPlan, SoundRecipe, draw_audio_plan, make_recipe, render_audio
-from reelscope.core.demo_video import (ATYPICAL, ATYPICAL_PATTERNS, CATEGORIES, Caption, VisualPlan, draw_look,
-                                       render_frames)
+from reelscope.core.demo_audio import SAMPLE_RATE, AudioPlan, draw_audio_plan, make_recipe, render_audio
+from reelscope.core.demo_scenes import ATYPICAL, ATYPICAL_PATTERNS, CATEGORIES
+from reelscope.core.demo_video import Caption, VisualPlan, draw_look, render_frames
 from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
 
 GROUND_TRUTH_FORMAT = "reelscope-demo-ground-truth"
@@ -292,7 +292,7 @@ class _World:
             tags.append(_pick(rng, ("art", "abstract", "satisfying", "experimental")))
         if sound is not None and rng.random() < 0.6:
             tags.append(sound["challenge"])
-        for tag, p in (("fyp", 0.55), ("foryou", 0.45), ("viral", 0.3), ("foryoupage", 0.2), ("trending", 0.15)):
+        for tag, p in _GENERIC_TAGS:
             if rng.random() < p:
                 tags.append(tag)
         if author["tag"] and rng.random() < 0.5:
@@ -323,7 +323,8 @@ class _World:
                 else f"original-{p['id']}"
             videos[p["id"]] = {
                 "file": f"videos/{p['id']}.mp4",
-                "category": p["category"], "atypical_pattern": p["pattern"], "is_atypical": p["pattern"] is not None,
+                "category": p["category"], "atypical_pattern": p["pattern"],
+                "is_atypical": p["pattern"] is not None,
                 "author_id": p["author"]["id"], "created": p["when"],
                 "duration_s": round(v.frames / v.fps, 6), "frames": v.frames, "has_audio": a.kind != "none",
                 "audio_kind": a.kind, "true_sound_id": true_sound, "metadata_sound_id": p["music"]["id"],
@@ -347,14 +348,16 @@ class _World:
             "likes_model": LIKES_MODEL | {"formula": "ln(likes) = intercept + log_followers*ln(followers) "
                                           "+ category[c] + sound_popularity*pop + originality*orig "
                                           "+ N(0, noise_sd^2)"},
-            "sounds": {s["id"]: {"title": s["title"], "authorName": s["authorName"], "challenge": s["challenge"],
+            "sounds": {s["id"]: {"title": s["title"], "authorName": s["authorName"],
+                                 "challenge": s["challenge"],
                                  "bpm": round(s["recipe"].bpm, 2), "loop_s": round(s["recipe"].loop_s, 3),
                                  "timbre": s["recipe"].timbre, "peak_day": round(s["peak_day"], 2),
                                  "width_days": round(s["width_days"], 2), "peak": round(s["peak"], 4),
                                  "category_affinity": {c: round(x, 4) for c, x in s["affinity"].items()}}
                        for s in self.sounds},
             "authors": {a["id"]: {"uniqueId": a["uniqueId"], "followers": a["followers"],
-                                  "category_mix": {c: round(float(x), 4) for c, x in zip(CATEGORIES, a["mix"])}}
+                                  "category_mix": {c: round(float(x), 4)
+                                                   for c, x in zip(CATEGORIES, a["mix"])}}
                         for a in self.authors},
             "videos": videos,
             "bad_files": [{"id": b["id"], "path": f"videos/{b['id']}.mp4", "kind": b["kind"],
@@ -487,11 +490,13 @@ def _pick(rng: np.random.Generator, options) -> str:
 _SYLLABLES = ("ka", "mi", "lo", "ze", "ra", "to", "nu", "vi", "sa", "ko", "li", "ma", "ne", "ju", "pa", "ri",
               "do", "fe", "yu", "ba")
 _FIRST = ("Sunny", "Alex", "Mia", "Leo", "Noa", "Kai", "Zoe", "Max", "Ivy", "Sam", "Lu", "Remy", "Ada", "Jin")
-_NICK = ("Bakes", "Moves", "Outdoors", "Talks", "Plays", "Reviews", "Vibes", "Daily", "Studio", "Life", "TV", "Lab")
-_ARTISTS = ("DJ Koru", "Lumen", "The Paper Kites Club", "Nova Rae", "BASSMNT", "Milo & Fern", "Yuzu", "Kiki Loop",
-            "Static Bloom", "Orchid Lane", "Hollow Pines", "Tape Deck", "Neon Mirage", "Rico Sol")
-_SOUND_WORDS = (("Midnight", "Golden", "Sugar", "Electric", "Paper", "Velvet", "Lazy", "Wild", "Cosmic", "Silver",
-                 "Tiny", "Happy", "Lost", "Summer", "Crystal"),
+_NICK = ("Bakes", "Moves", "Outdoors", "Talks", "Plays", "Reviews", "Vibes", "Daily", "Studio", "Life", "TV",
+         "Lab")
+_ARTISTS = ("DJ Koru", "Lumen", "The Paper Kites Club", "Nova Rae", "BASSMNT", "Milo & Fern", "Yuzu",
+            "Kiki Loop", "Static Bloom", "Orchid Lane", "Hollow Pines", "Tape Deck", "Neon Mirage",
+            "Rico Sol")
+_SOUND_WORDS = (("Midnight", "Golden", "Sugar", "Electric", "Paper", "Velvet", "Lazy", "Wild", "Cosmic",
+                 "Silver", "Tiny", "Happy", "Lost", "Summer", "Crystal"),
                 ("Bounce", "Drive", "Steps", "Rush", "Dream", "Groove", "Shuffle", "Waves", "Loop", "Glow",
                  "Switch", "Hearts", "Skies", "Rain", "Echo"))
 _TAGS: dict[str, tuple[str, ...]] = {
@@ -510,7 +515,34 @@ _DESC: dict[str, tuple[str, ...]] = {
     "gaming": ("this level took me hours", "new personal best", "wait for the end"),
     "product": ("unboxing the new one", "worth the hype?", "honest review"),
 }
+_GENERIC_TAGS = (("fyp", 0.55), ("foryou", 0.45), ("viral", 0.3), ("foryoupage", 0.2), ("trending", 0.15))
 _DESC_GENERIC = ("had to post this", "part 2?", "ok but why is this so good", "day 14 of posting",
                  "trying the trend", "you asked for it", "🔥🔥🔥", "no caption needed")
-_CAPTIONS = ("wait for it", "POV: you tried it", "day 3 of this", "part 2", "link in bio", "watch till the end",
-             "no way", "rate it 1-10", "new trend?", "storytime", "sound on", "I can't believe this")
+_CAPTIONS = ("wait for it", "POV: you tried it", "day 3 of this", "part 2", "link in bio",
+             "watch till the end", "no way", "rate it 1-10", "new trend?", "storytime", "sound on",
+             "I can't believe this")
+
+
+def _main(argv: Optional[list[str]] = None) -> None:
+    """``python -m reelscope.core.demo FOLDER [--videos N] [--seed S]``: generate, print the time."""
+    import argparse
+    import resource
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m reelscope.core.demo", description=_main.__doc__)
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--videos", type=int, default=DemoSpec.videos)
+    parser.add_argument("--seed", type=int, default=DemoSpec.seed)
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    demo = generate_demo(args.folder, DemoSpec(videos=args.videos, seed=args.seed), workers=args.workers)
+    wall = time.perf_counter() - started
+    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for f in ("ru_utime", "ru_stime"))
+    print(f"{args.videos} videos in {demo.videos_dir}: {wall:.1f} s wall, {cpu:.1f} s CPU "
+          f"on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    _main()

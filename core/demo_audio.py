@@ -124,7 +124,8 @@ class AudioPlan:
 def draw_audio_plan(rng: np.random.Generator, kind: str, recipe: Optional[SoundRecipe]) -> AudioPlan:
     """How a post with this kind of sound was edited, drawn at random."""
     seed = int(rng.integers(2**31))
-    common = dict(snr_db=float(rng.uniform(8, 40)), eq=str(rng.choice(EQ_CURVES, p=(0.4, 0.15, 0.15, 0.15, 0.15))),
+    common = dict(snr_db=float(rng.uniform(8, 40)),
+                  eq=str(rng.choice(EQ_CURVES, p=(0.4, 0.15, 0.15, 0.15, 0.15))),
                   level_db=float(rng.uniform(-26, -14)))
     if kind == "none":
         return AudioPlan("none", seed)
@@ -176,7 +177,8 @@ def render_music(recipe: SoundRecipe, n: int, sr: int, speed: float, pitch: floa
     starting ``offset_s`` seconds into the loop."""
     out = np.zeros(n + sr, np.float32)  # room for the last notes' tails
     nrng = np.random.default_rng(recipe.seed)  # same drum samples in every repost
-    snare = (nrng.standard_normal(int(0.18 * sr)) * np.exp(-np.arange(int(0.18 * sr)) / (0.05 * sr))).astype(np.float32)
+    tail = np.arange(int(0.18 * sr))
+    snare = (nrng.standard_normal(len(tail)) * np.exp(-tail / (0.05 * sr))).astype(np.float32)
     hat = np.diff(nrng.standard_normal(int(0.05 * sr) + 1)).astype(np.float32)
     hat *= np.exp(-np.arange(len(hat)) / (0.012 * sr)).astype(np.float32)
     beat = 60.0 / recipe.bpm

@@ -64,7 +64,8 @@ def test_metadata_is_tiktokapi_items(demo, truth):
         assert isinstance(it["createTime"], int)
         assert {"duration", "width", "height"} <= it["video"].keys()
         assert {"id", "uniqueId", "nickname"} <= it["author"].keys()
-        assert {"followerCount", "followingCount", "heartCount", "videoCount", "diggCount"} <= it["authorStats"].keys()
+        assert {"followerCount", "followingCount", "heartCount", "videoCount",
+                "diggCount"} <= it["authorStats"].keys()
         assert {"id", "title", "authorName", "original"} <= it["music"].keys()
         assert {"diggCount", "shareCount", "commentCount", "playCount"} <= it["stats"].keys()
         tags = [e["hashtagName"] for e in it["textExtra"]]
