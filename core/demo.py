@@ -23,6 +23,7 @@ import json
 import math
 import multiprocessing
 import os
+from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -179,6 +180,9 @@ class _World:
         # Broken downloads are posts like any other: their rows stay in the metadata.
         self.bad = [{"id": post["id"], "kind": kind, "post": post}
                     for kind, post in ((kind, self._post(n + k)) for k, kind in enumerate(BAD_KINDS))]
+        rows = Counter(p["author"]["id"] for p in self.posts + [b["post"] for b in self.bad])
+        for author in self.authors:  # the profile counts at least the posts listed here
+            author["videoCount"] = max(author["videoCount"], rows[author["id"]])
 
     # ------------------------------------------------------------ pieces
     def _new_id(self, rng: np.random.Generator, when: int) -> str:
