@@ -450,7 +450,7 @@ def _keep_audio_only(path: Path) -> None:
     """Remux ``path`` with its audio stream alone (packets copied, nothing re-encoded)."""
     import av
 
-    out_path = path.with_name(path.name + ".audio")
+    out_path = path.with_name(path.name.replace(".partial", ".audio.partial"))  # swept like the rest
     with av.open(str(path)) as src, av.open(str(out_path), "w", format="mp4") as dst:
         stream = dst.add_stream_from_template(src.streams.audio[0])
         for packet in src.demux(src.streams.audio[0]):
