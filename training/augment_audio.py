@@ -147,8 +147,10 @@ def add_speech(
     """Mix in a synthetic talker: a harmonic voice with gliding pitch, two formants and syllables.
 
     x: [B, M, L] ln power;  speech: [B, 8] (on, snr dB, f0 Hz, f0 depth, syllable rate Hz,
-    phase, F1 Hz, F2 Hz);  ref: [B] mean ln power. Energy of harmonic k lands on the mel
-    bins around k*f0(t); a rectified sine at the syllable rate gates it on and off.
+    phase, F1 Hz, F2 Hz);  ref: [B] mean ln power. Harmonic k's energy lands on the
+    two mel bins either side of k*f0(t) (linear split, then the neighbours' share
+    that overlapping triangular filters would pick up); a rectified sine at the
+    syllable rate gates the voice on and off.
     """
     rows = (speech[:, 0] > 0.5).nonzero().squeeze(1)
     if rows.numel() == 0:
@@ -159,8 +161,7 @@ def add_speech(
     _, snr, f0, depth, rate, phase, f1, f2 = speech.unbind(1)
     t = torch.arange(n, device=x.device, dtype=x.dtype).view(1, -1) / stats.mel_rate  # [1, L]
     pitch = f0.view(-1, 1) * (1 + depth.view(-1, 1) * torch.sin(2 * math.pi * 0.7 * t + phase.view(-1, 1)))
-    centres = mel_centres(m, stats.f_max, x.device).view(1, -1, 1)  # [1, M, 1]
-    width = 0.6 * 2595 * math.log10(1 + stats.f_max / 700) / (m + 1)  # 0.6 bin spacings
+    spacing = 2595 * math.log10(1 + stats.f_max / 700) / (m + 1)  # mel between bin centres
     power = torch.zeros_like(x_on)
     for k in range(1, SPEECH_HARMONICS + 1):
         fk = pitch * k  # [B, L]
@@ -170,8 +171,17 @@ def add_speech(
             + 0.5 * torch.exp(-(((fk - f2.view(-1, 1)) / 250) ** 2))
             + 0.05
         ) / k
-        dist = centres - _hz_to_mel(fk).unsqueeze(1)  # [B, M, L]
-        power = power + env.unsqueeze(1) * torch.exp(-0.5 * (dist / width) ** 2)
+        pos = _hz_to_mel(fk) / spacing - 1  # fractional bin index (bin i centred at (i+1)*spacing)
+        lo = pos.floor()
+        frac = pos - lo
+        for index, weight in ((lo, 1 - frac), (lo + 1, frac)):
+            inside = (index >= 0) & (index <= m - 1)
+            power.scatter_add_(1, index.clamp(0, m - 1).long().unsqueeze(1),
+                               (env * weight * inside).unsqueeze(1))
+    # Neighbouring triangular filters overlap: spread each bin's energy a little.
+    power = F.conv1d(power.transpose(1, 2).reshape(-1, 1, m),
+                     torch.tensor([[[0.25, 0.5, 0.25]]], device=x.device, dtype=x.dtype),
+                     padding=1).view(b, n, m).transpose(1, 2)
     syllables = torch.sin(2 * math.pi * rate.view(-1, 1) * t + phase.view(-1, 1)).clamp(min=0) ** 2
     power = power * syllables.unsqueeze(1)
     # Scale so the talker's mean power sits snr dB below the crop's.

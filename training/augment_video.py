@@ -5,7 +5,7 @@ loader draws each clip's parameters from a generator seeded by (seed, epoch,
 video index, view), so the same video gets the same augmentation whatever the
 batch size, worker count, DDP rank or resume point; the device then applies a
 whole batch with a few tensor ops (one ``grid_sample`` for crop+resize+flip,
-3x3 colour matrices for jitter), identically on CPU and GPU.
+one 3x3 colour matrix per clip for jitter and grayscale), identically on CPU and GPU.
 
 Chosen for how short videos vary: the same scene is reframed (crop, consistent
 over the clip's frames so motion is kept), mirrored, colour-graded by filters
@@ -84,7 +84,8 @@ def crop_resize_flip(frames: torch.Tensor, crop: torch.Tensor, flip: torch.Tenso
     does all three, so the box is consistent across the clip's frames.
     """
     b, t, s, _, _ = frames.shape
-    x = frames.permute(0, 1, 4, 2, 3).reshape(b * t, 3, s, s).float().div_(255)
+    # Convert in the cache's NHWC layout (one pass) and sample from a channels-last view.
+    x = frames.reshape(b * t, s, s, 3).float().permute(0, 3, 1, 2)
     sign = 1.0 - 2.0 * flip.float()
     theta = torch.zeros(b, 2, 3, device=frames.device, dtype=torch.float32)
     theta[:, 0, 0] = crop[:, 2] * sign
@@ -94,21 +95,20 @@ def crop_resize_flip(frames: torch.Tensor, crop: torch.Tensor, flip: torch.Tenso
     theta = theta.repeat_interleave(t, dim=0)
     grid = F.affine_grid(theta, [b * t, 3, size, size], align_corners=False)
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    return out.view(b, t, 3, size, size)
+    return out.div_(255).view(b, t, 3, size, size)
 
 
-def _grayscale(x: torch.Tensor) -> torch.Tensor:
-    """[..., 3, H, W] -> [..., 1, H, W] luma."""
-    w = torch.tensor(LUMA, device=x.device, dtype=x.dtype).view(3, 1, 1)
-    return (x * w).sum(dim=-3, keepdim=True)
+def _luma_matrix(device: torch.device) -> torch.Tensor:
+    """[3, 3]: RGB -> grey replicated on all three channels."""
+    return torch.tensor(LUMA, device=device, dtype=torch.float64).expand(3, 3)
 
 
 def _hue_matrices(hue: torch.Tensor) -> torch.Tensor:
-    """[B] hue shifts in turns -> [B, 3, 3] RGB matrices rotating chroma in YIQ space.
+    """[B] hue shifts in turns -> [B, 3, 3] float64 RGB matrices rotating chroma in YIQ space.
 
     A rotation of the (I, Q) plane keeps luma and saturation and turns the hue
     angle, the linear analogue of torchvision's HSV hue shift; unlike HSV it is
-    one matrix per clip, so a whole batch is a single ``einsum``.
+    one matrix per clip, so it composes with the other colour operations.
     """
     rgb2yiq = torch.tensor(
         [[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]],
@@ -121,33 +121,57 @@ def _hue_matrices(hue: torch.Tensor) -> torch.Tensor:
     rot[:, 0, 0] = 1
     rot[:, 1, 1], rot[:, 1, 2] = cos, -sin
     rot[:, 2, 1], rot[:, 2, 2] = sin, cos
-    return (yiq2rgb @ rot @ rgb2yiq).float()
+    return yiq2rgb @ rot @ rgb2yiq
+
+
+def colour_transform(x: torch.Tensor, jitter: torch.Tensor, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Brightness, contrast, saturation, hue and grayscale of each clip as one affine map.
+
+    x: float [B, T, 3, H, W] (only its mean grey is read, for contrast);
+    jitter: [B, 4] (factors b, c, s; hue in turns);  gray: [B] 0/1.
+    Returns (A [B, 3, 3], o [B, 3]) with output pixel = A @ pixel + o.
+
+    Every step is linear in RGB: brightness ``b x``; contrast ``c x + (1-c) m`` with
+    ``m`` the clip's mean grey (so all frames move together); saturation
+    ``s x + (1-s) grey(x)``; hue a YIQ rotation; grayscale ``grey(x)``. Composing
+    them costs one pass over the pixels instead of one per step; the result is
+    clamped once at the end (torchvision clamps after every step, which differs
+    only for pixels pushed out of range midway).
+    """
+    dev = x.device
+    n = x.shape[0]
+    eye = torch.eye(3, dtype=torch.float64, device=dev).expand(n, 3, 3)
+    luma = _luma_matrix(dev)
+    b, c, s, hue = (jitter[:, i].double() for i in range(4))
+    mean_grey = (x.mean(dim=(1, 3, 4)).double() * torch.tensor(LUMA, dtype=torch.float64, device=dev)).sum(1)
+    a = b.view(-1, 1, 1) * eye  # brightness
+    o = torch.zeros(n, 3, dtype=torch.float64, device=dev)
+    a = c.view(-1, 1, 1) * a  # contrast around the brightened mean grey
+    o = o + ((1 - c) * b * mean_grey).view(-1, 1)
+    sat = s.view(-1, 1, 1) * eye + (1 - s).view(-1, 1, 1) * luma
+    a, o = sat @ a, (sat @ o.unsqueeze(-1)).squeeze(-1)
+    rot = torch.where((hue != 0).view(-1, 1, 1), _hue_matrices(hue), eye)  # exact identity at hue 0
+    a, o = rot @ a, (rot @ o.unsqueeze(-1)).squeeze(-1)
+    g = torch.where((gray > 0.5).view(-1, 1, 1), luma.expand(n, 3, 3), eye)
+    a, o = g @ a, (g @ o.unsqueeze(-1)).squeeze(-1)
+    return a.float(), o.float()
+
+
+def apply_colour(x: torch.Tensor, a: torch.Tensor, o: torch.Tensor) -> torch.Tensor:
+    """x: [B, T, 3, H, W]; per-clip A [B, 3, 3], o [B, 3] -> clamp(A x + o) in [0, 1]."""
+    y = torch.einsum("bij,btjhw->btihw", a, x) + o.view(-1, 1, 3, 1, 1)
+    return y.clamp_(0, 1)
 
 
 def colour_jitter(x: torch.Tensor, jitter: torch.Tensor) -> torch.Tensor:
-    """Brightness, contrast, saturation and hue per clip, the same on all its frames.
-
-    x: float [B, T, 3, H, W] in [0, 1];  jitter: [B, 4] (factors b, c, s; hue in turns).
-    Factors 1, 1, 1 and hue 0 leave x unchanged. Each op is clamped to [0, 1] like torchvision.
-    """
-    b = jitter[:, 0].view(-1, 1, 1, 1, 1)
-    c = jitter[:, 1].view(-1, 1, 1, 1, 1)
-    s = jitter[:, 2].view(-1, 1, 1, 1, 1)
-    x = (x * b).clamp_(0, 1)
-    # Contrast blends with the clip's mean grey, so all frames of a clip move together.
-    mean = _grayscale(x).mean(dim=(1, 2, 3, 4), keepdim=True)
-    x = (c * x + (1 - c) * mean).clamp_(0, 1)
-    x = (s * x + (1 - s) * _grayscale(x)).clamp_(0, 1)
-    hue = jitter[:, 3]
-    rotated = torch.einsum("bij,btjhw->btihw", _hue_matrices(hue), x).clamp_(0, 1)
-    # Clips without a hue shift keep their exact pixels (the matrix is only ~identity).
-    return torch.where((hue != 0).view(-1, 1, 1, 1, 1), rotated, x)
+    """Brightness, contrast, saturation and hue per clip; factors 1, 1, 1 and hue 0 change nothing."""
+    return apply_colour(x, *colour_transform(x, jitter, torch.zeros(x.shape[0], device=x.device)))
 
 
 def to_grayscale(x: torch.Tensor, gray: torch.Tensor) -> torch.Tensor:
     """x: [B, T, 3, H, W]; clips with ``gray`` == 1 become grey (3 equal channels)."""
-    g = _grayscale(x).expand_as(x)
-    return torch.where(gray.view(-1, 1, 1, 1, 1) > 0.5, g, x)
+    ident = torch.tensor([[1.0, 1.0, 1.0, 0.0]], device=x.device).expand(x.shape[0], 4)
+    return apply_colour(x, *colour_transform(x, ident, gray))
 
 
 def normalise(x: torch.Tensor) -> torch.Tensor:
@@ -160,6 +184,5 @@ def normalise(x: torch.Tensor) -> torch.Tensor:
 def augment_video(frames: torch.Tensor, params: dict[str, torch.Tensor], size: int) -> torch.Tensor:
     """uint8 [B, T, S, S, 3] + per-clip params -> float [B, 3, T, size, size], normalised."""
     x = crop_resize_flip(frames, params["crop"], params["flip"], size)
-    x = colour_jitter(x, params["jitter"])
-    x = to_grayscale(x, params["gray"])
+    x = apply_colour(x, *colour_transform(x, params["jitter"], params["gray"]))
     return normalise(x)

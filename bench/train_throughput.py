@@ -1,0 +1,226 @@
+"""Does the data pipeline keep the model fed, and how fast is a training step?
+
+    python bench/train_throughput.py [--library DIR] [--method av-simclr] [--preset small]
+                                     [--steps 8] [--device auto] [--json]
+
+(a) samples/s of the real training step (``reelscope.training.loop.train_step``)
+    fed by the real pipeline (clip cache -> DataLoader -> batched augmentation on
+    the device), divided by samples/s of the same step fed one batch already in
+    memory on the device. Goal: >= 0.9.
+(b) on CUDA only: samples/s of every preset in bf16 and fp32, the FLOPs of a step
+    (torch's FlopCounterMode: convolutions and matmuls, forward + backward), the
+    achieved FLOP rate and its share of the card's dense bf16 peak, and the card.
+
+Without ``--library`` it builds a synthetic library (random-content clips written
+through ``ClipCache`` with the default cache spec) in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from reelscope.core.clipcache import CacheSpec, ClipCache
+from reelscope.core.library import Library
+from reelscope.core.train import training_items
+from reelscope.training.config import make_config
+from reelscope.training.data import EpochBatches
+from reelscope.training.loop import autocast_for, build_training, choose_device, make_loader, prepare_data, train_step
+from reelscope.training.synthetic import synthetic_clip
+
+# Dense (no sparsity) bf16 tensor-core peaks from the vendors' data sheets, FLOP/s.
+BF16_PEAK = [
+    ("H200", 989e12), ("H100 PCIe", 756e12), ("H100 NVL", 835e12), ("H100", 989e12), ("GH200", 989e12),
+    ("B200", 2250e12), ("A100", 312e12), ("A10G", 125e12), ("A10", 125e12), ("L40S", 362e12),
+    ("L40", 181e12), ("L4", 121e12), ("RTX 4090", 165e12), ("RTX 3090", 71e12), ("A6000", 155e12),
+]
+
+
+def build_synthetic_library(folder: Path, videos: int = 256, seed: int = 0) -> Library:
+    """A library of ``videos`` synthetic clips (default cache spec), written straight into the cache."""
+    lib = Library.create(folder)
+    spec = CacheSpec()
+    ClipCache(folder, spec).ensure()
+    lib.cache = ClipCache(folder)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(videos):
+        frames, mel = synthetic_clip(rng, i % 6, i % 10 if i % 12 else None, spec.frames, spec.size,
+                                     seconds=float(rng.uniform(5, 30)), n_mels=spec.n_mels)
+        digest = f"{i:064x}"
+        lib.cache.write(digest, frames, mel)
+        rows.append({"id": f"syn{i:05d}", "path": str(folder / f"syn{i:05d}.mp4"), "status": "ok",
+                     "content_hash": digest, "duration": mel.shape[1] / spec.mel_rate or 10.0})
+    lib.db["videos"].insert_all(rows)
+    return lib
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure_ratio(library: Library, method: str, preset: str, device: torch.device, steps: int,
+                  warmup: int, rounds: int = 2) -> dict[str, Any]:
+    """(a): pipeline-fed vs memory-fed samples/s of the same step, alternating rounds."""
+    cfg = make_config(method, preset, device=device.type)
+    cfg, store = prepare_data(cfg, training_items(library))
+    batch = min(cfg.batch_size, len(store))
+    batches = EpochBatches(len(store), batch, seed=cfg.seed)
+    loader = make_loader(store, cfg, batches, device)
+    model, method_mod, optimizer, memory_format = build_training(cfg, device)
+    autocast = autocast_for(device)
+
+    def step(raw: dict[str, Any]) -> None:
+        train_step(method_mod, method_mod, optimizer, raw, cfg, device, 0.5, 0, memory_format, autocast)
+
+    first = next(iter(loader))
+    in_memory = {k: v.to(device) for k, v in first.items()}  # already on the device
+    for _ in range(warmup):
+        step(in_memory)
+    _sync(device)
+
+    pipeline_time = memory_time = 0.0
+    pipeline_n = memory_n = 0
+    epoch = 0
+    for _ in range(rounds):
+        # Pipeline-fed: the loader's iterator restarts each epoch, exactly as in training.
+        done, start = 0, time.perf_counter()
+        while done < steps:
+            batches.set_epoch(epoch)
+            epoch += 1
+            for raw in loader:
+                step(raw)
+                done += 1
+                if done == steps:
+                    break
+        _sync(device)
+        pipeline_time += time.perf_counter() - start
+        pipeline_n += steps * batch
+        start = time.perf_counter()
+        for _ in range(steps):
+            step(in_memory)
+        _sync(device)
+        memory_time += time.perf_counter() - start
+        memory_n += steps * batch
+    pipeline_sps, memory_sps = pipeline_n / pipeline_time, memory_n / memory_time
+    return {
+        "method": method, "preset": preset, "device": str(device), "batch": batch,
+        "videos": len(store), "preloaded": store.preloaded, "workers": loader.num_workers,
+        "pipeline_samples_per_s": round(pipeline_sps, 2), "memory_samples_per_s": round(memory_sps, 2),
+        "ratio": round(pipeline_sps / memory_sps, 3),
+    }
+
+
+def card_peak(name: str) -> Optional[float]:
+    for key, peak in BF16_PEAK:
+        if key in name:
+            return peak
+    return None
+
+
+def measure_presets(library: Library, method: str, device: torch.device, steps: int, warmup: int) -> dict[str, Any]:
+    """(b): per preset and precision, memory-fed samples/s and achieved FLOP rate."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    name = torch.cuda.get_device_name(device)
+    peak = card_peak(name)
+    rows = []
+    for preset in ("tiny", "small", "base"):
+        cfg = make_config(method, preset, device="cuda")
+        cfg, store = prepare_data(cfg, training_items(library))
+        batch = min(cfg.batch_size, len(store))
+        loader = make_loader(store, cfg, EpochBatches(len(store), batch, seed=cfg.seed), device)
+        raw = {k: v.to(device) for k, v in next(iter(loader)).items()}
+        for bf16 in (True, False):
+            torch.backends.cuda.matmul.allow_tf32 = not bf16  # fp32 rows: TF32 off, true fp32
+            torch.backends.cudnn.allow_tf32 = not bf16
+            _, method_mod, optimizer, memory_format = build_training(cfg, device)
+            autocast = autocast_for(device, bf16)
+
+            def step() -> None:
+                train_step(method_mod, method_mod, optimizer, raw, cfg, device, 0.5, 0, memory_format, autocast)
+
+            for _ in range(warmup):
+                step()
+            counter = FlopCounterMode(display=False)
+            with counter:
+                step()
+            flops = counter.get_total_flops()
+            _sync(device)
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            _sync(device)
+            seconds = (time.perf_counter() - start) / steps
+            rate = flops / seconds
+            rows.append({
+                "preset": preset, "precision": "bf16" if bf16 else "fp32", "batch": batch,
+                "samples_per_s": round(batch / seconds, 1), "gflop_per_step": round(flops / 1e9, 1),
+                "achieved_tflops": round(rate / 1e12, 2),
+                "share_of_bf16_peak": round(rate / peak, 4) if peak else None,
+                "peak_memory_gb": round(torch.cuda.max_memory_allocated(device) / 2**30, 2),
+            })
+            del method_mod, optimizer
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(device)
+    return {"card": name, "bf16_peak_tflops": peak / 1e12 if peak else None, "rows": rows}
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--library", type=Path, help="library to read (default: a synthetic one)")
+    parser.add_argument("--videos", type=int, default=256, help="size of the synthetic library")
+    parser.add_argument("--method", default="av-simclr")
+    parser.add_argument("--preset", default=None, help="preset for (a) (default: small on CPU, base on CUDA)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--steps", type=int, default=8, help="timed steps per round")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = choose_device(args.device)
+    preset = args.preset or ("base" if device.type == "cuda" else "small")
+
+    with tempfile.TemporaryDirectory(prefix="reelscope-bench-") as tmp:
+        library = Library.open(args.library) if args.library else build_synthetic_library(Path(tmp) / "lib", args.videos)
+        out: dict[str, Any] = {"ratio": measure_ratio(library, args.method, preset, device, args.steps, args.warmup)}
+        if device.type == "cuda":
+            out["presets"] = measure_presets(library, args.method, device, args.steps, args.warmup)
+        library.close()
+
+    if args.json:
+        json.dump(out, sys.stdout, indent=2)
+        print()
+        return 0
+    r = out["ratio"]
+    print(f"(a) {r['method']} / {r['preset']} on {r['device']}, batch {r['batch']}, {r['videos']} videos "
+          f"({'preloaded' if r['preloaded'] else 'memory-mapped'}, {r['workers']} loader workers)")
+    print(f"    real pipeline {r['pipeline_samples_per_s']} samples/s / in memory "
+          f"{r['memory_samples_per_s']} samples/s = {r['ratio']} (goal >= 0.9)")
+    if "presets" in out:
+        p = out["presets"]
+        print(f"(b) {p['card']}, dense bf16 peak {p['bf16_peak_tflops']} TFLOP/s")
+        print("| preset | precision | batch | samples/s | GFLOP/step | TFLOP/s | share of bf16 peak | peak mem GB |")
+        print("|---|---|---|---|---|---|---|---|")
+        for row in p["rows"]:
+            print(f"| {row['preset']} | {row['precision']} | {row['batch']} | {row['samples_per_s']} | "
+                  f"{row['gflop_per_step']} | {row['achieved_tflops']} | {row['share_of_bf16_peak']} | "
+                  f"{row['peak_memory_gb']} |")
+    else:
+        print("(b) skipped: no CUDA GPU")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
