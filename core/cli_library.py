@@ -156,12 +156,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from reelscope.core.demo import DemoSpec, generate_demo
     from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
 
+    from reelscope.core.progress import Cancelled
+
     root = args.dir.resolve()
     bars = TerminalProgress(quiet=args.quiet)
     try:
         with cancel_on_interrupt() as cancel:
             demo = generate_demo(root / "source", DemoSpec(videos=args.videos, seed=args.seed),
                                  progress=bars, cancel=cancel)
+    except Cancelled:
+        print("Cancelled: run the same command again to resume.", file=sys.stderr)
+        return 130
     finally:
         bars.close()
     summary: dict[str, Any] = {"source": str(demo.folder), "stages": ["generate"]}
