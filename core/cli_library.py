@@ -180,43 +180,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if summary["import"]["cancelled"]:
             return _demo_done(args, summary, 130)
         if not args.no_train:
-            _later_stages(args, library, summary)
+            try:
+                _later_stages(args, library, summary)
+            except Cancelled:
+                print("Cancelled: run the same command again to resume.", file=sys.stderr)
+                return _demo_done(args, summary, 130)
         summary["library"] = library_summary(library)
     return _demo_done(args, summary)
 
 
 def _later_stages(args: argparse.Namespace, library: Library, summary: dict[str, Any]) -> None:
-    """Train, embed, analyse and report with whatever stages this build has."""
+    """Train (and embed), analyse and report, each with progress bars and Ctrl-C."""
+    from reelscope.core.analyze import analyze
+    from reelscope.core.report import write_report
     from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
+    from reelscope.core.train import train
 
-    def available(module: str) -> bool:
-        return importlib.util.find_spec(module) is not None
-
-    if available("reelscope.core.train"):
-        from reelscope.core.train import embed, train
-
-        bars = TerminalProgress(quiet=args.quiet)
-        try:
-            with cancel_on_interrupt() as cancel:
-                run = train(library, preset=args.preset, time_budget_min=args.time_budget,
-                            progress=bars, cancel=cancel)
-                summary["run"] = run.as_json()
-                embed(library, run.id, progress=bars, cancel=cancel)
-        finally:
-            bars.close()
-        summary["stages"] += ["train", "embed"]
-    if available("reelscope.core.analyze") and "run" in summary:
-        from reelscope.core.analyze import analyze
-
-        summary["analysis"] = _jsonable(analyze(library))
-        summary["stages"].append("analyze")
-    if available("reelscope.core.report") and "analysis" in summary:
-        from reelscope.core.report import write_report
-
-        out = library.path / "reports" / "demo-report.html"
-        write_report(library, out)
-        summary["report"] = str(out)
-        summary["stages"].append("report")
+    bars = TerminalProgress(quiet=args.quiet)
+    try:
+        with cancel_on_interrupt() as cancel:
+            run = train(library, preset=args.preset, time_budget_min=args.time_budget,
+                        progress=bars, cancel=cancel)
+            summary["run"] = run.as_json()
+            summary["stages"] += ["train", "embed"]
+            summary["analysis"] = _jsonable(analyze(library, run.id, progress=bars, cancel=cancel))
+            summary["stages"].append("analyze")
+            reports = library.path / "reports"
+            summary["report"] = [str(write_report(library, reports / f"demo-report{ext}", run.id,
+                                                  progress=bars, cancel=cancel))
+                                 for ext in (".html", ".pdf")]
+            summary["stages"].append("report")
+    finally:
+        bars.close()
 
 
 def _jsonable(obj: Any) -> Any:
@@ -233,8 +228,8 @@ def _demo_done(args: argparse.Namespace, summary: dict[str, Any], code: int = 0)
     if "run" in summary:
         print(f"Trained run {summary['run']['id']} ({summary['run']['method']}, "
               f"{summary['run']['preset']})")
-    if "report" in summary:
-        print(f"Report: {summary['report']}")
+    for path in summary.get("report", []):
+        print(f"Report: {path}")
     print("Stages run: " + ", ".join(summary["stages"]))
     if code == 0 and not args.no_window and _has_display() \
             and importlib.util.find_spec("reelscope.desktop.app"):

@@ -24,6 +24,7 @@ class TerminalProgress:
 
         bar = self._bars.get(event.stage)
         if bar is None:
+            self.close()  # one live bar at a time: a new stage finishes the previous one
             bar = tqdm(total=event.total, desc=event.stage, unit="", file=sys.stderr,
                        dynamic_ncols=True, leave=True)
             self._bars[event.stage] = bar

@@ -54,3 +54,15 @@ def test_whole_job_failures_exit_non_zero_with_a_clear_message(tmp_path):
 def test_console_script_and_module_entry_point_agree():
     res = _run("--help")
     assert res.returncode == 0 and "import" in res.stdout
+
+
+def test_demo_generates_and_imports_with_bad_files_reported(tmp_path, capsys):
+    code = main(["demo", "--dir", str(tmp_path / "d"), "--videos", "10", "--no-train",
+                 "--no-window", "--json", "--quiet"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["stages"] == ["generate", "import"]
+    assert out["import"]["videos"]["imported"] == 10
+    reasons = " | ".join(e["reason"] for e in out["import"]["errors"])
+    for expected in ("0 bytes", "not a media file", "no video stream", "no video file"):
+        assert expected in reasons
