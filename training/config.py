@@ -99,6 +99,7 @@ class TrainConfig:
     audio_encoder: str = "audio_cnn"
     audio_width: int = 16
     norm: str = "batch"  # "batch" or "group" (group: batch-size independent, exact under DDP on CPU)
+    sync_bn: bool = True  # under DDP on CUDA, BatchNorm statistics over the global batch
     proj_hidden: int = 256
     proj_dim: int = 128
     # --- clips

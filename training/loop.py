@@ -262,6 +262,11 @@ def train(
     elif main:
         (run_dir / METRICS_FILE).unlink(missing_ok=True)
     train_module: nn.Module = method
+    if dist_info.enabled and device.type == "cuda" and cfg.sync_bn:
+        # SimCLR's global BN: per-GPU statistics would let a replica tell its own
+        # samples apart by batch statistics. (CPU/gloo has no SyncBatchNorm; use norm="group".)
+        method = nn.SyncBatchNorm.convert_sync_batchnorm(method)
+        train_module = method
     if dist_info.enabled:
         train_module = nn.parallel.DistributedDataParallel(
             method, device_ids=[device.index] if device.type == "cuda" else None
