@@ -234,3 +234,11 @@ def test_same_result_on_cpu_and_gpu():
     cpu_a = aa.augment_audio(mel, ap, 40, cfg, STATS)
     gpu_a = aa.augment_audio(mel.cuda(), {k: v.cuda() for k, v in ap.items()}, 40, cfg, STATS).cpu()
     torch.testing.assert_close(cpu_a, gpu_a, atol=1e-3, rtol=1e-3)
+
+
+def test_per_clip_normalisation_removes_global_brightness_and_contrast():
+    x = torch.rand(2, 3, 3, 8, 8) * 0.5 + 0.25
+    graded = av.colour_jitter(x, torch.tensor([[0.8, 1.3, 1.0, 0.0]] * 2))  # stays inside [0, 1]
+    torch.testing.assert_close(av.normalise(graded, per_clip=True), av.normalise(x, per_clip=True),
+                               atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(av.normalise(graded), av.normalise(x))

@@ -174,15 +174,29 @@ def to_grayscale(x: torch.Tensor, gray: torch.Tensor) -> torch.Tensor:
     return apply_colour(x, *colour_transform(x, ident, gray))
 
 
-def normalise(x: torch.Tensor) -> torch.Tensor:
-    """[B, T, 3, H, W] in [0, 1] -> [B, 3, T, H, W] standardised, the encoders' layout."""
-    mean = torch.tensor(MEAN, device=x.device, dtype=x.dtype).view(1, 1, 3, 1, 1)
-    std = torch.tensor(STD, device=x.device, dtype=x.dtype).view(1, 1, 3, 1, 1)
+def normalise(x: torch.Tensor, per_clip: bool = False) -> torch.Tensor:
+    """[B, T, 3, H, W] in [0, 1] -> [B, 3, T, H, W] standardised, the encoders' layout.
+
+    ``per_clip``: standardise each clip's channels by their own mean and std over the
+    clip (all frames together, so motion and relative brightness are kept). Short
+    videos wear filters and colour grades that say nothing about their content; this
+    removes global brightness, contrast and colour cast before the encoder sees them,
+    so a small model spends its capacity on structure and motion. Otherwise the
+    fixed Kinetics-style constants.
+    """
+    if per_clip:
+        mean = x.mean(dim=(1, 3, 4), keepdim=True)
+        std = x.std(dim=(1, 3, 4), keepdim=True).clamp(min=0.02)
+    else:
+        mean = torch.tensor(MEAN, device=x.device, dtype=x.dtype).view(1, 1, 3, 1, 1)
+        std = torch.tensor(STD, device=x.device, dtype=x.dtype).view(1, 1, 3, 1, 1)
     return ((x - mean) / std).transpose(1, 2)
 
 
-def augment_video(frames: torch.Tensor, params: dict[str, torch.Tensor], size: int) -> torch.Tensor:
+def augment_video(
+    frames: torch.Tensor, params: dict[str, torch.Tensor], size: int, per_clip_norm: bool = False
+) -> torch.Tensor:
     """uint8 [B, T, S, S, 3] + per-clip params -> float [B, 3, T, size, size], normalised."""
     x = crop_resize_flip(frames, params["crop"], params["flip"], size)
     x = apply_colour(x, *colour_transform(x, params["jitter"], params["gray"]))
-    return normalise(x)
+    return normalise(x, per_clip_norm)

@@ -107,6 +107,7 @@ class TrainConfig:
     frame_stride: int = 1
     frame_size: int = 64
     audio_frames: int = 128  # mel frames per audio crop (100 per second)
+    clip_norm: bool = True  # standardise each clip's colour channels (see augment_video.normalise)
     # --- optimisation
     batch_size: int = 64  # global: split across DDP replicas
     epochs: Optional[int] = 60

@@ -35,7 +35,9 @@ def train_views(
     frames = raw["frames"].to(device, non_blocking=True)  # uint8 [N, 2, Tc, S, S, 3]
     mel = raw["mel"].to(device, non_blocking=True)  # float16 [N, 2, M, Ls]
     n = frames.shape[0]
-    video = augment_video.augment_video(frames.flatten(0, 1), _params(raw, "v_", device), cfg.frame_size)
+    video = augment_video.augment_video(
+        frames.flatten(0, 1), _params(raw, "v_", device), cfg.frame_size, cfg.clip_norm
+    )
     audio = augment_audio.augment_audio(
         mel.flatten(0, 1), _params(raw, "a_", device), cfg.audio_frames, cfg.audio_aug, cfg.stats, mask_seed
     )
@@ -57,6 +59,6 @@ def embed_views(raw: dict[str, Any], cfg: TrainConfig, device: torch.device) -> 
     n = frames.shape[0]
     ident = {k: torch.from_numpy(v).to(device) for k, v in augment_video.identity_params(n).items()}
     x = augment_video.crop_resize_flip(frames, ident["crop"], ident["flip"], cfg.frame_size)
-    video = augment_video.normalise(x)
+    video = augment_video.normalise(x, cfg.clip_norm)
     audio = augment_audio.normalise_mel(raw["mel"].to(device).float(), cfg.stats).unsqueeze(1)
     return video, audio
