@@ -117,3 +117,19 @@ def test_cli_train_and_embed_print_json(library, capsys):
     assert main(["train", "--library", path, "--preset", "tiny", "--prepare-only", "--json"]) == 0
     prepared = json.loads(capsys.readouterr().out)
     assert prepared["status"] == "prepared" and "torchrun" in prepared["torchrun"]
+
+
+def test_prepared_run_trained_by_the_module_entry_point_then_recorded(library):
+    import subprocess
+    import sys
+
+    from reelscope.core.train import prepare_run
+
+    run = prepare_run(library, "simclr", "tiny", epochs=1, device="cpu")
+    assert library.run(run.id).status == "prepared"
+    proc = subprocess.run([sys.executable, "-m", "reelscope.training", str(library.path / run.dir)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["status"] == "finished"
+    done = train(library, run_id=run.id, method="simclr", preset="tiny", device="cpu")
+    assert done.id == run.id and done.status == "done" and done.metrics["steps"] == 1
