@@ -22,8 +22,9 @@ from typing import Any, Iterator, Optional, Sequence
 import numpy as np
 
 DETECTORS = ("iforest", "ecod", "knn", "lof", "copod")
-_NEIGHBOUR_BASED = ("knn", "lof")  # fit cost grows with N²: fitted on a sample
-_SCORE_BLOCK = 50_000  # rows scored per decision_function call (ECOD/COPOD re-rank per call)
+# Rows per decision_function call. ECOD/COPOD rank each call's rows together with their
+# fitting sample, so a block no larger than that sample keeps the ranks mostly the sample's.
+_SCORE_BLOCK = 20_000
 
 
 class OriginalityScorer:
@@ -37,15 +38,19 @@ class OriginalityScorer:
         (None keeps every dimension).
     random_state : seed for PCA, the forest and the fitting samples.
     n_neighbors : neighbours used by ``knn`` (distance to the k-th) and ``lof``.
-    max_fit_samples : neighbour detectors (and the PCA) are fitted on at most
-        this many random library rows, then every row is scored against them;
-        this keeps a 300,000-video library within minutes and bounded memory.
+    max_fit_samples : the detectors and the PCA are fitted on at most this
+        many random library rows, then every row is scored by the fitted
+        detectors. Neighbour detectors cost O(N²) to fit, and ECOD/COPOD
+        re-rank their whole fitting set for every new video, so this keeps a
+        300,000-video library within minutes, memory bounded and a new video
+        scored in well under a second.
 
     Attributes
     ----------
     scores_ : dict[str, float64 [N]] — each detector's and the ensemble's
-        percentile for the fitted library rows (neighbour detectors leave the
-        row itself out).
+        percentile for the fitted library rows (a row in the fitting sample
+        gets the detector's own training score, which for neighbour detectors
+        leaves the row itself out).
     reference_ : dict[str, float64 [N]] — sorted raw library scores per
         detector (and sorted mean percentiles for the ensemble) that new
         videos are ranked against.
@@ -127,8 +132,7 @@ class OriginalityScorer:
     def _fit_detector(self, name: str, Z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Fit detector ``name`` and return raw float64 [N] scores of every library row."""
         n = len(Z)
-        # ECOD/COPOD keep several float64 copies of their data: cap the cells, not just the rows.
-        limit = self.max_fit_samples if name in _NEIGHBOUR_BASED else max(self.max_fit_samples, 10_000_000 // Z.shape[1])
+        limit = self.max_fit_samples
         fit_rows = np.arange(n) if n <= limit else np.sort(rng.choice(n, limit, replace=False))
         with _lean():
             detector = _make_detector(name, min(self.n_neighbors, len(fit_rows) - 1), self.random_state)

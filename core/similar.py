@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Optional, Sequence, Union
 import numpy as np
 
 if TYPE_CHECKING:
-    from reelscope.core.embeddings import Embeddings
     from reelscope.core.library import Library
 
 META_NAME = "meta.json"
@@ -311,7 +310,8 @@ def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fus
     Loads the saved index when it matches the run's ``embeddings.npz``;
     otherwise adds the embeddings it lacks (replacing changed vectors), or
     rebuilds it when videos were dropped or the files are damaged, and saves
-    it. Indices stay cached in this process until the embeddings file changes.
+    it. Indices stay cached in this process until the embeddings file changes;
+    the returned index is shared, so query it but do not add to it.
     """
     from reelscope.core.embeddings import KINDS
 
@@ -325,6 +325,8 @@ def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fus
             _cache.move_to_end(key)
             return _cache[key]
         index = _load_or_update(library.path / run.dir / "index" / kind, emb_path, run.id, kind, stat)
+        for old in [k for k in _cache if k[:3] == key[:3]]:  # superseded: free its memory now
+            del _cache[old]
         _cache[key] = index
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)

@@ -277,13 +277,20 @@ def trend_typicality_all(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
     (percentile (rank + 0.5) / size, so a two-video sound gives 25 and 75).
     """
     X = np.asarray(X, dtype=np.float32)
-    X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
     labels = np.asarray(labels, dtype=np.int64)
     n_groups = int(labels.max()) + 1 if len(labels) else 0
+    blocks = [slice(s, s + 65_536) for s in range(0, len(X), 65_536)]  # no [N, D] temporaries
+
+    def unit(rows: slice) -> np.ndarray:
+        return X[rows] / np.maximum(np.linalg.norm(X[rows], axis=1, keepdims=True), 1e-12)
+
     centroids = np.zeros((n_groups, X.shape[1]), dtype=np.float64)
-    np.add.at(centroids, labels, X)
+    for rows in blocks:
+        np.add.at(centroids, labels[rows], unit(rows))
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-    sims = np.einsum("ij,ij->i", X, centroids[labels].astype(np.float32))
+    sims = np.empty(len(X), dtype=np.float64)
+    for rows in blocks:
+        sims[rows] = np.einsum("ij,ij->i", unit(rows), centroids[labels[rows]])
     order = np.lexsort((sims, labels))  # by group, then similarity
     counts = np.bincount(labels, minlength=n_groups)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
