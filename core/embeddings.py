@@ -16,6 +16,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from reelscope.core.library import Library
+    from reelscope.core.models import TrainingRun
 
 KINDS = ("visual", "audio", "fused")
 FILE_NAME = "embeddings.npz"
@@ -70,17 +71,23 @@ def load_embeddings_file(path: Path, run_id: str = "") -> Embeddings:
         return Embeddings(run_id, z["ids"], z["visual"], z["audio"], z["fused"])
 
 
-def load_embeddings(library: "Library", run_id: Optional[str] = None) -> Embeddings:
-    """Embeddings of ``run_id``, or of the newest finished run that has them."""
+def embeddings_path(library: "Library", run_id: Optional[str] = None) -> tuple["TrainingRun", Path]:
+    """(run, path of its embeddings file): ``run_id``'s, or the newest run that has one."""
     runs = [r for r in library.runs() if run_id is None or r.id == run_id]
     if run_id is not None and not runs:
         raise KeyError(f"no training run {run_id!r} in {library.path}")
     for run in reversed(runs):
         path = library.path / run.dir / FILE_NAME
         if path.exists():
-            return load_embeddings_file(path, run.id)
+            return run, path
     raise FileNotFoundError(
         f"no embeddings in {library.path}"
         + (f" for run {run_id}" if run_id else "")
         + "; run 'reelscope train' then 'reelscope embed' first"
     )
+
+
+def load_embeddings(library: "Library", run_id: Optional[str] = None) -> Embeddings:
+    """Embeddings of ``run_id``, or of the newest finished run that has them."""
+    run, path = embeddings_path(library, run_id)
+    return load_embeddings_file(path, run.id)

@@ -313,11 +313,11 @@ def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fus
     it. Indices stay cached in this process until the embeddings file changes;
     the returned index is shared, so query it but do not add to it.
     """
-    from reelscope.core.embeddings import KINDS
+    from reelscope.core.embeddings import KINDS, embeddings_path
 
     if kind not in KINDS:
         raise ValueError(f"unknown embedding kind {kind!r}; choose one of {', '.join(KINDS)}")
-    run, emb_path = _embeddings_file(library, run_id)
+    run, emb_path = embeddings_path(library, run_id)
     stat = emb_path.stat()
     key = (str(library.path.resolve()), run.id, kind, stat.st_mtime_ns, stat.st_size)
     with _cache_lock:
@@ -374,24 +374,6 @@ def _changed_rows(index: VectorIndex, ids: list[str], vectors: np.ndarray) -> tu
         changed[part] = np.abs(stored - unit[part]).max(axis=1) > 1e-5
     keep = np.flatnonzero(changed)
     return [ids[r] for r in keep], unit[keep]
-
-
-def _embeddings_file(library: "Library", run_id: Optional[str]):
-    """(run, path of its embeddings.npz): ``run_id``'s, or the newest run that has one."""
-    from reelscope.core.embeddings import FILE_NAME
-
-    runs = [r for r in library.runs() if run_id is None or r.id == run_id]
-    if run_id is not None and not runs:
-        raise KeyError(f"no training run {run_id!r} in {library.path}")
-    for run in reversed(runs):
-        path = library.path / run.dir / FILE_NAME
-        if path.exists():
-            return run, path
-    raise FileNotFoundError(
-        f"no embeddings in {library.path}"
-        + (f" for run {run_id}" if run_id else "")
-        + "; run 'reelscope train' then 'reelscope embed' first"
-    )
 
 
 def similar_videos(
