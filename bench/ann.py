@@ -69,7 +69,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--M", type=int, default=32)
     ap.add_argument("--ef-construction", type=int, default=200)
-    ap.add_argument("--ef", type=int, nargs="+", default=[64, 128, 256])
+    ap.add_argument("--ef", type=int, nargs="+", default=[32, 48, 64, 128])
     ap.add_argument("--data", choices=("embedding", "random"), default="embedding")
     ap.add_argument("--quick", action="store_true", help="small smoke run (20,000 vectors, 200 queries)")
     args = ap.parse_args()
