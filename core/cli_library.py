@@ -22,8 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--videos", type=int, default=300, help="number of demo videos (default 300)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--preset", default="small", help="training preset (default small)")
-    p.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
-                   help="training time limit in minutes")
+    p.add_argument("--time-budget", type=float, default=10.0, metavar="MINUTES",
+                   help="training time limit in minutes (default 10)")
     p.add_argument("--generate-only", action="store_true", help="only generate the videos and metadata")
     p.add_argument("--no-train", action="store_true", help="stop after importing")
     p.add_argument("--no-window", action="store_true", help="never open the desktop window")
