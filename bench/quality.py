@@ -93,7 +93,6 @@ def random_weights(library: Any, preset: str, method: str, seed: int = 0) -> dic
     """The preset's encoders, freshly initialised, embedding exactly as a trained run would."""
     import torch
 
-    from reelscope.core.train import training_items
     from reelscope.training.config import make_config
     from reelscope.training.embed import embed_items
     from reelscope.training.encoders import build_model

@@ -20,13 +20,13 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from contextlib import nullcontext
 
 from reelscope.training.checkpoint import load_model
 from reelscope.training.config import TrainConfig
 from reelscope.training.data import ClipItem, ClipStore, EmbedViews
 from reelscope.training.events import ProgressFn, StopFn, TrainEvent, never_stop, no_progress
-from reelscope.training.loop import choose_device
+from reelscope.training.loop import autocast_for, choose_device
+from reelscope.training.views import embed_views
 
 
 class EmbedCancelled(Exception):
@@ -59,8 +59,7 @@ def embed_items(
         num_workers=workers, pin_memory=device.type == "cuda",
     )
     model = model.to(device).eval()
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-    from reelscope.training.views import embed_views
+    autocast = autocast_for(device)
 
     parts: dict[str, list[np.ndarray]] = {"visual": [], "audio": [], "fused": []}
     done, start = 0, time.monotonic()

@@ -17,7 +17,6 @@ The order of events in one step:
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from contextlib import nullcontext
