@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--author-likes", type=int, help="likes (hearts) the author received in total")
     p.add_argument("--author-videos", type=int, help="videos the author has posted")
     p.add_argument("-k", type=int, default=10, help="similar videos per file (default 10)")
-    p.add_argument("--add", action="store_true", help="also import the files into the library")
+    p.add_argument("--add", action="store_true", help="also import the files (with --metadata) into the library and store their embeddings with the run, so similar and analyze include them")
     _common(p)
     p.set_defaults(handler=cmd_predict)
 

@@ -197,17 +197,14 @@ def predict_files(library: "Library", files: Sequence[str | Path], run_id: Optio
     """Predict for each file; files that cannot be read get ``{"file", "error"}``.
 
     ``author``: command-line statistics (followers, following, hearts, videos) that
-    override the metadata's. With ``add`` the files are imported into the library.
+    override the metadata's. With ``add`` the files are then imported into the library
+    and their embeddings stored with the run's (:func:`add_to_library`), so later
+    ``similar`` and ``analyze`` calls see them; each result's ``id`` becomes the
+    library id, and a file the import refused gets a warning instead.
     """
     from reelscope.core.analyze import ensure_analysis, load_data
 
     paths = [Path(f) for f in files]
-    if add:
-        import reelscope.core.ingest as ingest
-
-        if not hasattr(ingest, "import_files"):
-            raise ValueError("--add needs an importer for single files, which this build lacks; "
-                             "import the folder with 'reelscope import' instead")
     analysis = ensure_analysis(library, run_id, progress, cancel)
     data = load_data(library, analysis.run_id)
     meta = metadata_for_files(paths, Path(metadata) if metadata else None)
@@ -231,26 +228,67 @@ def predict_files(library: "Library", files: Sequence[str | Path], run_id: Optio
         ))
     results = {r["file"]: r for r in predict_embedded(library, analysis, data, videos, k)}
     if add:
-        _add_to_library(library, analysis.run_id, paths, metadata, videos)
+        # after predicting, so a new file is not listed as its own nearest neighbour
+        added = add_to_library(library, analysis.run_id, [Path(v.file) for v in videos],
+                               [v.vectors for v in videos], metadata, progress, cancel)
+        for file, outcome in added.items():
+            r = results[file]
+            if outcome.startswith("error: "):
+                r["warnings"].append("not added to the library: " + outcome[len("error: "):])
+            else:
+                r["id"] = outcome
     return [results.get(str(p)) or {"file": str(p), "error": errors[str(p)]} for p in paths]
 
 
-def _add_to_library(library: "Library", run_id: str, paths: Sequence[Path],
-                    metadata: Optional[str | Path], videos: Sequence[NewVideo]) -> None:
-    """Import the files (and their metadata) and append their vectors to the run's embeddings."""
-    from reelscope.core.embeddings import Embeddings, KINDS, load_embeddings, save_embeddings
-    from reelscope.core.ingest import import_files
+def add_to_library(library: "Library", run_id: str, paths: Sequence[Path],
+                   vectors: Sequence[dict[str, np.ndarray]],
+                   metadata: Optional[str | Path] = None,
+                   progress: Optional[ProgressCallback] = None,
+                   cancel: Optional[CancelToken] = None) -> dict[str, str]:
+    """Import ``paths`` (with ``metadata``) and bring run ``run_id``'s embeddings up to date.
 
-    import_files(library, paths, metadata)
+    ``vectors``: per path ``{kind: float32 [D]}`` from :func:`embed_files`, i.e. the
+    run's encoder on the same cache entry an import writes, so they are stored as the
+    new videos' embeddings instead of re-embedding the whole library. Only when some
+    library video would still lack an embedding (the stored file was stale) is the
+    library re-embedded with :func:`reelscope.core.train.embed`.
+
+    Returns, per ``str(path)``, the video id it was imported as, or ``"error: <reason>"``.
+    """
+    from reelscope.core.embeddings import KINDS, Embeddings, load_embeddings, save_embeddings
+    from reelscope.core.train import embed
+
+    report = library.import_files(paths, metadata, progress=progress, cancel=cancel)
+    failed = {str(Path(p.path).resolve()): p.reason for p in report.errors}
+    id_of_path = {v.path: v.id for v in library.videos()}
+    outcome: dict[str, str] = {}
+    known: dict[str, dict[str, np.ndarray]] = {}
+    for path, vecs in zip(paths, vectors):
+        key = str(Path(path).resolve())
+        if key in id_of_path:
+            outcome[str(path)] = id_of_path[key]
+            known[id_of_path[key]] = vecs
+        else:
+            outcome[str(path)] = "error: " + failed.get(key, "the import did not record it")
+    if not known:
+        return outcome
+
     emb = load_embeddings(library, run_id)
-    path_to_id = {r["path"]: r["id"] for r in library.db.query("SELECT id, path FROM videos")}
-    known = set(emb.index_of())
-    new = [(path_to_id.get(str(Path(v.file).resolve())), v) for v in videos]
-    new = [(vid, v) for vid, v in new if vid is not None and vid not in known]
-    if not new:
-        return
-    parts = {kind: np.concatenate([emb.kind(kind), np.stack([v.vectors[kind] for _, v in new])])
-             for kind in KINDS}
-    ids = np.concatenate([emb.ids.astype(str), np.array([vid for vid, _ in new], dtype=str)])
+    stored = emb.index_of()
+    videos = library.videos()
+    ids = [v.id for v in videos if v.id in known or v.id in stored]
+    unembedded = [v for v in videos if v.id not in known and v.id not in stored
+                  and v.content_hash and library.cache.has(v.content_hash)]
+    if unembedded:
+        embed(library, run_id, progress=progress, cancel=cancel)
+        return outcome
+
+    def row(vid: str, kind: str) -> np.ndarray:
+        return known[vid][kind] if vid in known else emb.kind(kind)[stored[vid]]
+
+    # library order, so train.embed later finds the file current and keeps it
+    parts = {kind: np.stack([row(vid, kind) for vid in ids]).astype(np.float32) for kind in KINDS}
     save_embeddings(library.path / library.run(run_id).dir,
-                    Embeddings(run_id, ids, parts["visual"], parts["audio"], parts["fused"]))
+                    Embeddings(run_id, np.array(ids, dtype=str), parts["visual"], parts["audio"],
+                               parts["fused"]))
+    return outcome

@@ -212,3 +212,52 @@ def test_clear_errors(tmp_path, capsys):
     assert main(["report", "--library", str(tmp_path / "empty"), "--out", "x.docx"]) == 1
     assert main(["similar", "v1", "--library", str(tmp_path / "empty")]) == 1
     assert "reelscope train" in capsys.readouterr().err
+
+
+def test_predict_add_imports_and_embeds(tmp_path, capsys, monkeypatch):
+    """--add imports the file (id from --metadata) and stores its vectors with the run's, so a
+    later `similar` finds it; the stub encoder places it next to v007."""
+    import reelscope.core.predict as predict
+    from reelscope.core.embeddings import load_embeddings
+    from tests.media_fixtures import make_video
+
+    root = tmp_path / "lib"
+    build_library(root, n=40).close()
+    new_id = "7300000000000000001"
+    clip = make_video(tmp_path / f"clip_{new_id}.mp4", frames=20)
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps([{
+        "id": new_id, "desc": "new #topic1", "createTime": 1_700_500_000,
+        "author": {"id": "a1", "uniqueId": "user1"},
+        "authorStats": {"followerCount": 5000, "heartCount": 50000, "videoCount": 30},
+        "stats": {"diggCount": 120}, "video": {"duration": 2}}]))
+    stored = load_embeddings(Library.open(root), "run-a")
+    near = {k: stored.kind(k)[7] + 1e-3 for k in ("visual", "audio", "fused")}
+
+    class Decoded:
+        info = type("Info", (), {"duration": 2.0})()
+        warnings: list[str] = []
+
+    monkeypatch.setattr(predict, "embed_files",
+                        lambda library, run_id, paths, progress=None, cancel=None:
+                        [(Decoded(), near) for _ in paths])
+    out = run_json(capsys, "predict", str(clip), "--library", str(root), "--run", "run-a",
+                   "--metadata", str(meta), "--add", "-k", "3")
+    assert set(out[0]) >= {"file", "id", "likes", "hashtags", "similar", "originality", "warnings"}
+    assert out[0]["id"] == new_id and not out[0]["warnings"]
+    assert out[0]["similar"][0]["id"] == "v007"  # predicted before it joined the library
+
+    lib = Library.open(root)
+    try:
+        assert new_id in [v.id for v in lib.videos()] and len(lib.videos()) == 41
+        assert lib.get(new_id).likes == 120  # its metadata came along
+        emb = load_embeddings(lib, "run-a")
+        assert list(emb.ids.astype(str)) == [v.id for v in lib.videos()]  # library order
+        unit = near["audio"] / np.linalg.norm(near["audio"])  # stored rows are L2-normalised
+        np.testing.assert_allclose(emb.kind("audio")[emb.index_of()[new_id]], unit, rtol=1e-5)
+        np.testing.assert_allclose(emb.kind("visual")[emb.index_of()["v007"]], stored.kind("visual")[7],
+                                   rtol=1e-6)
+    finally:
+        lib.close()
+    hits = run_json(capsys, "similar", "v007", "--library", str(root), "--run", "run-a", "-k", "1")
+    assert hits[0]["id"] == new_id
