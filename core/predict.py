@@ -229,14 +229,12 @@ def predict_files(library: "Library", files: Sequence[str | Path], run_id: Optio
     results = {r["file"]: r for r in predict_embedded(library, analysis, data, videos, k)}
     if add:
         # after predicting, so a new file is not listed as its own nearest neighbour
-        added = add_to_library(library, analysis.run_id, [Path(v.file) for v in videos],
-                               [v.vectors for v in videos], metadata, progress, cancel)
-        for file, outcome in added.items():
-            r = results[file]
-            if outcome.startswith("error: "):
-                r["warnings"].append("not added to the library: " + outcome[len("error: "):])
-            else:
-                r["id"] = outcome
+        added, refused = add_to_library(library, analysis.run_id, [Path(v.file) for v in videos],
+                                        [v.vectors for v in videos], metadata, progress, cancel)
+        for file, video_id in added.items():
+            results[file]["id"] = video_id
+        for file, reason in refused.items():
+            results[file]["warnings"].append("not added to the library: " + reason)
     return [results.get(str(p)) or {"file": str(p), "error": errors[str(p)]} for p in paths]
 
 
@@ -244,7 +242,8 @@ def add_to_library(library: "Library", run_id: str, paths: Sequence[Path],
                    vectors: Sequence[dict[str, np.ndarray]],
                    metadata: Optional[str | Path] = None,
                    progress: Optional[ProgressCallback] = None,
-                   cancel: Optional[CancelToken] = None) -> dict[str, str]:
+                   cancel: Optional[CancelToken] = None
+                   ) -> tuple[dict[str, str], dict[str, str]]:
     """Import ``paths`` (with ``metadata``) and bring run ``run_id``'s embeddings up to date.
 
     ``vectors``: per path ``{kind: float32 [D]}`` from :func:`embed_files`, i.e. the
@@ -253,7 +252,8 @@ def add_to_library(library: "Library", run_id: str, paths: Sequence[Path],
     library video would still lack an embedding (the stored file was stale) is the
     library re-embedded with :func:`reelscope.core.train.embed`.
 
-    Returns, per ``str(path)``, the video id it was imported as, or ``"error: <reason>"``.
+    Returns ``(added, refused)``: ``str(path)`` -> the video id it was imported as, and
+    ``str(path)`` -> why the import did not take it.
     """
     from reelscope.core.embeddings import KINDS, Embeddings, load_embeddings, save_embeddings
     from reelscope.core.train import embed
@@ -261,17 +261,18 @@ def add_to_library(library: "Library", run_id: str, paths: Sequence[Path],
     report = library.import_files(paths, metadata, progress=progress, cancel=cancel)
     failed = {str(Path(p.path).resolve()): p.reason for p in report.errors}
     id_of_path = {v.path: v.id for v in library.videos()}
-    outcome: dict[str, str] = {}
+    added: dict[str, str] = {}
+    refused: dict[str, str] = {}
     known: dict[str, dict[str, np.ndarray]] = {}
     for path, vecs in zip(paths, vectors):
         key = str(Path(path).resolve())
         if key in id_of_path:
-            outcome[str(path)] = id_of_path[key]
+            added[str(path)] = id_of_path[key]
             known[id_of_path[key]] = vecs
         else:
-            outcome[str(path)] = "error: " + failed.get(key, "the import did not record it")
+            refused[str(path)] = failed.get(key, "the import did not record it")
     if not known:
-        return outcome
+        return added, refused
 
     emb = load_embeddings(library, run_id)
     stored = emb.index_of()
@@ -281,7 +282,7 @@ def add_to_library(library: "Library", run_id: str, paths: Sequence[Path],
                   and v.content_hash and library.cache.has(v.content_hash)]
     if unembedded:
         embed(library, run_id, progress=progress, cancel=cancel)
-        return outcome
+        return added, refused
 
     def row(vid: str, kind: str) -> np.ndarray:
         return known[vid][kind] if vid in known else emb.kind(kind)[stored[vid]]
@@ -291,4 +292,4 @@ def add_to_library(library: "Library", run_id: str, paths: Sequence[Path],
     save_embeddings(library.path / library.run(run_id).dir,
                     Embeddings(run_id, np.array(ids, dtype=str), parts["visual"], parts["audio"],
                                parts["fused"]))
-    return outcome
+    return added, refused
