@@ -228,6 +228,12 @@ def _demo_done(args: argparse.Namespace, summary: dict[str, Any], code: int = 0)
     if "run" in summary:
         print(f"Trained run {summary['run']['id']} ({summary['run']['method']}, "
               f"{summary['run']['preset']})")
+    if "analysis" in summary:
+        from reelscope.core.report import findings
+
+        print("What we found:")
+        for line in findings(summary["analysis"]):
+            print(f"  - {line}")
     for path in summary.get("report", []):
         print(f"Report: {path}")
     print("Stages run: " + ", ".join(summary["stages"]))
