@@ -30,6 +30,22 @@ class CommandError(Exception):
         self.code = code
 
 
+def add_output_flags(p: argparse.ArgumentParser) -> None:
+    """``--json`` and ``--quiet``, the same on every command."""
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def open_library(path: Any, create: bool = False) -> Any:
+    """Open (or create) the library at ``path``; a bad folder is a :class:`CommandError`."""
+    from reelscope.core.library import Library, LibraryError
+
+    try:
+        return Library.open_or_create(path) if create else Library.open(path)
+    except LibraryError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reelscope",

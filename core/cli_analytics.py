@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from reelscope.core.cli import CommandError, print_json
-from reelscope.core.library import Library, LibraryError
+from reelscope.core.cli import CommandError, add_output_flags, open_library, print_json
+from reelscope.core.library import Library
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -87,8 +87,7 @@ def _common(p: argparse.ArgumentParser, multi_run: bool = False) -> None:
         p.add_argument("--run", action="append", help="training run id (repeat to compare several)")
     else:
         p.add_argument("--run", help="training run id (default: the newest with embeddings)")
-    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_output_flags(p)
 
 
 @contextmanager
@@ -97,10 +96,7 @@ def _job(args: argparse.Namespace) -> Iterator[tuple[Library, Any, Any]]:
     from reelscope.core.progress import Cancelled
     from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
 
-    try:
-        library = Library.open(args.library)
-    except LibraryError as exc:
-        raise CommandError(str(exc)) from None
+    library = open_library(args.library)
     bars = TerminalProgress(quiet=args.quiet or False)
     try:
         with cancel_on_interrupt() as cancel:

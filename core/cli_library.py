@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from reelscope.core.cli import CommandError, print_json
-from reelscope.core.library import Library, LibraryError
+from reelscope.core.cli import CommandError, add_output_flags, open_library, print_json
+from reelscope.core.library import Library
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--generate-only", action="store_true", help="only generate the videos and metadata")
     p.add_argument("--no-train", action="store_true", help="stop after importing")
     p.add_argument("--no-window", action="store_true", help="never open the desktop window")
-    _common(p)
+    add_output_flags(p)
     p.set_defaults(handler=cmd_demo)
 
     p = sub.add_parser("import", help="import a folder of videos and their metadata",
@@ -38,25 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "or Reelscope CSV); default: JSON/CSV files at the top of FOLDER")
     p.add_argument("--library", type=Path, required=True, help="library folder")
     p.add_argument("--workers", type=int, default=None, help="decoding processes (default: all cores)")
-    _common(p)
+    add_output_flags(p)
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("info", help="summarise a library: counts, errors, training runs")
     p.add_argument("--library", type=Path, required=True)
-    _common(p)
+    add_output_flags(p)
     p.set_defaults(handler=cmd_info)
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
-def _open(path: Path, create: bool = False) -> Library:
-    try:
-        return Library.open_or_create(path) if create else Library.open(path)
-    except LibraryError as exc:
-        raise CommandError(str(exc)) from None
 
 
 # -------------------------------------------------------------------- import
@@ -81,7 +69,7 @@ def run_import(args: argparse.Namespace, folder: Path, library: Library) -> dict
 def cmd_import(args: argparse.Namespace) -> int:
     if not args.folder.is_dir():
         raise CommandError(f"{args.folder} is not a folder")
-    with _open(args.library, create=True) as library:
+    with open_library(args.library, create=True) as library:
         out = run_import(args, args.folder, library)
     if args.json:
         print_json(out)
@@ -134,7 +122,7 @@ def library_summary(library: Library) -> dict[str, Any]:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    with _open(args.library) as library:
+    with open_library(args.library) as library:
         out = library_summary(library)
     if args.json:
         print_json(out)
@@ -173,7 +161,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.generate_only:
         return _demo_done(args, summary)
 
-    with _open(root / "library", create=True) as library:
+    with open_library(root / "library", create=True) as library:
         args.metadata, args.workers = demo.metadata_path, None
         summary["import"] = run_import(args, demo.videos_dir, library)
         summary["stages"].append("import")

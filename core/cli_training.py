@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from reelscope.core.cli import CommandError, print_json
-from reelscope.core.library import Library, LibraryError
+from reelscope.core.cli import CommandError, add_output_flags, open_library, print_json
 from reelscope.core.progress import Cancelled
 
 METHOD_CHOICES = ("simclr", "av-simclr", "moco", "byol", "simsiam")
@@ -42,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-embed", action="store_true", help="do not embed the videos afterwards")
     p.add_argument("--prepare-only", action="store_true",
                    help="only create the run folder and print the torchrun command for several GPUs")
-    _common(p)
+    add_output_flags(p)
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("embed", help="embed every video with a trained run",
@@ -51,27 +50,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--library", type=Path, required=True, help="library folder")
     p.add_argument("--run", default=None, metavar="ID", help="run id (default: newest trained run)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    _common(p)
+    add_output_flags(p)
     p.set_defaults(handler=cmd_embed)
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
-def _open(path: Path) -> Library:
-    try:
-        return Library.open(path)
-    except LibraryError as exc:
-        raise CommandError(str(exc)) from None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
     from reelscope.core.train import prepare_run, train
 
-    with _open(args.library) as library:
+    with open_library(args.library) as library:
         if args.prepare_only:
             try:
                 run = prepare_run(library, args.method, args.preset, args.epochs, args.time_budget, args.device)
@@ -117,7 +104,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
     from reelscope.core.train import embed
 
-    with _open(args.library) as library:
+    with open_library(args.library) as library:
         bars = TerminalProgress(quiet=args.quiet)
         try:
             with cancel_on_interrupt() as cancel:

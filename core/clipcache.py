@@ -81,6 +81,10 @@ class ClipCache:
     def mel_path(self, content_hash: str) -> Path:
         return self.root / "clips" / content_hash[:2] / f"{content_hash}.mel.npy"
 
+    def info_path(self, content_hash: str) -> Path:
+        """JSON sidecar: probe info, frame times and decode warnings of the entry."""
+        return self.root / "clips" / content_hash[:2] / f"{content_hash}.json"
+
     def thumb_path(self, content_hash: str) -> Path:
         return self.thumbs / content_hash[:2] / f"{content_hash}.jpg"
 

@@ -275,7 +275,7 @@ def process_file(path: str, library_dir: str, spec_dict: dict) -> dict:
     try:
         st = os.stat(path)
         digest = content_hash(path)
-        info_path = cache.frames_path(digest).with_suffix("").with_suffix(".json")
+        info_path = cache.info_path(digest)
         if cache.has(digest) and info_path.exists():
             entry = json.loads(info_path.read_text())  # decoded before a kill: reuse it
         else:
@@ -290,7 +290,7 @@ def process_file(path: str, library_dir: str, spec_dict: dict) -> dict:
             atomic_write_bytes(info_path, json.dumps(entry).encode())
             cache.write(digest, decoded.frames, decoded.mel)
     except MediaError as exc:
-        return {"error": str(exc), "size_bytes": _size(path), "mtime_ns": _mtime(path)}
+        return {"error": str(exc), **_stat_fields(path)}
     except PermissionError:
         return {"error": "permission denied: the file cannot be read"}
     except OSError as exc:
@@ -298,18 +298,13 @@ def process_file(path: str, library_dir: str, spec_dict: dict) -> dict:
     return {"hash": digest, "size_bytes": st.st_size, "mtime_ns": st.st_mtime_ns, **entry}
 
 
-def _size(path: str) -> Optional[int]:
+def _stat_fields(path: str) -> dict[str, Optional[int]]:
+    """Size and mtime for the skip-if-unchanged check; None when the file vanished."""
     try:
-        return os.stat(path).st_size
+        st = os.stat(path)
     except OSError:
-        return None
-
-
-def _mtime(path: str) -> Optional[int]:
-    try:
-        return os.stat(path).st_mtime_ns
-    except OSError:
-        return None
+        return {"size_bytes": None, "mtime_ns": None}
+    return {"size_bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 # ------------------------------------------------------------------ writing
