@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
@@ -27,3 +28,13 @@ def test_module_entry_point_runs_the_cli():
     out = subprocess.run([sys.executable, "-m", "reelscope", "--version"], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.startswith("reelscope ")
+
+
+def test_importing_reelscope_makes_openmp_wait_passively_unless_the_user_chose():
+    probe = "import os, reelscope; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+    assert out.stdout.strip() == "PASSIVE"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, timeout=60)
+    assert out.stdout.strip() == "ACTIVE"
