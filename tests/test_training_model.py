@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -119,3 +120,53 @@ def test_weights_are_safetensors_plus_json_and_load_without_pickle(tmp_path, mon
     assert cfg2 == cfg
     for (k, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
         torch.testing.assert_close(a, b, msg=k)
+
+
+def test_motion_input_sees_frame_differences_so_a_static_backdrop_cancels():
+    from reelscope.training.encoders import frame_differences
+
+    clip = torch.zeros(1, 3, 4, 8, 8)
+    clip[:, :, :, 2:4, 2:4] = 5.0  # a static square
+    clip[:, :, 2:, 6, 6] = 1.0  # a pixel switching on at frame 2
+    d = frame_differences(clip)
+    assert d.shape == clip.shape and d[:, :, :, 2:4, 2:4].abs().max() == 0
+    assert d[0, 0, :, 6, 6].tolist() == [0.0, 1.0, 0.0, 0.0]  # x[t+1]-x[t], last repeated
+    assert frame_differences(clip[:, :, :1]).abs().max() == 0  # one frame: no motion
+    cfg = make_config("av-simclr", "tiny", motion_input=True)
+    video = build_model(cfg).video
+    assert video.stem[0].in_channels == 6
+    assert video(torch.randn(2, 3, cfg.clip_frames, 32, 32)).shape == (2, video.out_dim)
+
+
+def test_embedding_averages_clips_spread_over_the_whole_video(tmp_path):
+    from reelscope.training.data import embed_starts
+    from reelscope.training.embed import embed_items
+    from reelscope.training.loop import prepare_data
+    from reelscope.training.synthetic import write_synthetic_items
+
+    assert embed_starts(5, 1) == [2] and embed_starts(5, 3) == [0, 2, 4] and embed_starts(2, 9) == [0, 1]
+    items = write_synthetic_items(tmp_path, 4)[0]
+    cfg, store = prepare_data(make_config("av-simclr", "tiny", clip_frames=2, embed_batch=3), items)
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    starts = embed_starts(store.frame_shape[0] - 1, 3)
+    assert len(starts) == 3
+    single = embed_items(model, cfg, store)
+    multi = embed_items(model, cfg.replace(embed_clips=3), store)
+    flipped = embed_items(model, cfg.replace(embed_clips=3, embed_flip=True), store)
+    # Independently: slice each clip out of the cache, embed it alone, average.
+    from reelscope.training.augment_video import normalise
+
+    frames = torch.from_numpy(store._frames).float().div(255)  # [N, T, S, S, 3]
+    per_clip = []
+    with torch.no_grad():
+        for s in starts:
+            x = frames[:, s:s + 2].permute(0, 1, 4, 2, 3)  # [N, Tc, 3, S, S]
+            x = torch.nn.functional.interpolate(x.flatten(0, 1), size=cfg.frame_size, mode="bilinear",
+                                                align_corners=False).view(4, 2, 3, cfg.frame_size, cfg.frame_size)
+            per_clip.append(model.video(normalise(x, cfg.clip_norm)))
+    per_clip_t = torch.stack(per_clip, 1)
+    torch.testing.assert_close(torch.from_numpy(multi["visual"]), per_clip_t.mean(1), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(torch.from_numpy(single["visual"]), per_clip_t[:, 1], atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(per_clip_t[:, 0], per_clip_t[:, 2])  # the clips really differ
+    assert not np.allclose(flipped["visual"], multi["visual"])

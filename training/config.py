@@ -96,6 +96,7 @@ class TrainConfig:
     # --- model
     video_encoder: str = "compact2plus1d"
     video_width: int = 16  # channels of the first stage; stages double it
+    motion_input: bool = False  # compact encoder: also feed frame differences (see encoders)
     audio_encoder: str = "audio_cnn"
     audio_width: int = 16
     norm: str = "batch"  # "batch" or "group" (group: batch-size independent, exact under DDP on CPU)
@@ -139,6 +140,8 @@ class TrainConfig:
     log_every: int = 10  # steps between metrics.jsonl lines
     checkpoint_every_min: float = 15.0  # besides one per epoch, for long epochs
     embed_batch: int = 64
+    embed_clips: int = 1  # clips per video, spread over its cached frames, averaged (see embed)
+    embed_flip: bool = False  # also average each clip's mirror image
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -198,29 +198,39 @@ class TrainViews(Dataset):
 
 
 class EmbedViews(Dataset):
-    """Index -> the deterministic view used for embeddings: the centre clip, its centred audio.
+    """Index -> the deterministic views used for embeddings: ``cfg.embed_clips`` clips, their audio.
 
-    ``frames`` uint8 [Tc, S, S, 3]; ``mel`` float16 [M, audio_frames]; ``has_audio`` bool.
+    The clips' start frames are spread evenly over the cache (one clip: the centre
+    one), so together they cover the whole video; each clip's audio window is
+    centred on it. ``frames`` uint8 [K, Tc, S, S, 3]; ``mel`` float16 [K, M, audio_frames];
+    ``has_audio`` bool.
     """
 
     def __init__(self, store: ClipStore, cfg: TrainConfig) -> None:
         self.store, self.cfg = store, cfg
         self.clip_frames, self.stride, self.starts = clip_layout(cfg, store.frame_shape[0])
+        self.clip_starts = embed_starts(self.starts, cfg.embed_clips)
 
     def __len__(self) -> int:
         return len(self.store)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        start = (self.starts - 1) // 2
-        span = slice(start, start + (self.clip_frames - 1) * self.stride + 1, self.stride)
         mel = self.store.mel(i)
-        centre = float(self.store.frame_times(i)[span].mean()) * self.cfg.stats.mel_rate
-        return {
-            "index": i,
-            "frames": np.array(self.store.frames(i)[span]),
-            "mel": audio_window(mel, centre, self.cfg.audio_frames, self.cfg.stats.floor),
-            "has_audio": mel.shape[1] > 0,
-        }
+        frames, times = self.store.frames(i), self.store.frame_times(i)
+        clips, windows = [], []
+        for start in self.clip_starts:
+            span = slice(start, start + (self.clip_frames - 1) * self.stride + 1, self.stride)
+            clips.append(np.array(frames[span]))
+            centre = float(times[span].mean()) * self.cfg.stats.mel_rate
+            windows.append(audio_window(mel, centre, self.cfg.audio_frames, self.cfg.stats.floor))
+        return {"index": i, "frames": np.stack(clips), "mel": np.stack(windows), "has_audio": mel.shape[1] > 0}
+
+
+def embed_starts(starts: int, clips: int) -> list[int]:
+    """``clips`` start frames spread evenly over ``starts`` possible ones; one clip: the centre."""
+    if clips <= 1 or starts <= 1:
+        return [(starts - 1) // 2]
+    return sorted({int(round(x)) for x in np.linspace(0, starts - 1, min(clips, starts))})
 
 
 class EpochBatches:

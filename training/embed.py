@@ -1,7 +1,9 @@
 """Deterministic embeddings of every video with a trained run's encoders.
 
-Each video is seen once, without augmentation: its centre clip (the middle
-start frame of the cache) and the audio window centred on that clip. The
+Each video is seen without augmentation: ``cfg.embed_clips`` clips spread over
+its cached frames (one: the centre clip), each with the audio window centred on
+it, and with ``cfg.embed_flip`` their mirror images too; a video's features are
+the mean over these views, so they describe the whole video rather than one moment. The
 embeddings are the encoders' features *before* the projection heads (SimCLR §4.2):
 
 - ``visual``: video encoder features  [N, Dv]
@@ -67,12 +69,13 @@ def embed_items(
         if should_stop():
             raise EmbedCancelled("embedding cancelled")
         video, audio = embed_views(raw, cfg, device)
+        n = raw["frames"].shape[0]
         with autocast:
-            fv = model.video(video).float()
-            fa = model.audio(audio).float()
+            fv = model.video(video).float().view(n, -1, model.video.out_dim).mean(1)
+            fa = model.audio(audio).float().view(n, -1, model.audio.out_dim).mean(1)
         for name, x in (("visual", fv), ("audio", fa), ("fused", fuse(fv, fa))):
             parts[name].append(x.cpu().numpy())
-        done += video.shape[0]
+        done += n
         elapsed = time.monotonic() - start
         progress(TrainEvent("embed", done, len(store), eta_s=elapsed / done * (len(store) - done)))
     return {k: np.concatenate(v).astype(np.float32) for k, v in parts.items()}

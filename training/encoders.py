@@ -125,13 +125,21 @@ class CompactVideoEncoder(nn.Module):
     """A 4-stage (2+1)D ResNet: widths w, 2w, 4w, 8w; output ``[B, 8w]``.
 
     With w=16 on 4-frame 64x64 clips: ~0.5 M parameters, ~0.1 GMAC per clip.
+
+    ``motion_input``: the stem also sees each frame's difference to the next one
+    (6 input channels; the last frame repeats the previous difference). A static
+    backdrop cancels out of the differences while moving things remain, so what
+    moves and how is visible from the first layer instead of only after the
+    first temporal convolution.
     """
 
-    def __init__(self, width: int, norm: str = "batch") -> None:
+    def __init__(self, width: int, norm: str = "batch", motion_input: bool = False) -> None:
         super().__init__()
         widths = [width, 2 * width, 4 * width, 8 * width]
+        self.motion_input = motion_input
         self.stem = nn.Sequential(
-            nn.Conv2d(3, width, 5, 2, 2, bias=False), norm_layer(width, norm), nn.ReLU(inplace=True)
+            nn.Conv2d(6 if motion_input else 3, width, 5, 2, 2, bias=False),
+            norm_layer(width, norm), nn.ReLU(inplace=True),
         )
         blocks, c_in = [], width
         for i, c_out in enumerate(widths):
@@ -142,6 +150,8 @@ class CompactVideoEncoder(nn.Module):
 
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
         """clip: [B, 3, T, H, W] -> [B, out_dim]."""
+        if self.motion_input:
+            clip = torch.cat([clip, frame_differences(clip)], dim=1)
         b, c, t, h, w = clip.shape
         x = clip.transpose(1, 2).reshape(b * t, c, h, w)
         x = self.stem(x)
@@ -150,9 +160,17 @@ class CompactVideoEncoder(nn.Module):
         return x.mean(dim=(2, 3)).view(b, t, self.out_dim).mean(dim=1)
 
 
+def frame_differences(clip: torch.Tensor) -> torch.Tensor:
+    """[B, C, T, H, W] -> [B, C, T, H, W]: x[t+1] - x[t], the last repeated; zeros when T = 1."""
+    if clip.shape[2] < 2:
+        return torch.zeros_like(clip)
+    d = clip[:, :, 1:] - clip[:, :, :-1]
+    return torch.cat([d, d[:, :, -1:]], dim=2)
+
+
 @register_video_encoder("compact2plus1d")
 def _compact(cfg: TrainConfig) -> nn.Module:
-    return CompactVideoEncoder(cfg.video_width, cfg.norm)
+    return CompactVideoEncoder(cfg.video_width, cfg.norm, cfg.motion_input)
 
 
 class TorchvisionVideo(nn.Module):

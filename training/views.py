@@ -54,11 +54,21 @@ def train_views(
 
 
 def embed_views(raw: dict[str, Any], cfg: TrainConfig, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Embedding batch (no augmentation) -> video [N, 3, T, H, W], audio [N, 1, M, L]."""
-    frames = raw["frames"].to(device, non_blocking=True)
+    """Embedding batch (no augmentation) -> video [N*K*F, 3, T, H, W], audio [N*K, 1, M, L].
+
+    Video-major: each video's K clips, and with ``cfg.embed_flip`` (F = 2) each
+    clip followed by its mirror image; one audio window per clip.
+    """
+    frames = raw["frames"].to(device, non_blocking=True).flatten(0, 1)  # [N*K, Tc, S, S, 3]
+    mel = raw["mel"].to(device).float().flatten(0, 1)  # [N*K, M, L]
+    flips = (0.0, 1.0) if cfg.embed_flip else (0.0,)
     n = frames.shape[0]
     ident = {k: torch.from_numpy(v).to(device) for k, v in augment_video.identity_params(n).items()}
-    x = augment_video.crop_resize_flip(frames, ident["crop"], ident["flip"], cfg.frame_size)
+    views = [
+        augment_video.crop_resize_flip(frames, ident["crop"], torch.full((n,), f, device=device), cfg.frame_size)
+        for f in flips
+    ]
+    x = torch.stack(views, dim=1).flatten(0, 1)  # clip-major, flip-minor
     video = augment_video.normalise(x, cfg.clip_norm)
-    audio = augment_audio.normalise_mel(raw["mel"].to(device).float(), cfg.stats).unsqueeze(1)
+    audio = augment_audio.normalise_mel(mel, cfg.stats).unsqueeze(1)
     return video, audio
