@@ -242,3 +242,27 @@ def test_per_clip_normalisation_removes_global_brightness_and_contrast():
     torch.testing.assert_close(av.normalise(graded, per_clip=True), av.normalise(x, per_clip=True),
                                atol=1e-4, rtol=1e-4)
     assert not torch.allclose(av.normalise(graded), av.normalise(x))
+
+
+def test_blur_matches_torchvision_per_clip_and_its_strength_follows_config():
+    from torchvision.transforms.functional import gaussian_blur as tv_blur
+
+    torch.manual_seed(0)
+    x = torch.rand(3, 2, 3, 20, 20)
+    sigma = torch.tensor([0.0, 0.8, 1.6])
+    out = av.gaussian_blur(x, sigma)
+    torch.testing.assert_close(out[0], x[0])  # sigma 0: untouched
+    radius = int(np.ceil(3 * 1.6))
+    for i in (1, 2):
+        ref = tv_blur(x[i], [2 * radius + 1] * 2, [float(sigma[i])] * 2)
+        torch.testing.assert_close(out[i], ref, atol=1e-5, rtol=1e-5)
+    # Fine texture (a 1-pixel checkerboard) loses more of its contrast the larger the sigma.
+    checker = ((torch.arange(20)[:, None] + torch.arange(20)[None]) % 2).float().expand(3, 1, 3, 20, 20)
+    spread = av.gaussian_blur(checker.contiguous(), torch.tensor([0.0, 0.5, 1.5])).std(dim=(1, 2, 3, 4))
+    assert spread[0] > spread[1] > spread[2] and spread[2] < 0.05
+    # Strength: off draws nothing; on, sigma lies within 0.1..1 of blur_sigma, with probability blur.
+    rng = np.random.default_rng(0)
+    assert all(av.sample_params(rng, VideoAugConfig(blur=0))["blur"] == 0 for _ in range(50))
+    draws = np.array([av.sample_params(rng, VideoAugConfig(blur=0.5, blur_sigma=0.04))["blur"] for _ in range(400)])
+    assert 0.4 < (draws > 0).mean() < 0.6
+    assert draws[draws > 0].min() >= 0.004 - 1e-7 and draws.max() <= 0.04 + 1e-7

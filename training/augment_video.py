@@ -38,6 +38,7 @@ def identity_params(n: int = 1) -> dict[str, np.ndarray]:
         "flip": np.zeros(n, np.float32),
         "jitter": np.tile(np.array([1.0, 1.0, 1.0, 0.0], np.float32), (n, 1)),  # b, c, s, hue
         "gray": np.zeros(n, np.float32),
+        "blur": np.zeros(n, np.float32),  # Gaussian sigma as a fraction of the frame size; 0 = none
     }
 
 
@@ -46,7 +47,7 @@ def sample_params(rng: np.random.Generator, cfg: VideoAugConfig) -> dict[str, np
 
     crop: float32 [4] = centre x, centre y, half width, half height in [-1, 1] frame coords
     flip: float32 [] 0/1;  jitter: float32 [4] = brightness, contrast, saturation factors,
-    hue shift in turns;  gray: float32 [] 0/1.
+    hue shift in turns;  gray: float32 [] 0/1;  blur: float32 [] sigma / frame size (0: none).
     """
     p = {k: v[0] for k, v in identity_params(1).items()}
     if cfg.crop > 0:
@@ -73,6 +74,8 @@ def sample_params(rng: np.random.Generator, cfg: VideoAugConfig) -> dict[str, np
         )
     if rng.random() < cfg.grayscale:
         p["gray"] = np.float32(1.0)
+    if cfg.blur > 0 and rng.random() < cfg.blur:  # drawn last: no blur leaves older streams as they were
+        p["blur"] = np.float32(rng.uniform(0.1, 1.0) * cfg.blur_sigma)
     return p
 
 
@@ -96,6 +99,30 @@ def crop_resize_flip(frames: torch.Tensor, crop: torch.Tensor, flip: torch.Tenso
     grid = F.affine_grid(theta, [b * t, 3, size, size], align_corners=False)
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     return out.div_(255).view(b, t, 3, size, size)
+
+
+def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Blur each clip's frames with its own Gaussian; ``sigma`` [B] in pixels, 0 leaves a clip as it is.
+
+    x: float [B, T, 3, H, W]. Separable: one grouped 1-D convolution along each axis,
+    every (clip, frame, channel) plane with its clip's kernel; edges are reflected.
+    """
+    b, t, c, h, w = x.shape
+    top = float(sigma.max()) if sigma.numel() else 0.0
+    if top <= 0:
+        return x
+    radius = max(1, min(int(math.ceil(3 * top)), (min(h, w) - 1) // 2))
+    offsets = torch.arange(-radius, radius + 1, device=x.device, dtype=torch.float32)
+    s = sigma.float().clamp(min=1e-6).view(-1, 1)
+    kernel = torch.exp(-0.5 * (offsets / s) ** 2)
+    kernel = torch.where((sigma > 0).view(-1, 1), kernel, (offsets == 0).float())  # sigma 0: identity
+    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(t * c, dim=0)  # [B*T*3, k]
+    planes = x.reshape(1, b * t * c, h, w)
+    planes = F.pad(planes, (radius, radius, 0, 0), mode="reflect")
+    planes = F.conv2d(planes, kernel.view(-1, 1, 1, 2 * radius + 1), groups=b * t * c)
+    planes = F.pad(planes, (0, 0, radius, radius), mode="reflect")
+    planes = F.conv2d(planes, kernel.view(-1, 1, 2 * radius + 1, 1), groups=b * t * c)
+    return planes.view(b, t, c, h, w)
 
 
 def _luma_matrix(device: torch.device) -> torch.Tensor:
@@ -198,5 +225,7 @@ def augment_video(
 ) -> torch.Tensor:
     """uint8 [B, T, S, S, 3] + per-clip params -> float [B, 3, T, size, size], normalised."""
     x = crop_resize_flip(frames, params["crop"], params["flip"], size)
+    if "blur" in params:
+        x = gaussian_blur(x, params["blur"] * size)
     x = apply_colour(x, *colour_transform(x, params["jitter"], params["gray"]))
     return normalise(x, per_clip_norm)

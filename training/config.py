@@ -30,6 +30,10 @@ class VideoAugConfig:
     jitter_p:   probability that a clip is jittered at all
     grayscale:  probability of converting the clip to grayscale
     time_shift: probability that the two views are clips starting at different frames
+    blur:       probability of a Gaussian blur (SimCLR's; it takes away fine texture, so
+                shapes and motion must carry the match)
+    blur_sigma: the blur's largest sigma as a fraction of the frame size (drawn uniformly
+                from 0.1..1 of it)
     """
 
     crop: float = 1.0
@@ -38,6 +42,8 @@ class VideoAugConfig:
     jitter_p: float = 0.8
     grayscale: float = 0.2
     time_shift: float = 1.0
+    blur: float = 0.0
+    blur_sigma: float = 0.03
 
 
 @dataclass
