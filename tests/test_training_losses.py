@@ -127,6 +127,29 @@ def test_moco_matches_reference_and_queue_is_fifo():
     torch.testing.assert_close(loss.queue[3:].double(), queue[3:])
 
 
+def test_moco_never_uses_a_videos_own_queued_keys_as_negatives():
+    g = torch.Generator().manual_seed(7)
+    loss = MoCoLoss(dim=4, queue_size=6, temperature=0.2)
+    loss.enqueue(torch.randn(6, 4, generator=g), ids=torch.tensor([10, 11, 12, 10, 13, 14]))
+    assert loss.queue_ids.tolist() == [10, 11, 12, 10, 13, 14]
+    q, k = torch.randn(2, 4, generator=g), torch.randn(2, 4, generator=g)
+    ids = torch.tensor([10, 99])
+    queue = loss.queue.clone().double()
+    ref = 0.0
+    for i in range(2):
+        pos = math.exp(_cos(q[i].double(), k[i].double()) / 0.2)
+        neg = sum(math.exp(_cos(q[i].double(), queue[j]) / 0.2) for j in range(6)
+                  if int(loss.queue_ids[j]) != int(ids[i]))
+        ref += -math.log(pos / (pos + neg))
+    assert loss(q, k, ids=ids).item() == pytest.approx(ref / 2, rel=1e-5)
+    assert loss(q, k).item() != pytest.approx(ref / 2, rel=1e-3)  # without ids, video 10's keys count
+    # A checkpoint from before ids were kept still loads; its keys belong to no video.
+    state = {k: v for k, v in loss.state_dict().items() if k != "queue_ids"}
+    fresh = MoCoLoss(dim=4, queue_size=6)
+    fresh.load_state_dict(state)
+    assert (fresh.queue_ids == -1).all()
+
+
 def test_byol_and_simsiam_match_reference():
     g = torch.Generator().manual_seed(6)
     p, z = torch.randn(5, 8, generator=g, requires_grad=True), torch.randn(5, 8, generator=g, requires_grad=True)

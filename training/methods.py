@@ -12,7 +12,8 @@ Every method trains both encoders, each on its own modality's two views; only
 measures exactly what aligning audio with video buys.
 
 Batch tensors (prepared by :mod:`.views`): ``v1``, ``v2`` float [N, 3, T, H, W];
-``a1``, ``a2`` float [N, 1, M, L]; ``has_audio`` bool [N].
+``a1``, ``a2`` float [N, 1, M, L]; ``has_audio`` bool [N]; ``index`` int64 [N], each
+sample's video (its position in the training manifest).
 """
 
 from __future__ import annotations
@@ -121,18 +122,21 @@ class MoCo(_MomentumMethod):
     def momentum(self, progress: float) -> float:
         return self.cfg.moco_momentum
 
-    def _modality(self, loss: MoCoLoss, enc: str, head: str, x1: torch.Tensor, x2: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    def _modality(self, loss: MoCoLoss, enc: str, head: str, x1: torch.Tensor, x2: torch.Tensor,
+                  mask: torch.Tensor | None, ids: torch.Tensor | None) -> torch.Tensor:
         q1, q2 = _two_views(getattr(self.model, enc), getattr(self.model, head), x1, x2)
         k1, k2 = self._targets(getattr(self.target, enc), getattr(self.target, head), x1, x2)
-        value = 0.5 * (loss(q1, k2, mask) + loss(q2, k1, mask))
+        value = 0.5 * (loss(q1, k2, mask, ids) + loss(q2, k1, mask, ids))
         # Every rank enqueues the same gathered keys, so the queues stay identical.
         keys = distributed.gather(torch.cat([k1, k2]))
-        loss.enqueue(keys, None if mask is None else distributed.gather(torch.cat([mask, mask])))
+        loss.enqueue(keys, None if mask is None else distributed.gather(torch.cat([mask, mask])),
+                     None if ids is None else distributed.gather(torch.cat([ids, ids])))
         return value
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
-        video = self._modality(self.video_loss, "video", "video_head", batch["v1"], batch["v2"], None)
-        audio = self._modality(self.audio_loss, "audio", "audio_head", batch["a1"], batch["a2"], batch["has_audio"])
+        ids = batch.get("index")
+        video = self._modality(self.video_loss, "video", "video_head", batch["v1"], batch["v2"], None, ids)
+        audio = self._modality(self.audio_loss, "audio", "audio_head", batch["a1"], batch["a2"], batch["has_audio"], ids)
         return {"loss": self.cfg.w_video * video + self.cfg.w_audio * audio, "video": video, "audio": audio}
 
 

@@ -31,7 +31,7 @@ def train_views(
     mask_seed: Optional[int] = None,
     memory_format: torch.memory_format = torch.contiguous_format,
 ) -> dict[str, torch.Tensor]:
-    """Loader batch -> ``v1``, ``v2`` [N, 3, T, H, W], ``a1``, ``a2`` [N, 1, M, L], ``has_audio`` [N]."""
+    """Loader batch -> ``v1``, ``v2`` [N, 3, T, H, W], ``a1``, ``a2`` [N, 1, M, L], ``has_audio``, ``index`` [N]."""
     frames = raw["frames"].to(device, non_blocking=True)  # uint8 [N, 2, Tc, S, S, 3]
     mel = raw["mel"].to(device, non_blocking=True)  # float16 [N, 2, M, Ls]
     n = frames.shape[0]
@@ -50,6 +50,7 @@ def train_views(
         "a1": audio[:, 0].contiguous(memory_format=memory_format),
         "a2": audio[:, 1].contiguous(memory_format=memory_format),
         "has_audio": raw["has_audio"].to(device, non_blocking=True),
+        "index": raw["index"].to(device, non_blocking=True).long(),
     }
 
 

@@ -13,6 +13,11 @@ video, other view) out of k_i and the K queued keys n_j of earlier batches::
 (q, k, n L2-normalised). Shapes: ``q``, ``k`` [N, D]; optional ``mask`` bool [N];
 the queue is a buffer [K, D] (saved with the checkpoint). Call :meth:`enqueue`
 with the (gathered) keys after the loss; keys carry no gradient.
+
+With ``ids`` (int64 [N], the videos' dataset indices) the sum over j skips queued
+keys of the query's own video. MoCo assumes a dataset much larger than the queue;
+on a library of a few hundred videos a 4096-key queue holds each video's older keys
+many times over, and without this the loss would push a video away from itself.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from reelscope.training.losses._masking import masked_mean, valid_mask
+from reelscope.training.losses._masking import NEG, masked_mean, valid_mask
 
 
 class MoCoLoss(nn.Module):
@@ -33,28 +38,44 @@ class MoCoLoss(nn.Module):
         gen = torch.Generator().manual_seed(0)  # the initial queue is noise; make it reproducible
         self.register_buffer("queue", F.normalize(torch.randn(queue_size, dim, generator=gen), dim=1))
         self.register_buffer("ptr", torch.zeros((), dtype=torch.long))
+        self.register_buffer("queue_ids", torch.full((queue_size,), -1, dtype=torch.long))  # -1: no video
 
-    def forward(self, q: torch.Tensor, k: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, q: torch.Tensor, k: torch.Tensor, mask: Optional[torch.Tensor] = None,
+                ids: Optional[torch.Tensor] = None) -> torch.Tensor:
         q = F.normalize(q.float(), dim=1)
         k = F.normalize(k.detach().float(), dim=1)
         positive = (q * k).sum(dim=1, keepdim=True)  # [N, 1]
         negative = q @ self.queue.clone().T  # [N, K]; a copy, as enqueue() changes the queue in place
+        if ids is not None:  # a video's own older keys are not negatives
+            own = self.queue_ids.clone().view(1, -1) == ids.to(q.device).view(-1, 1)
+            negative = negative.masked_fill(own, NEG * self.temperature)
         logits = torch.cat([positive, negative], dim=1) / self.temperature
         target = torch.zeros(q.shape[0], dtype=torch.long, device=q.device)
         per_sample = F.cross_entropy(logits, target, reduction="none")
         return masked_mean(per_sample, valid_mask(q.shape[0], mask, q.device))
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # Checkpoints from before the ids were kept: their queued keys belong to no known video.
+        state_dict.setdefault(prefix + "queue_ids", torch.full_like(self.queue_ids, -1))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     @torch.no_grad()
-    def enqueue(self, keys: torch.Tensor, mask: Optional[torch.Tensor] = None) -> None:
-        """Replace the oldest queue rows with ``keys`` [N, D] (rows with mask False skipped)."""
+    def enqueue(self, keys: torch.Tensor, mask: Optional[torch.Tensor] = None,
+                ids: Optional[torch.Tensor] = None) -> None:
+        """Replace the oldest queue rows with ``keys`` [N, D] (rows with mask False skipped)
+        and remember their videos' ``ids`` [N] (-1 when not given)."""
         keys = F.normalize(keys.float(), dim=1)
+        ids = torch.full((keys.shape[0],), -1, dtype=torch.long) if ids is None else ids.long()
+        ids = ids.to(keys.device)
         if mask is not None:
-            keys = keys[mask.to(torch.bool)]
+            keep = mask.to(device=keys.device, dtype=torch.bool)
+            keys, ids = keys[keep], ids[keep]
         size = self.queue.shape[0]
-        keys = keys[-size:]
+        keys, ids = keys[-size:], ids[-size:]
         n = keys.shape[0]
         if n == 0:
             return
         idx = (self.ptr + torch.arange(n, device=keys.device)) % size
         self.queue[idx] = keys
+        self.queue_ids[idx] = ids
         self.ptr.copy_((self.ptr + n) % size)
