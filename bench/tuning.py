@@ -138,7 +138,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--supervised", action="store_true")
     parser.add_argument("--library-dir", type=Path, default=ROOT / "bench" / "out" / "quality")
     parser.add_argument("--dir", type=Path, default=ROOT / "bench" / "out" / "tuning")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # options may come between the overrides
 
     library, truth = ensure_demo_library(args.library_dir, 300, 0)
     items = _all_items(library)
