@@ -114,14 +114,21 @@ def _all_items(library: Any) -> list[Any]:
     return _items(library, dedupe=False)[1]
 
 
+def truth_labels(truth: dict[str, Any], ids: list[str]) -> tuple[list[Optional[str]], list[Optional[str]]]:
+    """Each video's content category and true sound id (None where it has none).
+
+    The six content categories only: the demo's few planted "atypical" videos show none
+    of them (six unrelated patterns, for the anomaly checks), so they have no category.
+    """
+    videos = truth["videos"]
+    category = [None if videos.get(i, {}).get("is_atypical") else videos.get(i, {}).get("category") for i in ids]
+    return category, [videos.get(i, {}).get("true_sound_id") for i in ids]
+
+
 def score(emb: dict[str, np.ndarray], ids: list[str], truth: dict[str, Any]) -> dict[str, Optional[float]]:
     from reelscope.core.evaluate import linear_probe, retrieval_metrics
 
-    videos = truth["videos"]
-    # The six content categories; the demo's few planted "atypical" videos show none of
-    # them (six unrelated patterns, for the anomaly checks), so they have no category.
-    category = [None if videos.get(i, {}).get("is_atypical") else videos.get(i, {}).get("category") for i in ids]
-    sound = [videos.get(i, {}).get("true_sound_id") for i in ids]
+    category, sound = truth_labels(truth, ids)
     out: dict[str, Optional[float]] = {}
     for kind in ("visual", "fused"):
         probe = linear_probe(emb[kind], category)

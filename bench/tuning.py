@@ -33,7 +33,7 @@ from typing import Any, Optional
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import ROOT, _all_items, ensure_demo_library, hit_rate  # noqa: E402
+from quality import ROOT, _all_items, _unit, ensure_demo_library, hit_rate, truth_labels  # noqa: E402
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -61,12 +61,6 @@ def make(method: str, minutes: float, overrides: dict[str, Any]) -> Any:
     return TrainConfig.from_dict(base)
 
 
-def labels(truth: dict[str, Any], ids: list[str]) -> tuple[list[Optional[str]], list[Optional[str]]]:
-    videos = truth["videos"]
-    category = [None if videos.get(i, {}).get("is_atypical") else videos.get(i, {}).get("category") for i in ids]
-    return category, [videos.get(i, {}).get("true_sound_id") for i in ids]
-
-
 def self_supervised(cfg: Any, items: list[Any], run_dir: Path, truth: dict[str, Any]) -> dict[str, Any]:
     from reelscope.core.evaluate import linear_probe
     from reelscope.training.checkpoint import load_model
@@ -75,13 +69,12 @@ def self_supervised(cfg: Any, items: list[Any], run_dir: Path, truth: dict[str, 
 
     result = train(cfg, items, run_dir, resume=False)
     model, cfg = load_model(run_dir, "cpu")
-    category, sound = labels(truth, [i.id for i in items])
+    category, sound = truth_labels(truth, [i.id for i in items])
     row: dict[str, Any] = {"steps": result.step}
     for clips, flip in ((1, False), (3, True)):
         out = embed_items(model, cfg.replace(embed_clips=clips, embed_flip=flip), items, "cpu")
         row[f"cat_{clips}"] = round(linear_probe(out["visual"], category)["accuracy"], 3)
-        unit = out["audio"] / np.maximum(np.linalg.norm(out["audio"], axis=1, keepdims=True), 1e-12)
-        row[f"sound_r10_{clips}"] = hit_rate(unit, sound)
+        row[f"sound_r10_{clips}"] = hit_rate(_unit(out["audio"]), sound)
     return row
 
 
@@ -94,7 +87,7 @@ def supervised(cfg: Any, items: list[Any], truth: dict[str, Any], seed: int = 0)
     from reelscope.training.loop import make_loader, prepare_data
     from reelscope.training.views import train_views
 
-    category, _ = labels(truth, [i.id for i in items])
+    category, _ = truth_labels(truth, [i.id for i in items])
     keep = [k for k, c in enumerate(category) if c is not None]
     names = sorted({category[k] for k in keep})
     y = torch.tensor([names.index(category[k]) for k in keep])

@@ -140,6 +140,14 @@ def clip_layout(cfg: TrainConfig, cache_frames: int) -> tuple[int, int, int]:
     return frames, stride, cache_frames - span + 1
 
 
+def clip_at(frames: np.ndarray, times: np.ndarray, start: int, clip_frames: int, stride: int,
+            mel_rate: float) -> tuple[np.ndarray, float]:
+    """The clip of ``clip_frames`` frames from ``start`` (a copy: memory maps are read-only)
+    and its centre in mel frames, where its audio window goes."""
+    span = slice(start, start + (clip_frames - 1) * stride + 1, stride)
+    return np.array(frames[span]), float(times[span].mean()) * mel_rate
+
+
 def audio_window(mel: np.ndarray, centre: float, length: int, floor: float) -> np.ndarray:
     """float16 [M, length] around frame ``centre``; silence (``floor``) where there is no audio."""
     m, a = mel.shape
@@ -182,9 +190,8 @@ class TrainViews(Dataset):
         out: dict[str, Any] = {"index": i, "has_audio": mel.shape[1] > 0}
         clips, windows, vparams, aparams = [], [], [], []
         for start in (first, second):
-            span = slice(start, start + (self.clip_frames - 1) * self.stride + 1, self.stride)
-            clips.append(np.array(frames[span]))  # a copy: memory maps are read-only
-            centre = float(times[span].mean()) * cfg.stats.mel_rate
+            clip, centre = clip_at(frames, times, start, self.clip_frames, self.stride, cfg.stats.mel_rate)
+            clips.append(clip)
             centre += rng.uniform(-1, 1) * cfg.audio_aug.offset * cfg.stats.mel_rate
             windows.append(audio_window(mel, centre, self.window, cfg.stats.floor))
             vparams.append(augment_video.sample_params(rng, cfg.video_aug))
@@ -219,9 +226,8 @@ class EmbedViews(Dataset):
         frames, times = self.store.frames(i), self.store.frame_times(i)
         clips, windows = [], []
         for start in self.clip_starts:
-            span = slice(start, start + (self.clip_frames - 1) * self.stride + 1, self.stride)
-            clips.append(np.array(frames[span]))
-            centre = float(times[span].mean()) * self.cfg.stats.mel_rate
+            clip, centre = clip_at(frames, times, start, self.clip_frames, self.stride, self.cfg.stats.mel_rate)
+            clips.append(clip)
             windows.append(audio_window(mel, centre, self.cfg.audio_frames, self.cfg.stats.floor))
         return {"index": i, "frames": np.stack(clips), "mel": np.stack(windows), "has_audio": mel.shape[1] > 0}
 

@@ -29,6 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from reelscope.training.losses._masking import NEG, masked_mean, valid_mask
+from reelscope.training.losses._ring import ring_write
 
 
 class MoCoLoss(nn.Module):
@@ -47,7 +48,7 @@ class MoCoLoss(nn.Module):
         positive = (q * k).sum(dim=1, keepdim=True)  # [N, 1]
         negative = q @ self.queue.clone().T  # [N, K]; a copy, as enqueue() changes the queue in place
         if ids is not None:  # a video's own older keys are not negatives
-            own = self.queue_ids.clone().view(1, -1) == ids.to(q.device).view(-1, 1)
+            own = self.queue_ids.view(1, -1) == ids.to(q.device).view(-1, 1)
             negative = negative.masked_fill(own, NEG * self.temperature)
         logits = torch.cat([positive, negative], dim=1) / self.temperature
         target = torch.zeros(q.shape[0], dtype=torch.long, device=q.device)
@@ -59,23 +60,8 @@ class MoCoLoss(nn.Module):
         state_dict.setdefault(prefix + "queue_ids", torch.full_like(self.queue_ids, -1))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    @torch.no_grad()
     def enqueue(self, keys: torch.Tensor, mask: Optional[torch.Tensor] = None,
                 ids: Optional[torch.Tensor] = None) -> None:
         """Replace the oldest queue rows with ``keys`` [N, D] (rows with mask False skipped)
         and remember their videos' ``ids`` [N] (-1 when not given)."""
-        keys = F.normalize(keys.float(), dim=1)
-        ids = torch.full((keys.shape[0],), -1, dtype=torch.long) if ids is None else ids.long()
-        ids = ids.to(keys.device)
-        if mask is not None:
-            keep = mask.to(device=keys.device, dtype=torch.bool)
-            keys, ids = keys[keep], ids[keep]
-        size = self.queue.shape[0]
-        keys, ids = keys[-size:], ids[-size:]
-        n = keys.shape[0]
-        if n == 0:
-            return
-        idx = (self.ptr + torch.arange(n, device=keys.device)) % size
-        self.queue[idx] = keys
-        self.queue_ids[idx] = ids
-        self.ptr.copy_((self.ptr + n) % size)
+        ring_write(self.queue, self.queue_ids, self.ptr, keys, ids, mask)
