@@ -262,7 +262,30 @@ def test_blur_matches_torchvision_per_clip_and_its_strength_follows_config():
     assert spread[0] > spread[1] > spread[2] and spread[2] < 0.05
     # Strength: off draws nothing; on, sigma lies within 0.1..1 of blur_sigma, with probability blur.
     rng = np.random.default_rng(0)
-    assert all(av.sample_params(rng, VideoAugConfig(blur=0))["blur"] == 0 for _ in range(50))
+    assert all("blur" not in av.sample_params(rng, VideoAugConfig(blur=0)) for _ in range(50))
     draws = np.array([av.sample_params(rng, VideoAugConfig(blur=0.5, blur_sigma=0.04))["blur"] for _ in range(400)])
     assert 0.4 < (draws > 0).mean() < 0.6
     assert draws[draws > 0].min() >= 0.004 - 1e-7 and draws.max() <= 0.04 + 1e-7
+
+
+def test_merge_keeps_the_moving_subject_over_another_videos_backdrop():
+    # Rows 0, 1: two views of video A (a white square crossing a static backdrop);
+    # rows 2, 3: video B's static backdrop. With two views per video the donor is b + 2.
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(4, 1, 3, 24, 24, generator=g) * 0.5).expand(4, 4, 3, 24, 24).clone()
+    for t in range(4):
+        x[:2, t, :, 8:14, 2 + 4 * t:8 + 4 * t] = 1.0
+    share = torch.tensor([0.3, 0.0, 0.0, 0.0])
+    y = av.merge_backgrounds(x, share, donor_shift=2)
+    path = torch.zeros(24, 24, dtype=torch.bool)
+    path[8:14, 2:20] = True  # everywhere the square passes
+    assert torch.equal(y[0][..., path], x[0][..., path])  # the subject and its track kept
+    assert torch.equal(y[0][..., 20:, :], x[2][..., 20:, :])  # the rest is video B's backdrop
+    kept = (y[0] == x[0]).all(dim=0).all(dim=0).float().mean()
+    assert 0.25 <= float(kept) <= 0.35  # about `share` of the frame is foreground
+    assert torch.equal(y[1:], x[1:])  # share 0: untouched
+    # Strength: off draws nothing; on, the share is drawn with probability `merge`.
+    rng = np.random.default_rng(0)
+    assert all("merge" not in av.sample_params(rng, VideoAugConfig(merge=0)) for _ in range(50))
+    draws = np.array([av.sample_params(rng, VideoAugConfig(merge=0.5, merge_share=0.4))["merge"] for _ in range(400)])
+    assert 0.4 < (draws > 0).mean() < 0.6 and np.allclose(np.unique(draws), [0.0, 0.4])

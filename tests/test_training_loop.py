@@ -70,21 +70,22 @@ def test_run_leaves_weights_checkpoints_metrics_and_reports_progress(tmp_path, i
     assert cfg["stats"]["measured"] and cfg["stats"]["floor"] < cfg["stats"]["mean"]
 
 
-@pytest.mark.parametrize("method", ["av-simclr", "moco", "byol"])
-def test_cancel_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, items, method):
-    full = train(_cfg(method=method), items, tmp_path / "full")
+@pytest.mark.parametrize("method, extra", [("av-simclr", {}), ("moco", {}), ("byol", {}),
+                                           ("simclr", {"nn_weight": 0.5, "nn_support": 8})])
+def test_cancel_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, items, method, extra):
+    full = train(_cfg(method=method, **extra), items, tmp_path / "full")
     calls = {"n": 0}
 
     def stop_after_three() -> bool:
         calls["n"] += 1
         return calls["n"] >= 3
 
-    part = train(_cfg(method=method), items, tmp_path / "part", should_stop=stop_after_three)
+    part = train(_cfg(method=method, **extra), items, tmp_path / "part", should_stop=stop_after_three)
     assert part.status == "cancelled" and part.step == 3
     meta = json.loads(sorted((tmp_path / "part" / "checkpoint").glob("*.json"))[-1].read_text())
     assert (meta["epoch"], meta["batch_in_epoch"]) == (0, 3)  # the sampler position
     assert not (tmp_path / "part" / "model.safetensors").exists()
-    resumed = train(_cfg(method=method), items, tmp_path / "part")
+    resumed = train(_cfg(method=method, **extra), items, tmp_path / "part")
     assert resumed.status == "finished" and resumed.step == full.step
     _assert_same(_weights(tmp_path / "full"), _weights(tmp_path / "part"))
     steps = [json.loads(line)["step"] for line in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()]

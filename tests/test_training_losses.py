@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from reelscope.training.losses import (AVSimCLRLoss, BYOLLoss, CrossModalInfoNCE, MoCoLoss,
-                                       NTXentLoss, SimSiamLoss)
+                                       NNCLRLoss, NTXentLoss, SimSiamLoss)
 
 torch.set_num_threads(1)
 
@@ -148,6 +148,48 @@ def test_moco_never_uses_a_videos_own_queued_keys_as_negatives():
     fresh = MoCoLoss(dim=4, queue_size=6)
     fresh.load_state_dict(state)
     assert (fresh.queue_ids == -1).all()
+
+
+def ref_nnclr(z1, z2, ids, support, support_ids, tau):
+    """NNCLR with explicit loops: swap each anchor for its most similar support row of another
+    video (itself when there is none), then pick the other view out of the batch's."""
+    n = z1.shape[0]
+    total = 0.0
+    for anchors, others in ((z1, z2), (z2, z1)):
+        for i in range(n):
+            best, best_sim = anchors[i].double() / anchors[i].double().norm(), -2.0
+            for s, sid in zip(support.double(), support_ids.tolist()):
+                if sid >= 0 and sid != int(ids[i]) and _cos(anchors[i].double(), s) > best_sim:
+                    best, best_sim = s / s.norm(), _cos(anchors[i].double(), s)
+            logits = [float(best @ others[k].double() / others[k].double().norm()) / tau for k in range(n)]
+            total += -logits[i] + math.log(sum(math.exp(x) for x in logits))
+    return total / (2 * n)
+
+
+def test_nnclr_matches_reference_never_picks_the_videos_own_rows_and_grads_reach_only_the_other_view():
+    g = torch.Generator().manual_seed(11)
+    loss = NNCLRLoss(dim=4, support_size=5, temperature=0.2)
+    z1 = torch.randn(3, 4, generator=g, requires_grad=True)
+    z2 = torch.randn(3, 4, generator=g, requires_grad=True)
+    ids = torch.tensor([0, 1, 2])
+    # Empty support: every anchor is its own view, which is plain cross-view InfoNCE.
+    empty = loss(z1, z2, ids).item()
+    assert empty == pytest.approx(ref_nnclr(z1.detach(), z2.detach(), ids, loss.support, loss.support_ids, 0.2), rel=1e-5)
+    # Video 0's own older row is the closest to its anchor, and must be skipped.
+    rows = torch.cat([z1.detach()[:1] * 3, torch.randn(3, 4, generator=g)])
+    loss.enqueue(rows, torch.tensor([0, 5, 6, 7]))
+    assert loss.support_ids.tolist() == [0, 5, 6, 7, -1]
+    own = F.normalize(rows[0], dim=0)
+    assert torch.allclose(loss.nearest(z1, torch.tensor([99, 1, 2]))[0], own)  # it would be picked
+    assert not torch.allclose(loss.nearest(z1, ids)[0], own)
+    value = loss(z1, z2, ids)
+    assert value.item() == pytest.approx(ref_nnclr(z1.detach(), z2.detach(), ids, loss.support, loss.support_ids, 0.2), rel=1e-5)
+    assert value.item() != pytest.approx(empty, rel=1e-3)
+    value.backward()
+    assert z1.grad.abs().sum() > 0 and z2.grad.abs().sum() > 0  # each view is the "other" once
+    # The ring buffer wraps: the sixth row replaces the oldest.
+    loss.enqueue(torch.randn(2, 4, generator=g), torch.tensor([8, 9]))
+    assert loss.support_ids.tolist() == [9, 5, 6, 7, 8] and int(loss.ptr) == 1
 
 
 def test_byol_and_simsiam_match_reference():

@@ -77,6 +77,26 @@ def test_every_method_builds_and_returns_named_losses():
     assert "cross" in build_method(build_model(cfg), cfg.replace(method="av-simclr"))(batch)
 
 
+@pytest.mark.parametrize("method", ["simclr", "av-simclr"])
+def test_nearest_neighbour_positives_mix_into_the_video_term_only(method):
+    cfg = make_config(method, "tiny", nn_weight=0.25, nn_support=6)
+    torch.manual_seed(0)
+    method_ = build_method(build_model(cfg), cfg)
+    batch = {
+        "v1": torch.randn(4, 3, 2, 32, 32), "v2": torch.randn(4, 3, 2, 32, 32),
+        "a1": torch.randn(4, 1, 64, 32), "a2": torch.randn(4, 1, 64, 32),
+        "has_audio": torch.ones(4, dtype=torch.bool), "index": torch.tensor([3, 1, 4, 0]),
+    }
+    method_(batch)  # fills the support set with this batch's first views
+    assert method_.neighbours.support_ids.tolist() == [3, 1, 4, 0, -1, -1]
+    out = method_(batch)
+    plain = out["video"] * cfg.w_video + out["audio"] * cfg.w_audio + out.get("cross", 0) * cfg.w_cross
+    expected = plain + cfg.w_video * 0.25 * (out["neighbours"] - out["video"])
+    torch.testing.assert_close(out["loss"], expected)
+    assert any(name.endswith("neighbours.support") for name in method_.state_dict())  # checkpointed
+    assert build_method(build_model(cfg), cfg.replace(nn_weight=0.0)).neighbours is None
+
+
 def test_config_round_trip_version_and_unknown_keys():
     cfg = make_config("moco", "small", epochs=3)
     again = TrainConfig.from_json(cfg.to_json())

@@ -38,7 +38,6 @@ def identity_params(n: int = 1) -> dict[str, np.ndarray]:
         "flip": np.zeros(n, np.float32),
         "jitter": np.tile(np.array([1.0, 1.0, 1.0, 0.0], np.float32), (n, 1)),  # b, c, s, hue
         "gray": np.zeros(n, np.float32),
-        "blur": np.zeros(n, np.float32),  # Gaussian sigma as a fraction of the frame size; 0 = none
     }
 
 
@@ -47,7 +46,9 @@ def sample_params(rng: np.random.Generator, cfg: VideoAugConfig) -> dict[str, np
 
     crop: float32 [4] = centre x, centre y, half width, half height in [-1, 1] frame coords
     flip: float32 [] 0/1;  jitter: float32 [4] = brightness, contrast, saturation factors,
-    hue shift in turns;  gray: float32 [] 0/1;  blur: float32 [] sigma / frame size (0: none).
+    hue shift in turns;  gray: float32 [] 0/1;  blur (only when ``cfg.blur`` > 0, so
+    that blur off costs nothing per step): float32 [] sigma / frame size (0: none);
+    merge (only when ``cfg.merge`` > 0): float32 [] foreground share (0: none).
     """
     p = {k: v[0] for k, v in identity_params(1).items()}
     if cfg.crop > 0:
@@ -74,8 +75,11 @@ def sample_params(rng: np.random.Generator, cfg: VideoAugConfig) -> dict[str, np
         )
     if rng.random() < cfg.grayscale:
         p["gray"] = np.float32(1.0)
-    if cfg.blur > 0 and rng.random() < cfg.blur:  # drawn last: no blur leaves older streams as they were
-        p["blur"] = np.float32(rng.uniform(0.1, 1.0) * cfg.blur_sigma)
+    if cfg.blur > 0:  # drawn last: no blur leaves older streams as they were
+        drawn = rng.random() < cfg.blur
+        p["blur"] = np.float32(rng.uniform(0.1, 1.0) * cfg.blur_sigma if drawn else 0.0)
+    if cfg.merge > 0:
+        p["merge"] = np.float32(cfg.merge_share if rng.random() < cfg.merge else 0.0)
     return p
 
 
@@ -123,6 +127,29 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     planes = F.pad(planes, (0, 0, radius, radius), mode="reflect")
     planes = F.conv2d(planes, kernel.view(-1, 1, 2 * radius + 1, 1), groups=b * t * c)
     return planes.view(b, t, c, h, w)
+
+
+def merge_backgrounds(x: torch.Tensor, share: torch.Tensor, donor_shift: int = 1) -> torch.Tensor:
+    """Paste each clip's moving foreground onto another clip's background (FAME).
+
+    Ding et al., "Motion-aware Contrastive Video Representation Learning via
+    Foreground-background Merging", CVPR 2022. A video is told apart from the others
+    most cheaply by its static backdrop; when one view shows the same moving subject
+    over a different video's backdrop, the match must come from the subject.
+
+    x: float [B, T, 3, H, W];  share: [B], the fraction of each clip's pixels kept as
+    foreground (0: the clip is left as it is). The foreground is where the clip
+    changes most over its frames (per-pixel standard deviation, smoothed over a 5x5
+    window); the background comes from clip ``(b + donor_shift) % B``.
+    """
+    b, _, _, h, w = x.shape
+    motion = x.std(dim=1).mean(dim=1, keepdim=True)  # [B, 1, H, W]
+    motion = F.avg_pool2d(motion, 5, stride=1, padding=2, count_include_pad=False).flatten(1)
+    ranked = motion.sort(dim=1, descending=True).values
+    k = (share.float() * h * w).long().clamp(1, h * w) - 1
+    mask = (motion >= ranked.gather(1, k.view(-1, 1))) | (share <= 0).view(-1, 1)
+    mask = mask.view(b, 1, 1, h, w).to(x.dtype)
+    return mask * x + (1 - mask) * x.roll(-donor_shift, dims=0)
 
 
 def _luma_matrix(device: torch.device) -> torch.Tensor:
@@ -221,10 +248,16 @@ def normalise(x: torch.Tensor, per_clip: bool = False) -> torch.Tensor:
 
 
 def augment_video(
-    frames: torch.Tensor, params: dict[str, torch.Tensor], size: int, per_clip_norm: bool = False
+    frames: torch.Tensor, params: dict[str, torch.Tensor], size: int, per_clip_norm: bool = False,
+    donor_shift: int = 1,
 ) -> torch.Tensor:
-    """uint8 [B, T, S, S, 3] + per-clip params -> float [B, 3, T, size, size], normalised."""
+    """uint8 [B, T, S, S, 3] + per-clip params -> float [B, 3, T, size, size], normalised.
+
+    ``donor_shift``: a merged clip takes its background from clip b + donor_shift
+    (of another video: 2 when the batch holds two views per video)."""
     x = crop_resize_flip(frames, params["crop"], params["flip"], size)
+    if "merge" in params:
+        x = merge_backgrounds(x, params["merge"], donor_shift)
     if "blur" in params:
         x = gaussian_blur(x, params["blur"] * size)
     x = apply_colour(x, *colour_transform(x, params["jitter"], params["gray"]))

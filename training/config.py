@@ -16,10 +16,13 @@ from typing import Any, Optional
 
 CONFIG_VERSION = 2
 
-# Fields added since version 1, with the value that reproduces a version-1 run: a stored
-# config without them is loaded as it was trained and embedded (weights with a 3-channel
-# stem, one centre clip per video), never with the newer defaults.
-_ADDED_IN_V2 = {"motion_input": False, "embed_clips": 1, "embed_flip": False}
+# Fields each version added, with the values that reproduce a run of the version before:
+# a stored config without them loads as it was trained and embedded (a version-1 run:
+# weights with a 3-channel stem, one centre clip per video), never with newer defaults.
+# Nested dicts fill the nested configs' missing keys.
+_ADDED_IN: dict[int, dict[str, Any]] = {
+    2: {"motion_input": False, "embed_clips": 1, "embed_flip": False, "video_aug": {"blur": 0.0}},
+}
 
 METHODS = ("simclr", "av-simclr", "moco", "byol", "simsiam")
 
@@ -41,6 +44,9 @@ class VideoAugConfig:
                 shapes and motion must carry the match)
     blur_sigma: the blur's largest sigma as a fraction of the frame size (drawn uniformly
                 from 0.1..1 of it)
+    merge:      probability that a clip's moving foreground is pasted onto another video's
+                background (FAME; see augment_video.merge_backgrounds)
+    merge_share: the share of the frame kept as foreground, the pixels that move most
     """
 
     crop: float = 0.5
@@ -51,6 +57,8 @@ class VideoAugConfig:
     time_shift: float = 1.0
     blur: float = 0.0
     blur_sigma: float = 0.03
+    merge: float = 0.0
+    merge_share: float = 0.4
 
 
 @dataclass
@@ -137,6 +145,8 @@ class TrainConfig:
     w_video: float = 1.0
     w_audio: float = 1.0
     w_cross: float = 1.0
+    nn_weight: float = 0.0  # simclr/av-simclr: share of NNCLR nearest-neighbour positives in the video term
+    nn_support: int = 1024  # support set of past video embeddings the neighbours come from
     moco_queue: int = 4096
     moco_momentum: float = 0.99
     byol_momentum: float = 0.99  # base tau, raised to 1 by a cosine over training
@@ -167,10 +177,13 @@ class TrainConfig:
                 f"training config version {d['version']} is newer than this Reelscope "
                 f"supports ({CONFIG_VERSION}); upgrade Reelscope to use this run"
             )
-        if version < 2:
-            d = {**_ADDED_IN_V2, **d, "version": CONFIG_VERSION}
-            if isinstance(d.get("video_aug"), dict):
-                d["video_aug"] = {"blur": 0.0, **d["video_aug"]}
+        d = dict(d, version=CONFIG_VERSION)
+        for added in (_ADDED_IN[v] for v in range(version + 1, CONFIG_VERSION + 1)):
+            for key, value in added.items():
+                if isinstance(value, dict):
+                    d[key] = {**value, **d.get(key, {})}
+                else:
+                    d.setdefault(key, value)
         return _build(cls, d)
 
     @classmethod

@@ -28,7 +28,7 @@ import torch.nn as nn
 from reelscope.training import distributed
 from reelscope.training.config import TrainConfig
 from reelscope.training.encoders import AVModel, ProjectionHead
-from reelscope.training.losses import AVSimCLRLoss, BYOLLoss, MoCoLoss, NTXentLoss, SimSiamLoss
+from reelscope.training.losses import AVSimCLRLoss, BYOLLoss, MoCoLoss, NNCLRLoss, NTXentLoss, SimSiamLoss
 
 Batch = dict[str, torch.Tensor]
 
@@ -53,22 +53,43 @@ class Method(nn.Module):
 
 
 class SimCLR(Method):
-    """NT-Xent on two views of each modality (Chen et al. 2020), no cross-modal term."""
+    """NT-Xent on two views of each modality (Chen et al. 2020), no cross-modal term.
+
+    With ``nn_weight`` > 0 the video term mixes in NNCLR's nearest-neighbour positives
+    (see :mod:`.losses.nnclr`): ``(1 - w) * NTXent + w * NNCLR``.
+    """
 
     def __init__(self, model: AVModel, cfg: TrainConfig) -> None:
         super().__init__(model, cfg)
         self.loss = NTXentLoss(cfg.temperature)
+        self.neighbours = NNCLRLoss(cfg.proj_dim, cfg.nn_support, cfg.temperature) if cfg.nn_weight > 0 else None
 
-    def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
+    def _views(self, batch: Batch) -> tuple[torch.Tensor, ...]:
+        """Both views' projections of both modalities, gathered over DDP ranks (negatives
+        come from the global batch), and the samples' video ids."""
         m = self.model
         v1, v2 = _two_views(m.video, m.video_head, batch["v1"], batch["v2"])
         a1, a2 = _two_views(m.audio, m.audio_head, batch["a1"], batch["a2"])
-        # Negatives come from the global batch: gather across DDP ranks (identity alone).
-        v1, v2, a1, a2 = (distributed.gather(z) for z in (v1, v2, a1, a2))
-        has_audio = distributed.gather(batch["has_audio"])
+        ids = batch.get("index", torch.arange(v1.shape[0], device=v1.device))
+        return tuple(distributed.gather(t) for t in (v1, v2, a1, a2, batch["has_audio"], ids))
+
+    def _mix_neighbours(self, out: dict[str, torch.Tensor], v1: torch.Tensor, v2: torch.Tensor,
+                        ids: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Replace the video term by its mix with the nearest-neighbour term, if enabled."""
+        if self.neighbours is None:
+            return out
+        w = self.cfg.nn_weight
+        nn_term = self.neighbours(v1, v2, ids)
+        self.neighbours.enqueue(v1, ids)  # every rank enqueues the same gathered rows
+        mixed = (1 - w) * out["video"] + w * nn_term
+        return {**out, "loss": out["loss"] + self.cfg.w_video * (mixed - out["video"]), "neighbours": nn_term}
+
+    def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
+        v1, v2, a1, a2, has_audio, ids = self._views(batch)
         video = self.loss(v1, v2)
         audio = self.loss(a1, a2, has_audio)
-        return {"loss": self.cfg.w_video * video + self.cfg.w_audio * audio, "video": video, "audio": audio}
+        out = {"loss": self.cfg.w_video * video + self.cfg.w_audio * audio, "video": video, "audio": audio}
+        return self._mix_neighbours(out, v1, v2, ids)
 
 
 class AVSimCLR(SimCLR):
@@ -79,11 +100,8 @@ class AVSimCLR(SimCLR):
         self.loss = AVSimCLRLoss(cfg.temperature, cfg.cross_temperature, cfg.w_video, cfg.w_audio, cfg.w_cross)
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
-        m = self.model
-        v1, v2 = _two_views(m.video, m.video_head, batch["v1"], batch["v2"])
-        a1, a2 = _two_views(m.audio, m.audio_head, batch["a1"], batch["a2"])
-        v1, v2, a1, a2 = (distributed.gather(z) for z in (v1, v2, a1, a2))
-        return self.loss(v1, v2, a1, a2, distributed.gather(batch["has_audio"]))
+        v1, v2, a1, a2, has_audio, ids = self._views(batch)
+        return self._mix_neighbours(self.loss(v1, v2, a1, a2, has_audio), v1, v2, ids)
 
 
 class _MomentumMethod(Method):

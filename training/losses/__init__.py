@@ -9,7 +9,8 @@ from reelscope.training.losses.av_simclr import AVSimCLRLoss
 from reelscope.training.losses.byol import BYOLLoss
 from reelscope.training.losses.infonce import CrossModalInfoNCE
 from reelscope.training.losses.moco import MoCoLoss
+from reelscope.training.losses.nnclr import NNCLRLoss
 from reelscope.training.losses.ntxent import NTXentLoss
 from reelscope.training.losses.simsiam import SimSiamLoss
 
-__all__ = ["AVSimCLRLoss", "BYOLLoss", "CrossModalInfoNCE", "MoCoLoss", "NTXentLoss", "SimSiamLoss"]
+__all__ = ["AVSimCLRLoss", "BYOLLoss", "CrossModalInfoNCE", "MoCoLoss", "NNCLRLoss", "NTXentLoss", "SimSiamLoss"]
