@@ -270,13 +270,15 @@ def test_blur_matches_torchvision_per_clip_and_its_strength_follows_config():
 
 def test_merge_keeps_the_moving_subject_over_another_videos_backdrop():
     # Rows 0, 1: two views of video A (a white square crossing a static backdrop);
-    # rows 2, 3: video B's static backdrop. With two views per video the donor is b + 2.
+    # rows 2, 3: video B's static backdrop; rows 4, 5: video C's.
     g = torch.Generator().manual_seed(0)
-    x = (torch.rand(4, 1, 3, 24, 24, generator=g) * 0.5).expand(4, 4, 3, 24, 24).clone()
+    x = (torch.rand(6, 1, 3, 24, 24, generator=g) * 0.5).expand(6, 4, 3, 24, 24).clone()
     for t in range(4):
         x[:2, t, :, 8:14, 2 + 4 * t:8 + 4 * t] = 1.0
-    share = torch.tensor([0.3, 0.0, 0.0, 0.0])
-    y = av.merge_backgrounds(x, share, donor_shift=2)
+    donor = av.merge_donors(3, torch.device("cpu"))
+    assert donor.tolist() == [2, 5, 4, 1, 0, 3]  # another video per view, a different one for each view
+    share = torch.tensor([0.3, 0.0, 0.0, 0.0, 0.0, 0.0])
+    y = av.merge_backgrounds(x, share, donor)
     path = torch.zeros(24, 24, dtype=torch.bool)
     path[8:14, 2:20] = True  # everywhere the square passes
     assert torch.equal(y[0][..., path], x[0][..., path])  # the subject and its track kept

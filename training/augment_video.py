@@ -16,6 +16,7 @@ is anywhere in it (two clips at different times; drawn in :mod:`.data`).
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 import torch
@@ -129,7 +130,7 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return planes.view(b, t, c, h, w)
 
 
-def merge_backgrounds(x: torch.Tensor, share: torch.Tensor, donor_shift: int = 1) -> torch.Tensor:
+def merge_backgrounds(x: torch.Tensor, share: torch.Tensor, donor: torch.Tensor) -> torch.Tensor:
     """Paste each clip's moving foreground onto another clip's background (FAME).
 
     Ding et al., "Motion-aware Contrastive Video Representation Learning via
@@ -140,7 +141,7 @@ def merge_backgrounds(x: torch.Tensor, share: torch.Tensor, donor_shift: int = 1
     x: float [B, T, 3, H, W];  share: [B], the fraction of each clip's pixels kept as
     foreground (0: the clip is left as it is). The foreground is where the clip
     changes most over its frames (per-pixel standard deviation, smoothed over a 5x5
-    window); the background comes from clip ``(b + donor_shift) % B``.
+    window); clip b's background comes from clip ``donor[b]`` (int64 [B]).
     """
     b, _, _, h, w = x.shape
     motion = x.std(dim=1).mean(dim=1, keepdim=True)  # [B, 1, H, W]
@@ -149,7 +150,15 @@ def merge_backgrounds(x: torch.Tensor, share: torch.Tensor, donor_shift: int = 1
     k = (share.float() * h * w).long().clamp(1, h * w) - 1
     mask = (motion >= ranked.gather(1, k.view(-1, 1))) | (share <= 0).view(-1, 1)
     mask = mask.view(b, 1, 1, h, w).to(x.dtype)
-    return mask * x + (1 - mask) * x.roll(-donor_shift, dims=0)
+    return mask * x + (1 - mask) * x[donor]
+
+
+def merge_donors(n: int, device: torch.device) -> torch.Tensor:
+    """Donor rows for ``n`` videos' two views laid out sample-major (row 2i + k): view k of
+    video i takes the backdrop of video i + 1 + k, so the two views of a video get two
+    different videos' backdrops and share nothing but their subject. int64 [2n]."""
+    row = torch.arange(2 * n, device=device)
+    return (row + 2 + 2 * (row % 2)) % (2 * n)
 
 
 def _luma_matrix(device: torch.device) -> torch.Tensor:
@@ -249,15 +258,17 @@ def normalise(x: torch.Tensor, per_clip: bool = False) -> torch.Tensor:
 
 def augment_video(
     frames: torch.Tensor, params: dict[str, torch.Tensor], size: int, per_clip_norm: bool = False,
-    donor_shift: int = 1,
+    donor: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
     """uint8 [B, T, S, S, 3] + per-clip params -> float [B, 3, T, size, size], normalised.
 
-    ``donor_shift``: a merged clip takes its background from clip b + donor_shift
-    (of another video: 2 when the batch holds two views per video)."""
+    ``donor`` int64 [B]: the clip a merged clip takes its background from (default:
+    the next one; see :func:`merge_donors` for a batch of two views per video)."""
     x = crop_resize_flip(frames, params["crop"], params["flip"], size)
     if "merge" in params:
-        x = merge_backgrounds(x, params["merge"], donor_shift)
+        if donor is None:
+            donor = torch.arange(1, x.shape[0] + 1, device=x.device) % x.shape[0]
+        x = merge_backgrounds(x, params["merge"], donor)
     if "blur" in params:
         x = gaussian_blur(x, params["blur"] * size)
     x = apply_colour(x, *colour_transform(x, params["jitter"], params["gray"]))

@@ -36,7 +36,8 @@ def train_views(
     mel = raw["mel"].to(device, non_blocking=True)  # float16 [N, 2, M, Ls]
     n = frames.shape[0]
     video = augment_video.augment_video(
-        frames.flatten(0, 1), _params(raw, "v_", device), cfg.frame_size, cfg.clip_norm, donor_shift=2
+        frames.flatten(0, 1), _params(raw, "v_", device), cfg.frame_size, cfg.clip_norm,
+        donor=augment_video.merge_donors(n, device),
     )
     audio = augment_audio.augment_audio(
         mel.flatten(0, 1), _params(raw, "a_", device), cfg.audio_frames, cfg.audio_aug, cfg.stats, mask_seed
