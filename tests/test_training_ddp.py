@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from reelscope.training.checkpoint import save_config
-from reelscope.training.config import AudioAugConfig, make_config
+from reelscope.training.config import AudioAugConfig, VideoAugConfig, make_config
 from reelscope.training.data import write_manifest
 from reelscope.training.loop import train
 from reelscope.training.synthetic import write_synthetic_items
@@ -53,10 +53,12 @@ def ddp_runs(tmp_path_factory):
     """One torchrun launch (2 processes, gloo) training two runs: returns their folders and items."""
     tmp = tmp_path_factory.mktemp("ddp")
     items = write_synthetic_items(tmp / "clips", 16, silent_every=6)[0]
-    # GroupNorm and no SpecAugment masks: then nothing depends on how the global batch
-    # is split (BatchNorm statistics would; torchaudio's masks draw per process).
+    # GroupNorm, no SpecAugment masks, no background merging: then nothing depends on how
+    # the global batch is split (BatchNorm statistics would; torchaudio's masks draw per
+    # process; a merged clip takes its backdrop from its own replica's batch).
     exact = make_config("av-simclr", "tiny", batch_size=8, epochs=2, workers=0, deterministic=True,
-                        norm="group", audio_aug=AudioAugConfig(time_mask=0.0, freq_mask=0.0))
+                        norm="group", audio_aug=AudioAugConfig(time_mask=0.0, freq_mask=0.0),
+                        video_aug=VideoAugConfig(merge=0.0))
     batchnorm = make_config("moco", "tiny", batch_size=8, epochs=1, workers=0, deterministic=True)
     runs = {"exact": _prepare(tmp / "exact", exact, items), "batchnorm": _prepare(tmp / "bn", batchnorm, items)}
     script = tmp / "rank.py"

@@ -192,13 +192,20 @@ def test_embedding_averages_clips_spread_over_the_whole_video(tmp_path):
     assert not np.allclose(flipped["visual"], multi["visual"])
 
 
-def test_a_version_1_config_loads_as_it_was_trained_and_embedded():
+def test_older_configs_load_as_they_were_trained_and_embedded():
     stored = json.loads(make_config("av-simclr", "small").to_json())
+    for key in ("nn_weight", "nn_support"):
+        stored.pop(key)
+    for key in ("merge", "merge_share"):
+        stored["video_aug"].pop(key)
+    stored["version"] = 2  # a version-2 run resumes without the later background merging
+    cfg = TrainConfig.from_dict(stored)
+    assert (cfg.video_aug.merge, cfg.nn_weight, cfg.motion_input, cfg.embed_clips) == (0.0, 0.0, True, 3)
     for key in ("motion_input", "embed_clips", "embed_flip"):
         stored.pop(key)
     stored["video_aug"].pop("blur")
     stored["version"] = 1
     cfg = TrainConfig.from_dict(stored)
     assert (cfg.motion_input, cfg.embed_clips, cfg.embed_flip, cfg.video_aug.blur) == (False, 1, False, 0.0)
-    assert cfg.version == CONFIG_VERSION
+    assert cfg.video_aug.merge == 0.0 and cfg.version == CONFIG_VERSION
     assert build_model(cfg).video.stem[0].in_channels == 3  # v1 weights load into this model

@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Optional
 
-CONFIG_VERSION = 2
+CONFIG_VERSION = 3
 
 # Fields each version added, with the values that reproduce a run of the version before:
 # a stored config without them loads as it was trained and embedded (a version-1 run:
@@ -22,6 +22,7 @@ CONFIG_VERSION = 2
 # Nested dicts fill the nested configs' missing keys.
 _ADDED_IN: dict[int, dict[str, Any]] = {
     2: {"motion_input": False, "embed_clips": 1, "embed_flip": False, "video_aug": {"blur": 0.0}},
+    3: {"nn_weight": 0.0, "video_aug": {"merge": 0.0}},
 }
 
 METHODS = ("simclr", "av-simclr", "moco", "byol", "simsiam")
@@ -57,7 +58,7 @@ class VideoAugConfig:
     time_shift: float = 1.0
     blur: float = 0.0
     blur_sigma: float = 0.03
-    merge: float = 0.0
+    merge: float = 0.5
     merge_share: float = 0.4
 
 
