@@ -286,6 +286,7 @@ def test_merge_keeps_the_moving_subject_over_another_videos_backdrop():
     kept = (y[0] == x[0]).all(dim=0).all(dim=0).float().mean()
     assert 0.25 <= float(kept) <= 0.35  # about `share` of the frame is foreground
     assert torch.equal(y[1:], x[1:])  # share 0: untouched
+    assert torch.equal(av.merge_backgrounds(x[:, :1], share, donor), x[:, :1])  # one frame: no motion to go by
     # Strength: off draws nothing; on, the share is drawn with probability `merge`.
     rng = np.random.default_rng(0)
     assert all("merge" not in av.sample_params(rng, VideoAugConfig(merge=0)) for _ in range(50))

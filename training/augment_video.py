@@ -141,9 +141,12 @@ def merge_backgrounds(x: torch.Tensor, share: torch.Tensor, donor: torch.Tensor)
     x: float [B, T, 3, H, W];  share: [B], the fraction of each clip's pixels kept as
     foreground (0: the clip is left as it is). The foreground is where the clip
     changes most over its frames (per-pixel standard deviation, smoothed over a 5x5
-    window); clip b's background comes from clip ``donor[b]`` (int64 [B]).
+    window); clip b's background comes from clip ``donor[b]`` (int64 [B]). A
+    one-frame clip shows no motion and is left as it is.
     """
-    b, _, _, h, w = x.shape
+    b, t, _, h, w = x.shape
+    if t < 2:
+        return x
     motion = x.std(dim=1).mean(dim=1, keepdim=True)  # [B, 1, H, W]
     motion = F.avg_pool2d(motion, 5, stride=1, padding=2, count_include_pad=False).flatten(1)
     ranked = motion.sort(dim=1, descending=True).values
