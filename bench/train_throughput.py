@@ -7,9 +7,11 @@
     fed by the real pipeline (clip cache -> DataLoader -> batched augmentation on
     the device), divided by samples/s of the same step fed one batch already in
     memory on the device. Goal: >= 0.9.
-(b) on CUDA only: samples/s of every preset in bf16 and fp32, the FLOPs of a step
-    (torch's FlopCounterMode: convolutions and matmuls, forward + backward), the
-    achieved FLOP rate and its share of the card's dense bf16 peak, and the card.
+(b) samples/s of the memory-fed step in bf16 and fp32 per preset — every preset on
+    CUDA, ``small`` on a CPU (bf16 pays there only with AMX or AVX-512 BF16) — with the
+    bf16 / fp32 ratio, the FLOPs of a step (torch's FlopCounterMode: convolutions and
+    matmuls, forward + backward), the achieved FLOP rate and, on CUDA, its share of
+    the card's dense bf16 peak; and the card's or CPU's name.
 
 Without ``--library`` it builds a synthetic library (random-content clips written
 through ``ClipCache`` with the default cache spec) in a temporary folder.
@@ -23,6 +25,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # shared CPUs: don't spin w
 
 import argparse
 import json
+import platform
 import sys
 import tempfile
 import time
@@ -37,7 +40,8 @@ from reelscope.core.library import Library
 from reelscope.core.train import training_items
 from reelscope.training.config import make_config
 from reelscope.training.data import EpochBatches
-from reelscope.training.loop import autocast_for, build_training, choose_device, make_loader, prepare_data, train_step
+from reelscope.training.loop import (autocast_for, build_training, choose_device, cpu_has_native_bf16, make_loader,
+                                    prepare_data, resolve_precision, train_step)
 from reelscope.training.synthetic import synthetic_clip
 
 # Dense (no sparsity) bf16 tensor-core peaks from the vendors' data sheets, FLOP/s.
@@ -74,14 +78,15 @@ def _sync(device: torch.device) -> None:
 
 def measure_ratio(library: Library, method: str, preset: str, device: torch.device, steps: int,
                   warmup: int, rounds: int = 2, preload_max_mb: int = 4096) -> dict[str, Any]:
-    """(a): pipeline-fed vs memory-fed samples/s of the same step, alternating rounds."""
+    """(a): pipeline-fed vs memory-fed samples/s of the same step, alternating rounds, at the
+    precision training would use here."""
     cfg = make_config(method, preset, device=device.type, preload_max_mb=preload_max_mb)
     cfg, store = prepare_data(cfg, training_items(library))
     batch = min(cfg.batch_size, len(store))
     batches = EpochBatches(len(store), batch, seed=cfg.seed)
     loader = make_loader(store, cfg, batches, device)
     model, method_mod, optimizer, memory_format = build_training(cfg, device)
-    autocast = autocast_for(device)
+    autocast = autocast_for(device, cfg.precision)
 
     def step(raw: dict[str, Any]) -> None:
         train_step(method_mod, method_mod, optimizer, raw, cfg, device, 0.5, 0, memory_format, autocast)
@@ -118,6 +123,7 @@ def measure_ratio(library: Library, method: str, preset: str, device: torch.devi
     pipeline_sps, memory_sps = pipeline_n / pipeline_time, memory_n / memory_time
     return {
         "method": method, "preset": preset, "device": str(device), "batch": batch,
+        "precision": resolve_precision(cfg.precision, device),
         "videos": len(store), "preloaded": store.preloaded, "workers": loader.num_workers,
         "pipeline_samples_per_s": round(pipeline_sps, 2), "memory_samples_per_s": round(memory_sps, 2),
         "ratio": round(pipeline_sps / memory_sps, 3),
@@ -131,15 +137,24 @@ def card_peak(name: str) -> Optional[float]:
     return None
 
 
-def measure_presets(library: Library, method: str, device: torch.device, steps: int, warmup: int) -> dict[str, Any]:
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def measure_presets(library: Library, method: str, device: torch.device, steps: int, warmup: int,
+                    presets: tuple[str, ...]) -> dict[str, Any]:
     """(b): per preset and precision, memory-fed samples/s and achieved FLOP rate."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    name = torch.cuda.get_device_name(device)
-    peak = card_peak(name)
+    cuda = device.type == "cuda"
+    name = torch.cuda.get_device_name(device) if cuda else f"{cpu_name()}, {torch.get_num_threads()} threads"
+    peak = card_peak(name) if cuda else None
     rows = []
-    for preset in ("tiny", "small", "base"):
-        cfg = make_config(method, preset, device="cuda")
+    for preset in presets:
+        cfg = make_config(method, preset, device=device.type)
         cfg, store = prepare_data(cfg, training_items(library))
         batch = min(cfg.batch_size, len(store))
         loader = make_loader(store, cfg, EpochBatches(len(store), batch, seed=cfg.seed), device)
@@ -148,7 +163,7 @@ def measure_presets(library: Library, method: str, device: torch.device, steps: 
             torch.backends.cuda.matmul.allow_tf32 = not bf16  # fp32 rows: TF32 off, true fp32
             torch.backends.cudnn.allow_tf32 = not bf16
             _, method_mod, optimizer, memory_format = build_training(cfg, device)
-            autocast = autocast_for(device, bf16)
+            autocast = autocast_for(device, "bf16" if bf16 else "fp32")
 
             def step() -> None:
                 train_step(method_mod, method_mod, optimizer, raw, cfg, device, 0.5, 0, memory_format, autocast)
@@ -171,12 +186,16 @@ def measure_presets(library: Library, method: str, device: torch.device, steps: 
                 "samples_per_s": round(batch / seconds, 1), "gflop_per_step": round(flops / 1e9, 1),
                 "achieved_tflops": round(rate / 1e12, 2),
                 "share_of_bf16_peak": round(rate / peak, 4) if peak else None,
-                "peak_memory_gb": round(torch.cuda.max_memory_allocated(device) / 2**30, 2),
+                "peak_memory_gb": round(torch.cuda.max_memory_allocated(device) / 2**30, 2) if cuda else None,
             })
             del method_mod, optimizer
-            torch.cuda.empty_cache()
-            torch.cuda.reset_peak_memory_stats(device)
-    return {"card": name, "bf16_peak_tflops": peak / 1e12 if peak else None, "rows": rows}
+            if cuda:
+                torch.cuda.empty_cache()
+                torch.cuda.reset_peak_memory_stats(device)
+        fp32 = rows[-1]["samples_per_s"]
+        rows[-2]["bf16_over_fp32"] = round(rows[-2]["samples_per_s"] / fp32, 2) if fp32 else None
+    return {"card": name, "bf16_peak_tflops": peak / 1e12 if peak else None,
+            "native_cpu_bf16": None if cuda else cpu_has_native_bf16(), "rows": rows}
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -202,8 +221,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         library = Library.open(args.library) if args.library else build_synthetic_library(Path(tmp) / "lib", args.videos)
         out: dict[str, Any] = {"ratio": measure_ratio(library, args.method, preset, device, args.steps,
                                                       args.warmup, preload_max_mb=args.preload_max_mb)}
-        if device.type == "cuda":
-            out["presets"] = measure_presets(library, args.method, device, args.steps, args.warmup)
+        presets = ("tiny", "small", "base") if device.type == "cuda" else ("small",)
+        out["presets"] = measure_presets(library, args.method, device, args.steps, args.warmup, presets)
         library.close()
 
     if args.json:
@@ -211,21 +230,20 @@ def main(argv: Optional[list[str]] = None) -> int:
         print()
         return 0
     r = out["ratio"]
-    print(f"(a) {r['method']} / {r['preset']} on {r['device']}, batch {r['batch']}, {r['videos']} videos "
+    print(f"(a) {r['method']} / {r['preset']} on {r['device']} in {r['precision']}, batch {r['batch']}, {r['videos']} videos "
           f"({'preloaded' if r['preloaded'] else 'memory-mapped'}, {r['workers']} loader workers)")
     print(f"    real pipeline {r['pipeline_samples_per_s']} samples/s / in memory "
           f"{r['memory_samples_per_s']} samples/s = {r['ratio']} (goal >= 0.9)")
-    if "presets" in out:
-        p = out["presets"]
-        print(f"(b) {p['card']}, dense bf16 peak {p['bf16_peak_tflops']} TFLOP/s")
-        print("| preset | precision | batch | samples/s | GFLOP/step | TFLOP/s | share of bf16 peak | peak mem GB |")
-        print("|---|---|---|---|---|---|---|---|")
-        for row in p["rows"]:
-            print(f"| {row['preset']} | {row['precision']} | {row['batch']} | {row['samples_per_s']} | "
-                  f"{row['gflop_per_step']} | {row['achieved_tflops']} | {row['share_of_bf16_peak']} | "
-                  f"{row['peak_memory_gb']} |")
-    else:
-        print("(b) skipped: no CUDA GPU")
+    p = out["presets"]
+    peak = f"dense bf16 peak {p['bf16_peak_tflops']} TFLOP/s" if p["bf16_peak_tflops"] else (
+        f"native bf16: {'yes' if p['native_cpu_bf16'] else 'no'}" if p["native_cpu_bf16"] is not None else "peak unknown")
+    print(f"(b) {p['card']}, {peak}")
+    print("| preset | precision | batch | samples/s | bf16 / fp32 | GFLOP/step | TFLOP/s | share of bf16 peak | peak mem GB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in p["rows"]:
+        print(f"| {row['preset']} | {row['precision']} | {row['batch']} | {row['samples_per_s']} | "
+              f"{row.get('bf16_over_fp32', '')} | {row['gflop_per_step']} | {row['achieved_tflops']} | "
+              f"{row['share_of_bf16_peak']} | {row['peak_memory_gb']} |")
     return 0
 
 

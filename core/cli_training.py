@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
                    help="train as well as possible within this many minutes of training")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None,
+                   help="auto: bf16 on CUDA and on CPUs with native bf16 "
+                   "(AMX, AVX-512 BF16), else fp32 (default: the run's, else the preset's: auto; tiny: fp32)")
     p.add_argument("--run", default=None, metavar="ID", help="continue this run")
     p.add_argument("--new", action="store_true", help="start a new run instead of resuming")
     p.add_argument("--no-embed", action="store_true", help="do not embed the videos afterwards")
@@ -61,7 +64,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     with open_library(args.library) as library:
         if args.prepare_only:
             try:
-                run = prepare_run(library, args.method, args.preset, args.epochs, args.time_budget, args.device)
+                run = prepare_run(library, args.method, args.preset, args.epochs, args.time_budget, args.device,
+                                  **({"precision": args.precision} if args.precision else {}))
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
             command = (f"torchrun --nproc_per_node N -m reelscope.training "
@@ -78,7 +82,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             with cancel_on_interrupt() as cancel:
                 run = train(library, args.method, args.preset, args.epochs, args.time_budget, args.device,
                             resume=not args.new, progress=bars, cancel=cancel, run_id=args.run,
-                            embed_after=not args.no_embed)
+                            embed_after=not args.no_embed, precision=args.precision)
         except Cancelled as exc:
             bars.close()
             print(f"reelscope train: {exc}", file=sys.stderr)
@@ -95,6 +99,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             m = run.metrics
             print(f"Run {run.id}: {run.method} / {run.preset}, {m.get('epochs')} epochs, "
                   f"{m.get('steps')} steps on {m.get('videos')} videos in {m.get('train_seconds')} s "
+                  f"on {m.get('device')} in {m.get('precision')} "
                   f"({m.get('samples_per_s')} samples/s), final loss {m.get('loss', float('nan')):.4g}"
                   + (f"; embedded {m['embedded']} videos" if "embedded" in m else ""))
     return 0

@@ -57,6 +57,7 @@ def train(
     cancel: Optional[CancelToken] = None,
     run_id: Optional[str] = None,
     embed_after: bool = True,
+    precision: Optional[str] = None,
 ) -> TrainingRun:
     """Train ``method`` with ``preset`` on the library's imported videos; returns the finished run.
 
@@ -66,7 +67,9 @@ def train(
     same method and preset; ``run_id`` continues that run. Raises
     :class:`Cancelled` when ``cancel`` is set, after checkpointing (status
     "cancelled"; calling again resumes). Embeds every video at the end unless
-    ``embed_after`` is False.
+    ``embed_after`` is False. ``device`` and ``precision`` (auto, bf16, fp32; None keeps
+    the run's, the preset's for a new run) say how this session runs, a resumed run
+    included; embedding uses the same.
     """
     from reelscope.training import checkpoint as ckpt
     from reelscope.training.data import read_manifest
@@ -75,10 +78,11 @@ def train(
     cancel = cancel or CancelToken()
     run = _find_run(library, run_id, method, preset) if (resume or run_id) else None
     if run is None:
-        run = prepare_run(library, method, preset, epochs, time_budget_min, device)
+        run = prepare_run(library, method, preset, epochs, time_budget_min, device,
+                          **({"precision": precision} if precision else {}))
     run_dir = library.path / run.dir
     cfg = ckpt.load_config(run_dir)
-    changes: dict[str, Any] = {"device": device}
+    changes: dict[str, Any] = {"device": device, **({"precision": precision} if precision else {})}
     if epochs is not None or time_budget_min is not None:
         changes.update(epochs=epochs, time_budget_min=time_budget_min)
     cfg = cfg.replace(**changes)
@@ -96,7 +100,7 @@ def train(
         "steps": result.step, "epochs": result.epoch, "samples": result.samples,
         "train_seconds": round(result.train_seconds, 2), "samples_per_s": round(result.samples_per_s, 2),
         "batch_size": result.batch_size, "parameters": result.parameters, "device": result.device,
-        "videos": len(items), **{("loss" if k == "loss" else f"loss_{k}"): v for k, v in result.losses.items()},
+        "precision": result.precision, "videos": len(items), **{("loss" if k == "loss" else f"loss_{k}"): v for k, v in result.losses.items()},
     }
     if result.status == "cancelled":
         _save(library, run, status="cancelled", config=asdict(cfg), metrics=metrics)
@@ -117,7 +121,8 @@ def embed(
 ) -> Embeddings:
     """Embed every imported video with run ``run_id`` (default: the newest trained run).
 
-    Deterministic (centre clip, no augmentation). Saved as ``embeddings.npz`` in
+    Deterministic: no augmentation; the run's ``embed_clips`` clips spread over each
+    video (and their mirror images with ``embed_flip``), averaged. Saved as ``embeddings.npz`` in
     the run folder; if that file already covers exactly the current videos and is
     newer than the weights, it is returned as is.
     """

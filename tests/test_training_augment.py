@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from reelscope.training import augment_audio as aa
 from reelscope.training import augment_video as av
@@ -287,6 +288,12 @@ def test_merge_keeps_the_moving_subject_over_another_videos_backdrop():
     assert 0.25 <= float(kept) <= 0.35  # about `share` of the frame is foreground
     assert torch.equal(y[1:], x[1:])  # share 0: untouched
     assert torch.equal(av.merge_backgrounds(x[:, :1], share, donor), x[:, :1])  # one frame: no motion to go by
+    # The mask is the top `share` of torch's per-pixel std over the frames, smoothed 5x5.
+    noisy = torch.rand(4, 3, 3, 16, 16, generator=g)
+    motion = F.avg_pool2d(noisy.std(dim=1).mean(dim=1, keepdim=True), 5, 1, 2, count_include_pad=False)
+    fg = (motion.flatten(1) >= motion.flatten(1).quantile(0.75, dim=1, keepdim=True)).view(4, 1, 1, 16, 16)
+    shares, rows = torch.full((4,), 0.25), torch.tensor([1, 2, 3, 0])
+    torch.testing.assert_close(av.merge_backgrounds(noisy, shares, rows), torch.where(fg, noisy, noisy[rows]))
     # Strength: off draws nothing; on, the share is drawn with probability `merge`.
     rng = np.random.default_rng(0)
     assert all("merge" not in av.sample_params(rng, VideoAugConfig(merge=0)) for _ in range(50))

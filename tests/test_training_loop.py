@@ -102,6 +102,22 @@ def test_time_budget_stops_and_the_schedule_spans_it(tmp_path, items):
     assert lines[-1]["lr"] < 0.2 * peak  # decayed along the cosine by the end of the budget
 
 
+def test_bf16_on_the_cpu_trains_and_embeds_close_to_fp32(tmp_path, items):
+    from reelscope.training.checkpoint import load_model
+    from reelscope.training.embed import embed_items
+
+    result = train(_cfg(precision="bf16", epochs=1), items, tmp_path)
+    assert result.status == "finished" and result.precision == "bf16"
+    assert all(torch.isfinite(torch.tensor(v)) for v in result.losses.values())
+    model, cfg = load_model(tmp_path, "cpu")
+    low = embed_items(model, cfg, items)
+    full = embed_items(model, cfg.replace(precision="fp32"), items)
+    for kind in ("visual", "audio"):
+        cos = torch.nn.functional.cosine_similarity(torch.from_numpy(low[kind]), torch.from_numpy(full[kind]))
+        assert cos.min() > 0.98, kind  # bf16 keeps 8 bits of mantissa: close, not equal
+        assert not torch.equal(torch.from_numpy(low[kind]), torch.from_numpy(full[kind]))
+
+
 def test_too_few_videos_is_a_clear_error(tmp_path, items):
     with pytest.raises(ValueError, match="too few"):
         train(_cfg(), items[:1], tmp_path)

@@ -194,13 +194,14 @@ def test_embedding_averages_clips_spread_over_the_whole_video(tmp_path):
 
 def test_older_configs_load_as_they_were_trained_and_embedded():
     stored = json.loads(make_config("av-simclr", "small").to_json())
-    for key in ("nn_weight", "nn_support"):
+    for key in ("nn_weight", "nn_support", "precision"):
         stored.pop(key)
     for key in ("merge", "merge_share"):
         stored["video_aug"].pop(key)
     stored["version"] = 2  # a version-2 run resumes without the later background merging
     cfg = TrainConfig.from_dict(stored)
     assert (cfg.video_aug.merge, cfg.nn_weight, cfg.motion_input, cfg.embed_clips) == (0.0, 0.0, True, 3)
+    assert cfg.precision == "auto"  # how a run executes, like its device: today's default
     for key in ("motion_input", "embed_clips", "embed_flip"):
         stored.pop(key)
     stored["video_aug"].pop("blur")
@@ -209,3 +210,18 @@ def test_older_configs_load_as_they_were_trained_and_embedded():
     assert (cfg.motion_input, cfg.embed_clips, cfg.embed_flip, cfg.video_aug.blur) == (False, 1, False, 0.0)
     assert cfg.video_aug.merge == 0.0 and cfg.version == CONFIG_VERSION
     assert build_model(cfg).video.stem[0].in_channels == 3  # v1 weights load into this model
+
+
+def test_precision_auto_is_bf16_on_cuda_and_on_cpus_with_native_bf16_only(monkeypatch):
+    from reelscope.training import loop
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda", 0)
+    assert loop.resolve_precision("fp32", cuda) == "fp32" and loop.resolve_precision("bf16", cpu) == "bf16"
+    assert loop.resolve_precision("auto", cuda) == "bf16"
+    for native in (False, True):
+        monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: native)
+        assert loop.resolve_precision("auto", cpu) == ("bf16" if native else "fp32")
+    with pytest.raises(ValueError, match="unknown precision 'fp16'"):
+        loop.resolve_precision("fp16", cpu)
+    assert isinstance(loop.autocast_for(cpu, "bf16"), torch.autocast)
+    assert PRESETS["tiny"]["precision"] == "fp32"  # tests compute alike on every machine

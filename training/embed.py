@@ -61,7 +61,7 @@ def embed_items(
         num_workers=workers, pin_memory=device.type == "cuda",
     )
     model = model.to(device).eval()
-    autocast = autocast_for(device)
+    autocast = autocast_for(device, cfg.precision)
 
     parts: dict[str, list[np.ndarray]] = {"visual": [], "audio": [], "fused": []}
     done, start = 0, time.monotonic()

@@ -29,7 +29,7 @@ import torch.nn as nn
 
 from reelscope.training import checkpoint as ckpt
 from reelscope.training import distributed
-from reelscope.training.config import TrainConfig
+from reelscope.training.config import PRECISIONS, TrainConfig
 from reelscope.training.data import ClipItem, ClipStore, EpochBatches, TrainViews, measure_stats
 from reelscope.training.encoders import build_model
 from reelscope.training.events import ProgressFn, StopFn, TrainEvent, never_stop, no_progress
@@ -54,6 +54,7 @@ class TrainResult:
     batch_size: int = 0
     parameters: int = 0
     device: str = "cpu"
+    precision: str = "fp32"  # what "auto" resolved to on this device
     model: Optional[nn.Module] = field(default=None, repr=False, compare=False)  # the trained AVModel
 
     def as_json(self) -> dict[str, Any]:
@@ -97,7 +98,7 @@ def _param_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]
 
 
 def _to_channels_last(module: nn.Module) -> None:
-    """NHWC / NDHWC weights: tensor-core friendly convolutions on CUDA."""
+    """NHWC / NDHWC weights (the inputs follow: see ``views.train_views``)."""
     for m in module.modules():
         if isinstance(m, nn.Conv2d):
             m.weight.data = m.weight.data.contiguous(memory_format=torch.channels_last)
@@ -143,18 +144,33 @@ def build_training(cfg: TrainConfig, device: torch.device) -> tuple[nn.Module, n
     """(AVModel, method around it, AdamW, memory format for inputs), on ``device``."""
     model = build_model(cfg)
     method = build_method(model, cfg).to(device)
-    memory_format = torch.contiguous_format
-    if device.type == "cuda":
-        _to_channels_last(method)
-        memory_format = torch.channels_last
+    # Channels-last on every device: tensor-core friendly on CUDA, and on the CPU oneDNN's
+    # NHWC convolutions made a `small` step 10-25 % faster in fp32 and in bf16.
+    _to_channels_last(method)
     optimizer = torch.optim.AdamW(_param_groups(method, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.999))
-    return model, method, optimizer, memory_format
+    return model, method, optimizer, torch.channels_last
 
 
-def autocast_for(device: torch.device, bf16: bool = True) -> Any:
-    """bf16 autocast on CUDA (no loss scaling needed, unlike fp16); plain fp32 on CPU."""
-    if device.type == "cuda" and bf16:
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AMX tiles or AVX-512 BF16); elsewhere
+    oneDNN emulates bf16 and autocast makes a CPU step slower, not faster."""
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` -> ``bf16`` on CUDA and on CPUs with native bf16, ``fp32`` elsewhere."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return "bf16" if device.type == "cuda" or cpu_has_native_bf16() else "fp32"
+    return precision
+
+
+def autocast_for(device: torch.device, precision: str = "auto") -> Any:
+    """bf16 autocast (no loss scaling needed, unlike fp16) or plain fp32, per ``resolve_precision``."""
+    if resolve_precision(precision, device) == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()
 
 
@@ -270,7 +286,7 @@ def train(
         train_module = nn.parallel.DistributedDataParallel(
             method, device_ids=[device.index] if device.type == "cuda" else None
         )
-    autocast = autocast_for(device)
+    autocast = autocast_for(device, cfg.precision)
 
     def planned_progress() -> float:
         """Fraction of the planned training done: by steps, by time, whichever is further."""
@@ -394,5 +410,6 @@ def train(
         status=status, step=step, epoch=epoch, samples=samples, train_seconds=train_seconds,
         samples_per_s=session_samples / seconds if seconds > 0 else 0.0, losses=last_losses,
         batch_size=batch_per_rank * dist_info.world,
-        parameters=sum(p.numel() for p in model.parameters()), device=str(device), model=model,
+        parameters=sum(p.numel() for p in model.parameters()), device=str(device),
+        precision=resolve_precision(cfg.precision, device), model=model,
     )
