@@ -86,7 +86,8 @@ def measure_ratio(library: Library, method: str, preset: str, device: torch.devi
     batches = EpochBatches(len(store), batch, seed=cfg.seed)
     loader = make_loader(store, cfg, batches, device)
     model, method_mod, optimizer, memory_format = build_training(cfg, device)
-    autocast = autocast_for(device, cfg.precision)
+    precision = resolve_precision(cfg.precision, device, cfg)
+    autocast = autocast_for(device, precision)
 
     def step(raw: dict[str, Any]) -> None:
         train_step(method_mod, method_mod, optimizer, raw, cfg, device, 0.5, 0, memory_format, autocast)
@@ -123,7 +124,7 @@ def measure_ratio(library: Library, method: str, preset: str, device: torch.devi
     pipeline_sps, memory_sps = pipeline_n / pipeline_time, memory_n / memory_time
     return {
         "method": method, "preset": preset, "device": str(device), "batch": batch,
-        "precision": resolve_precision(cfg.precision, device),
+        "precision": precision,
         "videos": len(store), "preloaded": store.preloaded, "workers": loader.num_workers,
         "pipeline_samples_per_s": round(pipeline_sps, 2), "memory_samples_per_s": round(memory_sps, 2),
         "ratio": round(pipeline_sps / memory_sps, 3),

@@ -212,15 +212,26 @@ def test_older_configs_load_as_they_were_trained_and_embedded():
     assert build_model(cfg).video.stem[0].in_channels == 3  # v1 weights load into this model
 
 
-def test_precision_auto_is_bf16_on_cuda_and_on_cpus_with_native_bf16_only(monkeypatch):
+def test_precision_auto_is_bf16_on_cuda_and_on_cpus_where_native_bf16_pays(monkeypatch):
     from reelscope.training import loop
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda", 0)
+    cfg = make_config("av-simclr", "tiny")
     assert loop.resolve_precision("fp32", cuda) == "fp32" and loop.resolve_precision("bf16", cpu) == "bf16"
     assert loop.resolve_precision("auto", cuda) == "bf16"
-    for native in (False, True):
-        monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: native)
-        assert loop.resolve_precision("auto", cpu) == ("bf16" if native else "fp32")
+    for pays in (False, True):
+        monkeypatch.setattr(loop, "cpu_bf16_pays", lambda c: pays)
+        assert loop.resolve_precision("auto", cpu, cfg) == ("bf16" if pays else "fp32")
+    assert loop.resolve_precision("auto", cpu) == "fp32"  # nothing to time: the safe choice
+    monkeypatch.undo()
+    timed = []
+    monkeypatch.setattr(loop, "_bf16_pays_for", lambda key: timed.append(key) or True)
+    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: False)
+    assert loop.cpu_bf16_pays(cfg) is False and not timed  # emulated bf16 is never taken, nor timed
+    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: True)
+    assert loop.cpu_bf16_pays(cfg) is True and len(timed) == 1
+    monkeypatch.undo()
+    assert isinstance(loop._bf16_pays_for.__wrapped__(timed[0]), bool)  # the real timing runs on that key
     with pytest.raises(ValueError, match="unknown precision 'fp16'"):
         loop.resolve_precision("fp16", cpu)
     assert isinstance(loop.autocast_for(cpu, "bf16"), torch.autocast)

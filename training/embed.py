@@ -27,7 +27,7 @@ from reelscope.training.checkpoint import load_model
 from reelscope.training.config import TrainConfig
 from reelscope.training.data import ClipItem, ClipStore, EmbedViews
 from reelscope.training.events import ProgressFn, StopFn, TrainEvent, never_stop, no_progress
-from reelscope.training.loop import autocast_for, choose_device
+from reelscope.training.loop import autocast_for, choose_device, resolve_precision
 from reelscope.training.views import embed_views
 
 
@@ -61,7 +61,7 @@ def embed_items(
         num_workers=workers, pin_memory=device.type == "cuda",
     )
     model = model.to(device).eval()
-    autocast = autocast_for(device, cfg.precision)
+    autocast = autocast_for(device, resolve_precision(cfg.precision, device, cfg))
 
     parts: dict[str, list[np.ndarray]] = {"visual": [], "audio": [], "fused": []}
     done, start = 0, time.monotonic()

@@ -16,11 +16,12 @@ The order of events in one step:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -152,24 +153,71 @@ def build_training(cfg: TrainConfig, device: torch.device) -> tuple[nn.Module, n
 
 
 def cpu_has_native_bf16() -> bool:
-    """Whether this CPU multiplies bf16 in hardware (AMX tiles or AVX-512 BF16); elsewhere
-    oneDNN emulates bf16 and autocast makes a CPU step slower, not faster."""
+    """Whether this CPU says it multiplies bf16 in hardware (AMX tiles or AVX-512 BF16);
+    elsewhere oneDNN emulates bf16 and autocast makes a CPU step slower, not faster."""
     probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
     return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` -> ``bf16`` on CUDA and on CPUs with native bf16, ``fp32`` elsewhere."""
+PROBE_BATCH = 32  # clips in the bf16 timing probe: small batches understate what bf16 gains
+
+
+def cpu_bf16_pays(cfg: TrainConfig) -> bool:
+    """Native bf16, and ``cfg``'s encoders really train faster in it on this CPU.
+
+    The flags are not the whole story (a hypervisor may withhold AMX state; an earlier
+    machine listing AMX ran the small encoders slower in bf16), so ``auto`` times a
+    forward + backward of freshly built encoders on a batch of clips both ways, once per
+    process and model shape, and takes bf16 at >= 1.2x the speed.
+    """
+    if not cpu_has_native_bf16():
+        return False
+    shape = {k: v for k, v in asdict(cfg).items() if k in _MODEL_SHAPE}
+    return _bf16_pays_for(json.dumps(dict(shape, batch_size=min(cfg.batch_size, PROBE_BATCH)), sort_keys=True))
+
+
+_MODEL_SHAPE = ("video_encoder", "video_width", "motion_input", "audio_encoder", "audio_width", "norm",
+                "proj_hidden", "proj_dim", "clip_frames", "frame_size", "audio_frames", "stats")
+
+
+@functools.lru_cache(maxsize=8)
+def _bf16_pays_for(shape_json: str) -> bool:
+    cfg = TrainConfig.from_json(shape_json)
+    model = build_model(cfg)
+    _to_channels_last(model)
+    b = cfg.batch_size
+    video = torch.randn(b, 3, cfg.clip_frames, cfg.frame_size, cfg.frame_size)
+    video = video.contiguous(memory_format=torch.channels_last_3d)
+    audio = torch.randn(b, 1, cfg.stats.n_mels, cfg.audio_frames).contiguous(memory_format=torch.channels_last)
+
+    def seconds(bf16: bool) -> float:
+        best = float("inf")
+        for _ in range(3):  # the first call of each also builds oneDNN's kernels
+            start = time.perf_counter()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                out = model.video(video).float().square().mean() + model.audio(audio).float().square().mean()
+            out.backward()
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    return seconds(True) * 1.2 <= seconds(False)
+
+
+def resolve_precision(precision: str, device: torch.device, cfg: Optional[TrainConfig] = None) -> str:
+    """``auto`` -> ``bf16`` on CUDA, and on a CPU where :func:`cpu_bf16_pays` for ``cfg``'s
+    encoders; ``fp32`` elsewhere (and on a CPU when no ``cfg`` is given)."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
     if precision == "auto":
-        return "bf16" if device.type == "cuda" or cpu_has_native_bf16() else "fp32"
+        if device.type == "cuda":
+            return "bf16"
+        return "bf16" if cfg is not None and cpu_bf16_pays(cfg) else "fp32"
     return precision
 
 
-def autocast_for(device: torch.device, precision: str = "auto") -> Any:
-    """bf16 autocast (no loss scaling needed, unlike fp16) or plain fp32, per ``resolve_precision``."""
-    if resolve_precision(precision, device) == "bf16":
+def autocast_for(device: torch.device, precision: str) -> Any:
+    """bf16 autocast (no loss scaling needed, unlike fp16) for ``precision`` "bf16", else plain fp32."""
+    if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()
 
@@ -286,7 +334,8 @@ def train(
         train_module = nn.parallel.DistributedDataParallel(
             method, device_ids=[device.index] if device.type == "cuda" else None
         )
-    autocast = autocast_for(device, cfg.precision)
+    precision = resolve_precision(cfg.precision, device, cfg)
+    autocast = autocast_for(device, precision)
 
     def planned_progress() -> float:
         """Fraction of the planned training done: by steps, by time, whichever is further."""
@@ -411,5 +460,5 @@ def train(
         samples_per_s=session_samples / seconds if seconds > 0 else 0.0, losses=last_losses,
         batch_size=batch_per_rank * dist_info.world,
         parameters=sum(p.numel() for p in model.parameters()), device=str(device),
-        precision=resolve_precision(cfg.precision, device), model=model,
+        precision=precision, model=model,
     )
