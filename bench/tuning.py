@@ -55,7 +55,9 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 def make(method: str, minutes: float, overrides: dict[str, Any]) -> Any:
     from reelscope.training.config import TrainConfig, make_config
 
-    base = json.loads(make_config(method, "small", device="cpu", time_budget_min=minutes).to_json())
+    # Only the budget bounds the run, as in `reelscope train --time-budget` (the preset's 60
+    # epochs would otherwise stop a run on the 300-video demo after 180 steps).
+    base = json.loads(make_config(method, "small", device="cpu", time_budget_min=minutes, epochs=None).to_json())
     for key, value in overrides.items():
         base[key] = {**base[key], **value} if isinstance(value, dict) else value
     return TrainConfig.from_dict(base)

@@ -164,8 +164,8 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False
     device: str = "auto"
-    # "auto": bf16 autocast where the hardware computes in bf16 natively — CUDA, or a CPU with
-    # AMX or AVX-512 BF16 (1.7x the fp32 steps/s of `small` on such a CPU) — else fp32.
+    # "auto": bf16 autocast on CUDA, and on a CPU with native bf16 where a timed probe of the
+    # run's encoders shows it pays (loop.cpu_bf16_pays; 1.7x for `small` on an AMX Xeon); else fp32.
     precision: str = "auto"
     workers: int = -1  # DataLoader workers; -1 = choose from device and cores
     preload_max_mb: int = 4096  # preload the whole cache into RAM below this size
