@@ -40,8 +40,8 @@ from reelscope.core.library import Library
 from reelscope.core.train import training_items
 from reelscope.training.config import make_config
 from reelscope.training.data import EpochBatches
-from reelscope.training.loop import (autocast_for, build_training, choose_device, cpu_has_native_bf16, make_loader,
-                                    prepare_data, resolve_precision, train_step)
+from reelscope.training.loop import (autocast_for, batch_stream, build_training, choose_device, cpu_has_native_bf16,
+                                    loader_workers, make_loader, prepare_data, resolve_precision, train_step)
 from reelscope.training.synthetic import synthetic_clip
 
 # Dense (no sparsity) bf16 tensor-core peaks from the vendors' data sheets, FLOP/s.
@@ -84,48 +84,40 @@ def measure_ratio(library: Library, method: str, preset: str, device: torch.devi
     cfg, store = prepare_data(cfg, training_items(library))
     batch = min(cfg.batch_size, len(store))
     batches = EpochBatches(len(store), batch, seed=cfg.seed)
-    loader = make_loader(store, cfg, batches, device)
-    model, method_mod, optimizer, memory_format = build_training(cfg, device)
+    model, method_mod, optimizer = build_training(cfg, device)
     precision = resolve_precision(cfg.precision, device, cfg)
     autocast = autocast_for(device, precision)
 
     def step(raw: dict[str, Any]) -> None:
-        train_step(method_mod, method_mod, optimizer, raw, cfg, device, 0.5, 0, memory_format, autocast)
-
-    first = next(iter(loader))
-    in_memory = {k: v.to(device) for k, v in first.items()}  # already on the device
-    for _ in range(warmup):
-        step(in_memory)
-    _sync(device)
+        train_step(method_mod, method_mod, optimizer, raw, cfg, device, 0.5, 0, autocast)
 
     pipeline_time = memory_time = 0.0
     pipeline_n = memory_n = 0
-    epoch = 0
-    for _ in range(rounds):
-        # Pipeline-fed: the loader's iterator restarts each epoch, exactly as in training.
-        done, start = 0, time.perf_counter()
-        while done < steps:
-            batches.set_epoch(epoch)
-            epoch += 1
-            for raw in loader:
-                step(raw)
-                done += 1
-                if done == steps:
-                    break
-        _sync(device)
-        pipeline_time += time.perf_counter() - start
-        pipeline_n += steps * batch
-        start = time.perf_counter()
-        for _ in range(steps):
+    # Pipeline-fed: the stream training reads, batch after batch across epochs.
+    with batch_stream(store, cfg, batches, device) as stream:
+        in_memory = {k: v.to(device) for k, v in next(stream).items()}  # already on the device
+        workers = loader_workers(cfg, device, store.preloaded)
+        for _ in range(warmup):
             step(in_memory)
         _sync(device)
-        memory_time += time.perf_counter() - start
-        memory_n += steps * batch
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for _ in range(steps):
+                step(next(stream))
+            _sync(device)
+            pipeline_time += time.perf_counter() - start
+            pipeline_n += steps * batch
+            start = time.perf_counter()
+            for _ in range(steps):
+                step(in_memory)
+            _sync(device)
+            memory_time += time.perf_counter() - start
+            memory_n += steps * batch
     pipeline_sps, memory_sps = pipeline_n / pipeline_time, memory_n / memory_time
     return {
         "method": method, "preset": preset, "device": str(device), "batch": batch,
         "precision": precision,
-        "videos": len(store), "preloaded": store.preloaded, "workers": loader.num_workers,
+        "videos": len(store), "preloaded": store.preloaded, "workers": workers,
         "pipeline_samples_per_s": round(pipeline_sps, 2), "memory_samples_per_s": round(memory_sps, 2),
         "ratio": round(pipeline_sps / memory_sps, 3),
     }
@@ -163,11 +155,11 @@ def measure_presets(library: Library, method: str, device: torch.device, steps: 
         for bf16 in (True, False):
             torch.backends.cuda.matmul.allow_tf32 = not bf16  # fp32 rows: TF32 off, true fp32
             torch.backends.cudnn.allow_tf32 = not bf16
-            _, method_mod, optimizer, memory_format = build_training(cfg, device)
+            _, method_mod, optimizer = build_training(cfg, device)
             autocast = autocast_for(device, "bf16" if bf16 else "fp32")
 
             def step() -> None:
-                train_step(method_mod, method_mod, optimizer, raw, cfg, device, 0.5, 0, memory_format, autocast)
+                train_step(method_mod, method_mod, optimizer, raw, cfg, device, 0.5, 0, autocast)
 
             for _ in range(warmup):
                 step()

@@ -86,7 +86,7 @@ def supervised(cfg: Any, items: list[Any], truth: dict[str, Any], seed: int = 0)
     from reelscope.training.data import EpochBatches
     from reelscope.training.embed import embed_items
     from reelscope.training.encoders import build_model
-    from reelscope.training.loop import make_loader, prepare_data
+    from reelscope.training.loop import batch_stream, prepare_data
     from reelscope.training.views import train_views
 
     category, _ = truth_labels(truth, [i.id for i in items])
@@ -102,21 +102,16 @@ def supervised(cfg: Any, items: list[Any], truth: dict[str, Any], seed: int = 0)
     head = torch.nn.Linear(model.video.out_dim, len(names))
     params = list(model.video.parameters()) + list(head.parameters())
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    batches = EpochBatches(len(store), cfg.batch_size, seed=seed)
-    loader = make_loader(store, cfg, batches, torch.device("cpu"))
-    y_train, budget, start, steps, epoch = y[train_idx], cfg.time_budget_min * 60, time.monotonic(), 0, 0
-    while time.monotonic() - start < budget:
-        batches.set_epoch(epoch)
-        epoch += 1
-        for raw in loader:
+    y_train, budget, start, steps = y[train_idx], cfg.time_budget_min * 60, time.monotonic(), 0
+    with batch_stream(store, cfg, EpochBatches(len(store), cfg.batch_size, seed=seed), torch.device("cpu")) as stream:
+        while time.monotonic() - start < budget:
+            raw = next(stream)
             views = train_views(raw, cfg, torch.device("cpu"))
             loss = torch.nn.functional.cross_entropy(head(model.video(views["v1"])), y_train[raw["index"]])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             steps += 1
-            if time.monotonic() - start >= budget:
-                break
     model.eval()
     out = embed_items(model, cfg, [items[keep[k]] for k in test_idx], "cpu")
     with torch.no_grad():

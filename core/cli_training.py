@@ -65,7 +65,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.prepare_only:
             try:
                 run = prepare_run(library, args.method, args.preset, args.epochs, args.time_budget, args.device,
-                                  **({"precision": args.precision} if args.precision else {}))
+                                  args.precision)
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
             command = (f"torchrun --nproc_per_node N -m reelscope.training "

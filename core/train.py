@@ -78,11 +78,12 @@ def train(
     cancel = cancel or CancelToken()
     run = _find_run(library, run_id, method, preset) if (resume or run_id) else None
     if run is None:
-        run = prepare_run(library, method, preset, epochs, time_budget_min, device,
-                          **({"precision": precision} if precision else {}))
+        run = prepare_run(library, method, preset, epochs, time_budget_min, device, precision)
     run_dir = library.path / run.dir
     cfg = ckpt.load_config(run_dir)
-    changes: dict[str, Any] = {"device": device, **({"precision": precision} if precision else {})}
+    changes: dict[str, Any] = {"device": device}
+    if precision:
+        changes["precision"] = precision
     if epochs is not None or time_budget_min is not None:
         changes.update(epochs=epochs, time_budget_min=time_budget_min)
     cfg = cfg.replace(**changes)
@@ -156,11 +157,13 @@ def prepare_run(
     epochs: Optional[int] = None,
     time_budget_min: Optional[float] = None,
     device: str = "auto",
+    precision: Optional[str] = None,
     **overrides: Any,
 ) -> TrainingRun:
     """Create ``runs/<id>/`` with its config and manifest and record it as "prepared".
 
-    ``overrides`` set any other :class:`~reelscope.training.config.TrainConfig` field.
+    ``precision`` None keeps the preset's; ``overrides`` set any other
+    :class:`~reelscope.training.config.TrainConfig` field.
     """
     from reelscope.training import checkpoint as ckpt
     from reelscope.training.config import DataStats, make_config
@@ -168,6 +171,8 @@ def prepare_run(
 
     if epochs is not None or time_budget_min is not None:
         overrides.update(epochs=epochs, time_budget_min=time_budget_min)
+    if precision:
+        overrides["precision"] = precision
     cfg = make_config(method, preset, device=device, **overrides)
     _, items = _items(library, dedupe=True)
     if len(items) < 2:

@@ -171,3 +171,49 @@ def test_sigkill_after_first_checkpoint_then_resume_is_exact(tmp_path, items):
     resumed = train(cfg, items, run_dir)
     assert resumed.step == reference.step == 12
     _assert_same(_weights(tmp_path / "reference"), _weights(run_dir))
+
+
+def test_the_batch_stream_runs_on_across_epochs_from_a_resume_position():
+    from reelscope.training.data import EpochBatches
+
+    batches = EpochBatches(10, 3, seed=7)  # 3 batches an epoch, one video dropped
+    assert batches.batches_per_epoch() == 3
+    first = [b for _, b in zip(range(7), batches)]
+    assert [b[0][0] for b in first] == [0, 0, 0, 1, 1, 1, 2]  # epoch of each batch
+    for e in range(2):
+        seen = [i for b in first[3 * e : 3 * e + 3] for _, i in b]
+        assert len(set(seen)) == 9  # an epoch has no repeats
+    assert first[0] != first[3]  # and each epoch its own order
+    batches.set_position(1, 2)  # resuming at the third batch of epoch 1 gives the same batches
+    assert [b for _, b in zip(range(2), batches)] == first[5:7]
+
+
+def test_prefetched_keeps_order_raises_the_sources_error_and_stops_on_close():
+    import threading
+
+    from reelscope.training.data import Prefetched
+
+    assert list(Prefetched(range(5))) == [0, 1, 2, 3, 4]
+
+    def broken():
+        yield 1
+        raise OSError("clip 7: truncated frames file")
+
+    stream = Prefetched(broken())
+    assert next(stream) == 1
+    with pytest.raises(OSError, match="clip 7"):
+        next(stream)
+
+    produced = []
+
+    def endless():
+        k = 0
+        while True:
+            produced.append(k)
+            yield k
+            k += 1
+
+    with Prefetched(endless(), depth=2) as stream:
+        assert [next(stream) for _ in range(3)] == [0, 1, 2]
+    assert not any(t.name == "reelscope-prefetch" and t.is_alive() for t in threading.enumerate())
+    assert len(produced) <= 3 + 2 + 1  # read at most depth (+ the one in hand) ahead

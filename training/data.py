@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 from torch.utils.data import Dataset, DistributedSampler
@@ -240,14 +242,17 @@ def embed_starts(starts: int, clips: int) -> list[int]:
 
 
 class EpochBatches:
-    """The batch sampler: this rank's batches of ``(epoch, index)`` keys, from a resume position.
+    """The batch sampler: this rank's batches of ``(epoch, index)`` keys, from a resume
+    position on, epoch after epoch without end.
 
     Shuffling and sharding are DistributedSampler's (permutation seeded by seed +
     epoch, rank r takes every world-th index, tail dropped so ranks stay in step);
-    ``set_epoch(epoch, start_batch)`` picks the epoch and skips batches already
-    trained on before an interruption. With world = 1 the batches are
-    ``perm[k*B:(k+1)*B]``; with world = W and per-rank batch B/W the union of the
-    ranks' k-th batches is that same set, so DDP sees the same global batches.
+    ``set_position(epoch, start_batch)`` skips batches already trained on before an
+    interruption. With world = 1 the batches are ``perm[k*B:(k+1)*B]``; with world = W
+    and per-rank batch B/W the union of the ranks' k-th batches is that same set, so
+    DDP sees the same global batches. The batches run on across epoch boundaries, so
+    a loader keeps preparing them through an epoch's end; the consumer counts
+    :meth:`batches_per_epoch` to know where an epoch ends.
     """
 
     def __init__(self, n: int, batch_per_rank: int, world: int = 1, rank: int = 0, seed: int = 0) -> None:
@@ -260,14 +265,80 @@ class EpochBatches:
     def batches_per_epoch(self) -> int:
         return len(self.sampler) // self.batch
 
-    def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
+    def set_position(self, epoch: int, start_batch: int = 0) -> None:
+        """Where the next iteration starts: batch ``start_batch`` of ``epoch``."""
         self.epoch, self.start = epoch, start_batch
-        self.sampler.set_epoch(epoch)
 
-    def __len__(self) -> int:
-        return self.batches_per_epoch() - self.start
+    def epoch_batches(self, epoch: int, start_batch: int = 0) -> Iterator[list[tuple[int, int]]]:
+        self.sampler.set_epoch(epoch)
+        order = list(self.sampler)
+        for k in range(start_batch, self.batches_per_epoch()):
+            yield [(epoch, i) for i in order[k * self.batch : (k + 1) * self.batch]]
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
-        order = list(self.sampler)
-        for k in range(self.start, self.batches_per_epoch()):
-            yield [(self.epoch, i) for i in order[k * self.batch : (k + 1) * self.batch]]
+        epoch, start = self.epoch, self.start
+        while True:
+            yield from self.epoch_batches(epoch, start)
+            epoch, start = epoch + 1, 0
+
+
+_END = object()
+
+
+class Prefetched:
+    """Iterate ``source`` in a background thread, up to ``depth`` items ahead.
+
+    With no loader workers (a preloaded library on a small CPU) the next batch is
+    sliced and collated while the model trains on this one, instead of after it;
+    with workers it hides their start-up. An exception in ``source`` is raised
+    from ``next()``. ``close()`` (or leaving a ``with`` block) stops the thread.
+    """
+
+    def __init__(self, source: Iterable[Any], depth: int = 2) -> None:
+        self._queue: queue.Queue[tuple[Any, Optional[BaseException]]] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(source,), name="reelscope-prefetch", daemon=True)
+        self._thread.start()
+
+    def _put(self, entry: tuple[Any, Optional[BaseException]]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, source: Iterable[Any]) -> None:
+        try:
+            for item in source:
+                if not self._put((item, None)):
+                    return
+            self._put((_END, None))
+        except BaseException as error:  # handed to the consumer, raised there
+            self._put((None, error))
+
+    def __iter__(self) -> "Prefetched":
+        return self
+
+    def __next__(self) -> Any:
+        item, error = self._queue.get()
+        if error is not None:
+            raise error
+        if item is _END:
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.1)  # unblock a put in progress
+            except queue.Empty:
+                pass
+
+    def __enter__(self) -> "Prefetched":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -31,7 +31,7 @@ import torch.nn as nn
 from reelscope.training import checkpoint as ckpt
 from reelscope.training import distributed
 from reelscope.training.config import PRECISIONS, TrainConfig
-from reelscope.training.data import ClipItem, ClipStore, EpochBatches, TrainViews, measure_stats
+from reelscope.training.data import ClipItem, ClipStore, EpochBatches, Prefetched, TrainViews, measure_stats
 from reelscope.training.encoders import build_model
 from reelscope.training.events import ProgressFn, StopFn, TrainEvent, never_stop, no_progress
 from reelscope.training.methods import build_method
@@ -79,7 +79,7 @@ def choose_device(name: str, local_rank: int = 0) -> torch.device:
     return torch.device("cpu")
 
 
-def _workers(cfg: TrainConfig, device: torch.device, preloaded: bool) -> int:
+def loader_workers(cfg: TrainConfig, device: torch.device, preloaded: bool) -> int:
     if cfg.workers >= 0:
         return cfg.workers
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -129,27 +129,37 @@ def prepare_data(cfg: TrainConfig, items: Sequence[ClipItem], mel_rate: float = 
 
 
 def make_loader(store: ClipStore, cfg: TrainConfig, batches: EpochBatches, device: torch.device) -> torch.utils.data.DataLoader:
-    """Loader of raw views: pinned memory and a few prefetching workers feed a GPU."""
-    workers = _workers(cfg, device, store.preloaded)
+    """Loader of raw views: pinned memory and a few prefetching workers feed a GPU.
+
+    Its own generator seeds the workers, so starting it never draws from torch's
+    global generator (whose state a checkpoint saves).
+    """
+    workers = loader_workers(cfg, device, store.preloaded)
     return torch.utils.data.DataLoader(
         TrainViews(store, cfg),
         batch_sampler=batches,
         num_workers=workers,
         pin_memory=device.type == "cuda",
-        persistent_workers=workers > 0,
         prefetch_factor=4 if workers > 0 else None,
+        generator=torch.Generator().manual_seed(cfg.seed),
     )
 
 
-def build_training(cfg: TrainConfig, device: torch.device) -> tuple[nn.Module, nn.Module, torch.optim.Optimizer, torch.memory_format]:
-    """(AVModel, method around it, AdamW, memory format for inputs), on ``device``."""
+def batch_stream(store: ClipStore, cfg: TrainConfig, batches: EpochBatches, device: torch.device) -> Prefetched:
+    """The batches from ``batches``' position on, across epochs, prepared ahead in a thread
+    (and in worker processes, where there are any). Close it when done."""
+    return Prefetched(make_loader(store, cfg, batches, device))
+
+
+def build_training(cfg: TrainConfig, device: torch.device) -> tuple[nn.Module, nn.Module, torch.optim.Optimizer]:
+    """(AVModel, method around it, AdamW), on ``device``; weights (and so inputs) channels-last."""
     model = build_model(cfg)
     method = build_method(model, cfg).to(device)
     # Channels-last on every device: tensor-core friendly on CUDA, and on the CPU oneDNN's
     # NHWC convolutions made a `small` step 10-25 % faster in fp32 and in bf16.
     _to_channels_last(method)
     optimizer = torch.optim.AdamW(_param_groups(method, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.999))
-    return model, method, optimizer, torch.channels_last
+    return model, method, optimizer
 
 
 def cpu_has_native_bf16() -> bool:
@@ -231,7 +241,6 @@ def train_step(
     device: torch.device,
     progress: float,
     mask_seed: Optional[int],
-    memory_format: torch.memory_format,
     autocast: Any,
 ) -> dict[str, torch.Tensor]:
     """One optimisation step on one loader batch; returns the (still on-device) losses.
@@ -239,7 +248,7 @@ def train_step(
     ``train_module`` is ``method`` itself, or its DDP wrapper (which all-reduces
     gradients during ``backward``). The benchmark times exactly this function.
     """
-    views = train_views(raw, cfg, device, mask_seed, memory_format)  # augment on the device
+    views = train_views(raw, cfg, device, mask_seed, torch.channels_last)  # augment on the device
     with autocast:
         losses = train_module(views)
     optimizer.zero_grad(set_to_none=True)
@@ -301,10 +310,9 @@ def train(
     steps_per_epoch = batches.batches_per_epoch()
     if steps_per_epoch == 0:
         raise ValueError(f"{len(store)} videos are too few to train on (need at least {2 * dist_info.world})")
-    loader = make_loader(store, cfg, batches, device)
 
     # --- model, method, optimiser
-    model, method, optimizer, memory_format = build_training(cfg, device)
+    model, method, optimizer = build_training(cfg, device)
     total_steps = cfg.epochs * steps_per_epoch if cfg.epochs else None
     budget_s = cfg.time_budget_min * 60 if cfg.time_budget_min else None
     if total_steps is None and budget_s is None:
@@ -368,10 +376,12 @@ def train(
     last_checkpoint = time.monotonic()
     status = "finished"
     done = planned_progress() >= 1.0
-    while not done:
-        batches.set_epoch(epoch, start_batch)
-        step_start = time.monotonic()
-        for raw in loader:
+    batches.set_position(epoch, start_batch)
+    stream = batch_stream(store, cfg, batches, device)  # batch after batch, across epochs
+    try:
+        while not done:
+            step_start = time.monotonic()
+            raw = next(stream)
             wait = time.monotonic() - step_start
             p = planned_progress()
             lr = lr_at(p, cfg.lr, cfg.warmup, cfg.final_lr_frac)
@@ -379,12 +389,13 @@ def train(
                 group["lr"] = lr
 
             mask_seed = (cfg.seed * 1_000_003 + step) * 1024 + dist_info.rank
-            losses = train_step(train_module, method, optimizer, raw, cfg, device, p, mask_seed,
-                                memory_format, autocast)
+            losses = train_step(train_module, method, optimizer, raw, cfg, device, p, mask_seed, autocast)
 
             # Bookkeeping: everything below is measurement and control, not learning.
             step += 1
             start_batch += 1
+            if start_batch == steps_per_epoch:  # the epoch is over: the position moves on
+                epoch, start_batch = epoch + 1, 0
             n = batch_per_rank * dist_info.world
             samples += n
             session_samples += n
@@ -431,22 +442,13 @@ def train(
                 train_seconds = float(flags[0])
             if flags[1] > 0:
                 status, done = "cancelled", True
-                break
-            if planned_progress() >= 1.0:
+            elif planned_progress() >= 1.0:
                 done = True
-                break
-            if time.monotonic() - last_checkpoint > cfg.checkpoint_every_min * 60:
-                save("running")
+            elif start_batch == 0 or time.monotonic() - last_checkpoint > cfg.checkpoint_every_min * 60:
+                save("running")  # at each epoch's end, and every few minutes within long ones
                 last_checkpoint = time.monotonic()
-            step_start = time.monotonic()
-        else:
-            # The epoch ran out: the sampler position moves to the next epoch's start.
-            epoch, start_batch = epoch + 1, 0
-            save("running")
-            last_checkpoint = time.monotonic()
-            continue
-        if start_batch >= steps_per_epoch:
-            epoch, start_batch = epoch + 1, 0
+    finally:
+        stream.close()
 
     # --- the end: BN statistics from rank 0 everywhere, a final checkpoint and the weights
     distributed.broadcast_module_state(method)
