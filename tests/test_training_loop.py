@@ -217,3 +217,11 @@ def test_prefetched_keeps_order_raises_the_sources_error_and_stops_on_close():
         assert [next(stream) for _ in range(3)] == [0, 1, 2]
     assert not any(t.name == "reelscope-prefetch" and t.is_alive() for t in threading.enumerate())
     assert len(produced) <= 3 + 2 + 1  # read at most depth (+ the one in hand) ahead
+
+
+def test_the_predictor_multiplier_reaches_the_optimiser(tmp_path, items):
+    train(_cfg(method="byol", epochs=1, predictor_lr_mult=10.0), items, tmp_path)
+    meta = json.loads(sorted((tmp_path / "checkpoint").glob("ckpt-*.json"))[-1].read_text())
+    lrs = {g["lr_mult"]: g["lr"] for g in meta["optimizer"]["param_groups"]}
+    assert set(lrs) == {1.0, 10.0}
+    assert lrs[10.0] == pytest.approx(10 * lrs[1.0])

@@ -236,3 +236,21 @@ def test_precision_auto_is_bf16_on_cuda_and_on_cpus_where_native_bf16_pays(monke
         loop.resolve_precision("fp16", cpu)
     assert isinstance(loop.autocast_for(cpu, "bf16"), torch.autocast)
     assert PRESETS["tiny"]["precision"] == "fp32"  # tests compute alike on every machine
+
+
+@pytest.mark.parametrize("method", ["byol", "simsiam"])
+def test_predictors_learn_at_their_own_rate_only_when_asked(method):
+    from reelscope.training.loop import build_training
+
+    cfg = make_config(method, "tiny", predictor_lr_mult=10.0, lr=1e-3)
+    _, module, optimizer = build_training(cfg, torch.device("cpu"))
+    predictors = {id(p) for n, p in module.named_parameters() if "predictor" in n}
+    assert predictors
+    for group in optimizer.param_groups:
+        in_predictor = {id(p) in predictors for p in group["params"]}
+        assert len(in_predictor) == 1  # a group is all predictor or none of it
+        assert group["lr_mult"] == (10.0 if in_predictor.pop() else 1.0)
+        assert group["weight_decay"] == (cfg.weight_decay if group["params"][0].ndim > 1 else 0.0)
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == sum(1 for p in module.parameters() if p.requires_grad)
+    _, _, plain = build_training(cfg.replace(predictor_lr_mult=1.0), torch.device("cpu"))
+    assert len(plain.param_groups) == 2  # the groups of runs from before the multiplier existed

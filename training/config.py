@@ -156,6 +156,9 @@ class TrainConfig:
     moco_queue: int = 4096
     moco_momentum: float = 0.99
     byol_momentum: float = 0.99  # base tau, raised to 1 by a cosine over training
+    # byol/simsiam: the predictor's learning rate over the encoders' (SimSiam and DirectPred
+    # found a predictor that keeps up with the encoder speeds up learning).
+    predictor_lr_mult: float = 1.0
     # --- augmentation
     video_aug: VideoAugConfig = field(default_factory=VideoAugConfig)
     audio_aug: AudioAugConfig = field(default_factory=AudioAugConfig)
