@@ -194,6 +194,11 @@ def test_embedding_averages_clips_spread_over_the_whole_video(tmp_path):
 
 def test_older_configs_load_as_they_were_trained_and_embedded():
     stored = json.loads(make_config("av-simclr", "small").to_json())
+    for key in ("w_cross", "predictor_lr_mult"):
+        stored.pop(key)
+    stored["version"] = 4  # a version-4 run keeps the cross-modal weight it was trained with
+    cfg = TrainConfig.from_dict(stored)
+    assert (cfg.w_cross, cfg.predictor_lr_mult) == (1.0, 1.0) and make_config().w_cross == 2.0
     for key in ("nn_weight", "nn_support", "precision"):
         stored.pop(key)
     for key in ("merge", "merge_share"):
