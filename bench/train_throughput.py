@@ -84,6 +84,7 @@ def measure_ratio(library: Library, method: str, preset: str, device: torch.devi
     cfg, store = prepare_data(cfg, training_items(library))
     batch = min(cfg.batch_size, len(store))
     batches = EpochBatches(len(store), batch, seed=cfg.seed)
+    workers = loader_workers(cfg, device, store.preloaded)
     model, method_mod, optimizer = build_training(cfg, device)
     precision = resolve_precision(cfg.precision, device, cfg)
     autocast = autocast_for(device, precision)
@@ -96,7 +97,6 @@ def measure_ratio(library: Library, method: str, preset: str, device: torch.devi
     # Pipeline-fed: the stream training reads, batch after batch across epochs.
     with batch_stream(store, cfg, batches, device) as stream:
         in_memory = {k: v.to(device) for k, v in next(stream).items()}  # already on the device
-        workers = loader_workers(cfg, device, store.preloaded)
         for _ in range(warmup):
             step(in_memory)
         _sync(device)

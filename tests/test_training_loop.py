@@ -203,6 +203,10 @@ def test_prefetched_keeps_order_raises_the_sources_error_and_stops_on_close():
     assert next(stream) == 1
     with pytest.raises(OSError, match="clip 7"):
         next(stream)
+    with pytest.raises(OSError, match="clip 7"):  # again, rather than waiting for ever
+        next(stream)
+    ended = Prefetched(range(1))
+    assert list(ended) == [0] and list(ended) == []
 
     produced = []
 
@@ -214,6 +218,7 @@ def test_prefetched_keeps_order_raises_the_sources_error_and_stops_on_close():
             k += 1
 
     with Prefetched(endless(), depth=2) as stream:
+        assert produced == []  # nothing is read before the first next()
         assert [next(stream) for _ in range(3)] == [0, 1, 2]
     assert not any(t.name == "reelscope-prefetch" and t.is_alive() for t in threading.enumerate())
     assert len(produced) <= 3 + 2 + 1  # read at most depth (+ the one in hand) ahead

@@ -290,15 +290,17 @@ class Prefetched:
 
     With no loader workers (a preloaded library on a small CPU) the next batch is
     sliced and collated while the model trains on this one, instead of after it;
-    with workers it hides their start-up. An exception in ``source`` is raised
-    from ``next()``. ``close()`` (or leaving a ``with`` block) stops the thread.
+    with workers it hides their start-up. The thread starts at the first ``next()``,
+    so a stream never read costs nothing. An exception in ``source`` is raised from
+    ``next()``, and again from any later call, as is the end. ``close()`` (or leaving
+    a ``with`` block) stops the thread.
     """
 
     def __init__(self, source: Iterable[Any], depth: int = 2) -> None:
         self._queue: queue.Queue[tuple[Any, Optional[BaseException]]] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(source,), name="reelscope-prefetch", daemon=True)
-        self._thread.start()
+        self._last: Optional[tuple[Any, Optional[BaseException]]] = None  # the end or the error, once seen
 
     def _put(self, entry: tuple[Any, Optional[BaseException]]) -> bool:
         while not self._stop.is_set():
@@ -322,10 +324,13 @@ class Prefetched:
         return self
 
     def __next__(self) -> Any:
-        item, error = self._queue.get()
-        if error is not None:
-            raise error
-        if item is _END:
+        if self._thread.ident is None:  # not started yet
+            self._thread.start()
+        item, error = self._last or self._queue.get()
+        if error is not None or item is _END:
+            self._last = (item, error)
+            if error is not None:
+                raise error
             raise StopIteration
         return item
 
