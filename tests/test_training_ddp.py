@@ -33,6 +33,10 @@ RANK_SCRIPT = textwrap.dedent("""
         result = train(load_config(run_dir), read_manifest(run_dir / "manifest.json"), run_dir)
         state = {k: v.contiguous().clone() for k, v in result.model.state_dict().items()}
         save_file(state, str(run_dir / f"rank{os.environ['RANK']}.safetensors"))
+    # Ranks that measured different answers (here: told different ones) take rank 0's.
+    mine = "bf16" if os.environ["RANK"] == "0" else "fp32"
+    choice = distributed.rank0_choice(mine, ("bf16", "fp32"), torch.device("cpu"))
+    Path(sys.argv[1], f"choice{os.environ['RANK']}.txt").write_text(choice)
     distributed.teardown()
 """)
 
@@ -69,6 +73,11 @@ def ddp_runs(tmp_path_factory):
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return runs, items, exact
+
+
+def test_replicas_take_rank0s_choice(ddp_runs):
+    runs = ddp_runs[0]
+    assert [(runs["exact"] / f"choice{r}.txt").read_text() for r in (0, 1)] == ["bf16", "bf16"]
 
 
 def test_two_gloo_replicas_end_identical_and_match_one_process(tmp_path, ddp_runs):

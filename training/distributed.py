@@ -104,6 +104,19 @@ def broadcast_module_state(module: torch.nn.Module) -> None:
         dist.broadcast(t.data, src=0)
 
 
+def rank0_choice(value: str, options: tuple[str, ...], device: torch.device) -> str:
+    """Rank 0's ``value`` (one of ``options``) on every rank, so all replicas decide alike.
+
+    For choices a rank makes from its own measurements (e.g. whether bf16 pays on this
+    CPU): replicas that chose differently would train different numerics in lockstep.
+    """
+    if not is_active():
+        return value
+    index = torch.tensor([options.index(value) if dist.get_rank() == 0 else 0], device=device)
+    dist.broadcast(index, src=0)
+    return options[int(index.item())]
+
+
 def barrier() -> None:
     if is_active():
         dist.barrier()
