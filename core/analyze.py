@@ -316,7 +316,7 @@ def _originality(data: AnalysisData, X: np.ndarray, scores: dict[str, np.ndarray
 
 def _forecast(data: AnalysisData, kind: str, split: str, coverage: float, random_state: int,
               scores: dict[str, np.ndarray]) -> tuple[dict[str, Any], Any]:
-    from reelscope.core.forecast import LikeForecaster, compare_models, cross_fitted_forecast
+    from reelscope.core.forecast import LikeForecaster, compare_models
 
     n = len(data.videos)
     for key in ("like_forecast", "like_low", "like_high"):
@@ -334,10 +334,11 @@ def _forecast(data: AnalysisData, kind: str, split: str, coverage: float, random
     except ValueError as exc:  # e.g. a time split without posting times
         comparison = {"error": str(exc)}
     model = LikeForecaster(**params).fit(features.take(rows), likes[rows])
-    # Library videos get a forecast from a model that never saw them: out-of-fold for
-    # those with likes, the final model for the rest.
+    # Library videos get a forecast from a model that never saw them: out-of-fold (the
+    # forecasts that calibrated the intervals) for those with likes, the final model for
+    # the rest.
     log_f = np.log1p(model.predict(features))
-    log_f[rows] = np.log1p(cross_fitted_forecast(features.take(rows), likes[rows], **params))
+    log_f[rows] = np.log1p(np.expm1(model.oof_log_).clip(0, None))
     q = model.q_["full"]
     scores["like_forecast"] = np.expm1(log_f)
     scores["like_low"] = np.expm1(np.clip(log_f - q, 0, None))

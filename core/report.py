@@ -96,7 +96,7 @@ class ReportContent:
             "those embeddings; higher means fewer videos look and sound like it. The like forecast "
             "is a ridge regression of log(1 + likes) on the PCA-reduced embedding, author statistics "
             "(followers, hearts, videos, following), duration and posting time, compared on held-out "
-            "videos with an author-only and a content-only model; its intervals are split conformal "
+            "videos with an author-only and a content-only model; its intervals are cross-conformal "
             "prediction intervals. Hashtag suggestions combine a similarity- and engagement-weighted "
             "vote of the nearest library videos with a multi-label logistic regression, ranked by "
             "how far the evidence lifts a tag above its share of the library, so generic tags do not "
