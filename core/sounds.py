@@ -71,8 +71,8 @@ def sound_clusters(
         raise ValueError(f"{n} audio rows, {len(ids)} ids, {len(sound_ids)} metadata sound ids")
     if n == 0:
         raise ValueError("no videos to cluster")
-    # A light graph is enough here: clusters need connectivity, not the exact top-k.
-    index = VectorIndex(X.shape[1], exact_below=exact_below, ef_search=max(32, k), M=16, ef_construction=100)
+    # Clusters need connectivity, not the exact top-k: the default graph is plenty.
+    index = VectorIndex(X.shape[1], exact_below=exact_below, ef_search=max(32, k))
     index.add([str(i) for i in range(n)], X)
     labels_nn, sims = index.search(X, k + 1)
     not_self = labels_nn != np.arange(n)[:, None]
