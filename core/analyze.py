@@ -338,7 +338,7 @@ def _forecast(data: AnalysisData, kind: str, split: str, coverage: float, random
     # forecasts that calibrated the intervals) for those with likes, the final model for
     # the rest.
     log_f = np.log1p(model.predict(features))
-    log_f[rows] = np.log1p(np.expm1(model.oof_log_).clip(0, None))
+    log_f[rows] = np.clip(model.oof_log_, 0, None)  # log1p of likes clipped at 0
     q = model.q_["full"]
     scores["like_forecast"] = np.expm1(log_f)
     scores["like_low"] = np.expm1(np.clip(log_f - q, 0, None))

@@ -9,13 +9,14 @@ The target is ``log1p(likes)``. Three ridge regressions share one feature recipe
 
 Each forecast comes with a cross-conformal interval: the fitting rows are split into K
 folds, each fold is forecast by models fitted on the other folds, and the absolute
-out-of-fold residuals of all rows give the half-width ``q`` so that ``[y_hat - q, y_hat +
-q]`` holds the true value with the stated coverage for new videos drawn like the training
-ones (Vovk 2015; Barber et al. 2021). Against split conformal (a held-back quarter
-calibrates), every row both fits the final model and calibrates the interval, so small
-libraries get steadier intervals and a better model. The explanation splits a forecast into the author baseline and the content
-uplift (``full`` minus ``author``, on the log scale a factor) and names the nearest
-library videos with their real likes.
+out-of-fold residuals of all rows give the half-width ``q`` so that
+``[y_hat - q, y_hat + q]`` holds the true value with the stated coverage for new videos
+drawn like the training ones (Vovk 2015; Barber et al. 2021). Against split conformal (a
+held-back quarter calibrates), every row both fits the final model and calibrates the
+interval, so small libraries get steadier intervals and a better model. The explanation
+splits a forecast into the author baseline and the content uplift (``full`` minus
+``author``, on the log scale a factor) and names the nearest library videos with their
+real likes.
 
 Fitted state is plain arrays (``to_arrays``/``from_arrays``), so a stored model loads
 without executing code.

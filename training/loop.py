@@ -354,9 +354,9 @@ def train(
         train_module = nn.parallel.DistributedDataParallel(
             method, device_ids=[device.index] if device.type == "cuda" else None
         )
-    # Rank 0 alone times the bf16 probe (ranks sharing a CPU would skew each other's
-    # timings) and every replica takes its answer.
-    precision = resolve_precision(cfg.precision, device, cfg) if main or cfg.precision != "auto" else "fp32"
+    # Rank 0 alone resolves the precision (ranks sharing a CPU would skew each other's
+    # bf16 timings); the other ranks' placeholder is replaced by its answer.
+    precision = resolve_precision(cfg.precision, device, cfg) if main else "fp32"
     precision = distributed.rank0_choice(precision, ("bf16", "fp32"), device)
     autocast = autocast_for(device, precision)
 
