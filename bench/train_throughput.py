@@ -40,8 +40,9 @@ from reelscope.core.library import Library
 from reelscope.core.train import training_items
 from reelscope.training.config import make_config
 from reelscope.training.data import EpochBatches
-from reelscope.training.loop import (autocast_for, batch_stream, build_training, choose_device, cpu_has_native_bf16,
-                                    loader_workers, make_loader, prepare_data, resolve_precision, train_step)
+from reelscope.training.loop import (batch_stream, build_training, choose_device, loader_workers, make_loader,
+                                    prepare_data, train_step)
+from reelscope.training.precision import autocast_for, cpu_has_native_bf16, resolve_precision
 from reelscope.training.synthetic import synthetic_clip
 
 # Dense (no sparsity) bf16 tensor-core peaks from the vendors' data sheets, FLOP/s.

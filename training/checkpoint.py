@@ -70,12 +70,30 @@ def load_config(run_dir: Path) -> TrainConfig:
     return TrainConfig.from_json(path.read_text())
 
 
-def save_weights(run_dir: Path, model: torch.nn.Module, cfg: TrainConfig) -> Path:
-    """model.safetensors + config.json: all that is needed to rebuild the encoders."""
+def save_weights(run_dir: Path, model: torch.nn.Module, cfg: TrainConfig, precision: str = "fp32") -> Path:
+    """model.safetensors + config.json: all that is needed to rebuild the encoders.
+
+    ``precision`` is what the run trained in ("bf16" or "fp32", ``auto`` resolved); the
+    weights' metadata keeps it for :func:`trained_precision`.
+    """
     path = Path(run_dir) / WEIGHTS_FILE
-    save_tensors_atomic(path, model.state_dict(), {"format": "reelscope-avmodel", "version": str(cfg.version)})
+    save_tensors_atomic(path, model.state_dict(),
+                        {"format": "reelscope-avmodel", "version": str(cfg.version), "precision": precision})
     save_config(run_dir, cfg)
     return path
+
+
+def trained_precision(run_dir: Path) -> Optional[str]:
+    """"bf16" or "fp32": what a finished run trained in, from its weights' metadata, or
+    from its config where that asked for one explicitly; None for an older ``auto`` run."""
+    from safetensors import safe_open
+
+    with safe_open(str(Path(run_dir) / WEIGHTS_FILE), framework="pt") as f:
+        recorded = (f.metadata() or {}).get("precision")
+    if recorded in ("bf16", "fp32"):
+        return recorded
+    asked = load_config(run_dir).precision
+    return asked if asked in ("bf16", "fp32") else None
 
 
 def load_model(run_dir: Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, TrainConfig]:

@@ -23,11 +23,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reelscope.training.checkpoint import load_model
+from reelscope.training.checkpoint import load_model, trained_precision
 from reelscope.training.config import TrainConfig
 from reelscope.training.data import ClipItem, ClipStore, EmbedViews
 from reelscope.training.events import ProgressFn, StopFn, TrainEvent, never_stop, no_progress
-from reelscope.training.loop import autocast_for, choose_device, resolve_precision
+from reelscope.training.loop import choose_device
+from reelscope.training.precision import autocast_for, check_precision, inference_precision
 from reelscope.training.views import embed_views
 
 
@@ -50,8 +51,15 @@ def embed_items(
     progress: Optional[ProgressFn] = None,
     should_stop: Optional[StopFn] = None,
     workers: int = 0,
+    precision: str = "fp32",
 ) -> dict[str, np.ndarray]:
-    """Embed ``items`` in order -> {"visual", "audio", "fused"} float32 arrays, row i = item i."""
+    """Embed ``items`` in order -> {"visual", "audio", "fused"} float32 arrays, row i = item i.
+
+    ``precision``: "bf16" or "fp32", already decided (for a run, by
+    :func:`reelscope.training.precision.inference_precision`; nothing is timed here).
+    """
+    if check_precision(precision) == "auto":
+        raise ValueError("embed_items takes a decided precision (bf16 or fp32), not auto")
     progress = progress or no_progress
     should_stop = should_stop or never_stop
     device = torch.device(device)
@@ -61,7 +69,7 @@ def embed_items(
         num_workers=workers, pin_memory=device.type == "cuda",
     )
     model = model.to(device).eval()
-    autocast = autocast_for(device, resolve_precision(cfg.precision, device, cfg))
+    autocast = autocast_for(device, precision)
 
     parts: dict[str, list[np.ndarray]] = {"visual": [], "audio": [], "fused": []}
     done, start = 0, time.monotonic()
@@ -88,7 +96,10 @@ def embed_run(
     progress: Optional[ProgressFn] = None,
     should_stop: Optional[StopFn] = None,
 ) -> dict[str, np.ndarray]:
-    """Load a finished run's encoders from ``run_dir`` and embed ``items``."""
+    """Load a finished run's encoders from ``run_dir`` and embed ``items``, in the precision
+    it trained in where this machine runs that natively, else fp32 (``precision`` module)."""
     dev = choose_device(device)
     model, cfg = load_model(run_dir, dev)
-    return embed_items(model, cfg, items, dev, progress=progress, should_stop=should_stop)
+    precision = inference_precision(trained_precision(run_dir), dev)
+    return embed_items(model, cfg, items, dev, progress=progress, should_stop=should_stop,
+                       precision=precision)

@@ -16,12 +16,10 @@ The order of events in one step:
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import time
-from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -30,11 +28,12 @@ import torch.nn as nn
 
 from reelscope.training import checkpoint as ckpt
 from reelscope.training import distributed
-from reelscope.training.config import PRECISIONS, TrainConfig
+from reelscope.training.config import TrainConfig
 from reelscope.training.data import ClipItem, ClipStore, EpochBatches, Prefetched, TrainViews, measure_stats
-from reelscope.training.encoders import build_model
+from reelscope.training.encoders import build_model, channels_last_pays, memory_format_for, to_channels_last
 from reelscope.training.events import ProgressFn, StopFn, TrainEvent, never_stop, no_progress
 from reelscope.training.methods import build_method
+from reelscope.training.precision import autocast_for, resolve_precision
 from reelscope.training.schedule import lr_at
 from reelscope.training.views import train_views
 
@@ -105,15 +104,6 @@ def _param_groups(method: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
     ]
 
 
-def _to_channels_last(module: nn.Module) -> None:
-    """NHWC / NDHWC weights (the inputs follow: see ``views.train_views``)."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d):
-            m.weight.data = m.weight.data.contiguous(memory_format=torch.channels_last)
-        elif isinstance(m, nn.Conv3d):
-            m.weight.data = m.weight.data.contiguous(memory_format=torch.channels_last_3d)
-
-
 def _truncate_metrics(path: Path, step: int) -> None:
     """Drop lines logged after the checkpoint we resume from (they will be logged again)."""
     if not path.exists():
@@ -159,89 +149,13 @@ def batch_stream(store: ClipStore, cfg: TrainConfig, batches: EpochBatches, devi
 
 
 def build_training(cfg: TrainConfig, device: torch.device) -> tuple[nn.Module, nn.Module, torch.optim.Optimizer]:
-    """(AVModel, method around it, AdamW), on ``device``; weights (and so inputs) channels-last."""
+    """(AVModel, method around it, AdamW), on ``device``; weights (and so inputs) channels-last where that pays."""
     model = build_model(cfg)
     method = build_method(model, cfg).to(device)
-    # Channels-last on every device: tensor-core friendly on CUDA, and on the CPU oneDNN's
-    # NHWC convolutions made a `small` step 10-25 % faster in fp32 and in bf16.
-    _to_channels_last(method)
+    if channels_last_pays(device.type):
+        to_channels_last(method)
     optimizer = torch.optim.AdamW(_param_groups(method, cfg), lr=cfg.lr, betas=(0.9, 0.999))
     return model, method, optimizer
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU says it multiplies bf16 in hardware (AMX tiles or AVX-512 BF16);
-    elsewhere oneDNN emulates bf16 and autocast makes a CPU step slower, not faster."""
-    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
-
-
-PROBE_BATCH = 32  # clips in the bf16 timing probe: small batches understate what bf16 gains
-
-
-def cpu_bf16_pays(cfg: TrainConfig) -> bool:
-    """Native bf16, and ``cfg``'s encoders really train faster in it on this CPU.
-
-    The flags are not the whole story (a hypervisor may withhold AMX state; an earlier
-    machine listing AMX ran the small encoders slower in bf16), so ``auto`` times a
-    forward + backward of freshly built encoders on a batch of clips both ways, once per
-    process and model shape, and takes bf16 at >= 1.2x the speed.
-    """
-    if not cpu_has_native_bf16():
-        return False
-    shape = {k: v for k, v in asdict(cfg).items() if k in _MODEL_SHAPE}
-    return _bf16_pays_for(json.dumps(dict(shape, batch_size=min(cfg.batch_size, PROBE_BATCH)), sort_keys=True))
-
-
-_MODEL_SHAPE = ("video_encoder", "video_width", "motion_input", "audio_encoder", "audio_width", "norm",
-                "proj_hidden", "proj_dim", "clip_frames", "frame_size", "audio_frames", "stats")
-
-
-@functools.lru_cache(maxsize=8)
-def _bf16_pays_for(shape_json: str) -> bool:
-    cfg = TrainConfig.from_json(shape_json)
-    model = build_model(cfg)
-    _to_channels_last(model)
-    b = cfg.batch_size
-    video = torch.randn(b, 3, cfg.clip_frames, cfg.frame_size, cfg.frame_size)
-    video = video.contiguous(memory_format=torch.channels_last_3d)
-    audio = torch.randn(b, 1, cfg.stats.n_mels, cfg.audio_frames).contiguous(memory_format=torch.channels_last)
-
-    def seconds(bf16: bool) -> float:
-        start = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = model.video(video).float().square().mean() + model.audio(audio).float().square().mean()
-        out.backward()
-        return time.perf_counter() - start
-
-    seconds(True), seconds(False)  # untimed: the first call of each builds oneDNN's kernels
-    # Alternate the two so that a passing slowdown (another process, a page-fault burst)
-    # hits both alike; timing all bf16 calls first once flipped the choice to fp32 on a
-    # machine where bf16 is 1.6x faster.
-    best = {True: float("inf"), False: float("inf")}
-    for _ in range(3):
-        for bf16 in (True, False):
-            best[bf16] = min(best[bf16], seconds(bf16))
-    return best[True] * 1.2 <= best[False]
-
-
-def resolve_precision(precision: str, device: torch.device, cfg: Optional[TrainConfig] = None) -> str:
-    """``auto`` -> ``bf16`` on CUDA, and on a CPU where :func:`cpu_bf16_pays` for ``cfg``'s
-    encoders; ``fp32`` elsewhere (and on a CPU when no ``cfg`` is given)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
-    if precision == "auto":
-        if device.type == "cuda":
-            return "bf16"
-        return "bf16" if cfg is not None and cpu_bf16_pays(cfg) else "fp32"
-    return precision
-
-
-def autocast_for(device: torch.device, precision: str) -> Any:
-    """bf16 autocast (no loss scaling needed, unlike fp16) for ``precision`` "bf16", else plain fp32."""
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return nullcontext()
 
 
 def train_step(
@@ -260,7 +174,7 @@ def train_step(
     ``train_module`` is ``method`` itself, or its DDP wrapper (which all-reduces
     gradients during ``backward``). The benchmark times exactly this function.
     """
-    views = train_views(raw, cfg, device, mask_seed, torch.channels_last)  # augment on the device
+    views = train_views(raw, cfg, device, mask_seed, memory_format_for(device))  # augment on the device
     with autocast:
         losses = train_module(views)
     optimizer.zero_grad(set_to_none=True)
@@ -469,7 +383,7 @@ def train(
     distributed.broadcast_module_state(method)
     save(status)
     if main and status == "finished":
-        ckpt.save_weights(run_dir, model, cfg)
+        ckpt.save_weights(run_dir, model, cfg, precision)
     distributed.barrier()
     seconds = train_seconds - session_start_seconds
     return TrainResult(
