@@ -7,7 +7,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from reelscope.core.cli import CommandError, add_output_flags, open_library, print_json
 from reelscope.core.library import Library
@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="training time limit in minutes (default 10)")
     p.add_argument("--generate-only", action="store_true", help="only generate the videos and metadata")
     p.add_argument("--no-train", action="store_true", help="stop after importing")
+    p.add_argument("--drafts", type=int, default=5, metavar="N",
+                   help="demo videos kept out of the library and checked as drafts after the "
+                   "analysis, their forecasts printed beside their real likes (default 5)")
     p.add_argument("--no-window", action="store_true", help="never open the desktop window")
     add_output_flags(p)
     p.set_defaults(handler=cmd_demo)
@@ -48,15 +51,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # -------------------------------------------------------------------- import
-def run_import(args: argparse.Namespace, folder: Path, library: Library) -> dict[str, Any]:
+def run_import(args: argparse.Namespace, folder: Path, library: Library,
+               files: Optional[list[Path]] = None) -> dict[str, Any]:
+    """Import ``folder`` (or only ``files``) with progress bars and Ctrl-C."""
     from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
 
     bars = TerminalProgress(quiet=args.quiet)
+    metadata, workers = getattr(args, "metadata", None), getattr(args, "workers", None)
     try:
         with cancel_on_interrupt() as cancel:
-            report = library.import_folder(folder, getattr(args, "metadata", None),
-                                           workers=getattr(args, "workers", None),
-                                           progress=bars, cancel=cancel)
+            if files is None:
+                report = library.import_folder(folder, metadata, workers=workers, progress=bars, cancel=cancel)
+            else:
+                report = library.import_files(files, metadata, workers=workers, progress=bars, cancel=cancel)
     except FileNotFoundError as exc:
         raise CommandError(str(exc)) from None
     except ValueError as exc:  # MetadataError: the named metadata file is unusable
@@ -142,9 +149,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> int:
     from reelscope.core.demo import DemoSpec, generate_demo
-    from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
-
+    from reelscope.core.ingest import find_media
     from reelscope.core.progress import Cancelled
+    from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
 
     root = args.dir.resolve()
     bars = TerminalProgress(quiet=args.quiet)
@@ -162,14 +169,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return _demo_done(args, summary)
 
     with open_library(root / "library", create=True) as library:
-        args.metadata, args.workers = demo.metadata_path, None
-        summary["import"] = run_import(args, demo.videos_dir, library)
+        drafts = _hold_back_drafts(args, demo, library, root)
+        summary["held_back"] = [p.stem for p in drafts]
+        args.metadata, args.workers = root / LIBRARY_METADATA, None
+        files = [p for p in find_media(demo.videos_dir) if p not in set(drafts)]
+        summary["import"] = run_import(args, demo.videos_dir, library, files)
         summary["stages"].append("import")
         if summary["import"]["cancelled"]:
             return _demo_done(args, summary, 130)
         if not args.no_train:
             try:
-                _later_stages(args, library, summary)
+                _later_stages(args, library, summary, demo, drafts)
             except Cancelled:
                 print("Cancelled: run the same command again to resume.", file=sys.stderr)
                 return _demo_done(args, summary, 130)
@@ -177,9 +187,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _demo_done(args, summary)
 
 
-def _later_stages(args: argparse.Namespace, library: Library, summary: dict[str, Any]) -> None:
-    """Train (and embed), analyse and report, each with progress bars and Ctrl-C."""
+LIBRARY_METADATA = "library-metadata.json"  # the demo's metadata without its drafts' rows
+
+
+def _hold_back_drafts(args: argparse.Namespace, demo: Any, library: Library, root: Path) -> list[Path]:
+    """Choose the demo videos kept out of the library (not ones an older demo already
+    imported) and write the library's metadata file without their rows."""
+    import json
+
+    from reelscope.core.clipcache import atomic_write_bytes
+    from reelscope.core.demo_drafts import pick_drafts
+
+    imported = {v.id for v in library.videos()}
+    drafts = [p for p in pick_drafts(demo, args.drafts) if p.stem not in imported]
+    held = {p.stem for p in drafts}
+    items = [it for it in json.loads(demo.metadata_path.read_text()) if str(it.get("id")) not in held]
+    atomic_write_bytes(root / LIBRARY_METADATA, json.dumps(items, ensure_ascii=False).encode())
+    return drafts
+
+
+def _later_stages(args: argparse.Namespace, library: Library, summary: dict[str, Any], demo: Any,
+                  drafts: list[Path]) -> None:
+    """Train (and embed), analyse, check the drafts and report, each with progress bars and Ctrl-C."""
     from reelscope.core.analyze import analyze
+    from reelscope.core.demo_drafts import check_drafts
     from reelscope.core.report import write_report
     from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
     from reelscope.core.train import train
@@ -193,6 +224,10 @@ def _later_stages(args: argparse.Namespace, library: Library, summary: dict[str,
             summary["stages"] += ["train", "embed"]
             summary["analysis"] = _jsonable(analyze(library, run.id, progress=bars, cancel=cancel))
             summary["stages"].append("analyze")
+            if drafts:
+                checks = check_drafts(library, run.id, demo, drafts, progress=bars, cancel=cancel)
+                summary["drafts"] = [c.as_json() for c in checks]
+                summary["stages"].append("drafts")
             reports = library.path / "reports"
             summary["report"] = [str(write_report(library, reports / f"demo-report{ext}", run.id,
                                                   progress=bars, cancel=cancel))
@@ -222,6 +257,11 @@ def _demo_done(args: argparse.Namespace, summary: dict[str, Any], code: int = 0)
         print("What we found:")
         for line in findings(summary["analysis"]):
             print(f"  - {line}")
+    if summary.get("drafts"):
+        from reelscope.core.demo_drafts import format_drafts
+
+        for line in format_drafts(summary["drafts"]):
+            print(line)
     for path in summary.get("report", []):
         print(f"Report: {path}")
     print("Stages run: " + ", ".join(summary["stages"]))

@@ -103,7 +103,7 @@ class ReportContent:
             "win by frequency. Correlations are Spearman's rho with bootstrap intervals.")
 
     def hashtag_rows(self) -> list[list[str]]:
-        return [[f"#{r['tag']}", f"{r['videos']:,}", _pct(r["share"]), _likes(r["median_likes"]),
+        return [[f"#{r['tag']}", f"{r['videos']:,}", _pct(r["share"]), format_likes(r["median_likes"]),
                  _num(r["like_lift"], 2, "×")]
                 for r in _get(self.summary, "hashtags", "table") or []][:15]
 
@@ -112,7 +112,7 @@ class ReportContent:
         out = []
         for r in rows[:12]:
             name = r.get("title") or r.get("sound_id") or f"unnamed sound #{r['cluster']}"
-            out.append([str(name), _count(r.get("n_videos")), _likes(r.get("median_likes")),
+            out.append([str(name), _count(r.get("n_videos")), format_likes(r.get("median_likes")),
                         _num(r.get("growth"), 2, "×")])
         return out
 
@@ -348,7 +348,7 @@ def _cards_html(cards: Sequence[VideoCard]) -> str:
                else '<div class="nothumb">no thumbnail</div>')
         desc = textwrap.shorten(v.description, 90, placeholder=" …") if v.description else ""
         out.append(f'<div class="card">{img}<div class="caption"><b>{_esc(v.id)}</b><br>'
-                   f"originality {v.originality:.0f} · {_esc(_likes(v.likes))} likes"
+                   f"originality {v.originality:.0f} · {_esc(format_likes(v.likes))} likes"
                    + (f"<br>@{_esc(v.author)}" if v.author else "")
                    + f'<div class="desc">{_esc(desc)}</div></div></div>')
     return f'<div class="cards">{"".join(out)}</div>'
@@ -505,7 +505,7 @@ def _page_cards(fig: "Figure", c: ReportContent) -> None:
                     spine.set_visible(False)
                 ax.text(0.5, 0.5, "no thumbnail", ha="center", va="center", fontsize=8,
                         color="#5b6472", transform=ax.transAxes)
-            caption = [v.id, f"originality {v.originality:.0f}", f"{_likes(v.likes)} likes"]
+            caption = [v.id, f"originality {v.originality:.0f}", f"{format_likes(v.likes)} likes"]
             if v.description:
                 caption += textwrap.wrap(textwrap.shorten(v.description, 60, placeholder="…"), 22)[:2]
             _text(fig, 0.07 + j * 0.175, top - 0.28, "\n".join(caption), size=7.5)
@@ -573,7 +573,8 @@ def _count(x: Any) -> str:
     return "–" if x is None else f"{int(x):,}"
 
 
-def _likes(x: Any) -> str:
+def format_likes(x: Any) -> str:
+    """Likes for people: 9,870 · 12.3k · 1.2M (and – when unknown)."""
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "–"
     x = float(x)

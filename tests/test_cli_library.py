@@ -6,8 +6,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import make_clip
 from reelscope.core.cli import build_parser, main
+from reelscope.core.library import Library
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -62,7 +65,34 @@ def test_demo_generates_and_imports_with_bad_files_reported(tmp_path, capsys):
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["stages"] == ["generate", "import"]
-    assert out["import"]["videos"]["imported"] == 10
+    held = out["held_back"]  # kept out of the library to be checked as drafts after training
+    assert 1 <= len(held) <= 3 and out["import"]["videos"]["imported"] == 10 - len(held)
+    library_ids = {v.id for v in Library.open(tmp_path / "d" / "library").videos()}
+    assert not library_ids & set(held)
     reasons = " | ".join(e["reason"] for e in out["import"]["errors"])
     for expected in ("0 bytes", "not a media file", "no video stream", "no video file"):
         assert expected in reasons
+
+
+@pytest.mark.slow
+def test_demo_checks_its_held_back_videos_as_drafts(tmp_path, capsys):
+    """The first command a user runs ends with the draft check: forecasts beside real likes."""
+    code = main(["demo", "--dir", str(tmp_path / "d"), "--videos", "24", "--drafts", "3",
+                 "--preset", "tiny", "--time-budget", "0.05", "--no-window", "--json", "--quiet"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["stages"][-2:] == ["drafts", "report"]
+    truth = json.loads((tmp_path / "d" / "source" / "ground_truth.json").read_text())["videos"]
+    drafts = out["drafts"]
+    assert [d["id"] for d in drafts] == out["held_back"] and len(drafts) == 3
+    for d in drafts:
+        assert d["error"] is None and d["likes"] == truth[d["id"]]["likes"]["likes"]
+        assert 0 <= d["low"] <= d["forecast"] <= d["high"] and d["inside"] == (d["low"] <= d["likes"] <= d["high"])
+    library_ids = {v.id for v in Library.open(tmp_path / "d" / "library").videos()}
+    assert not library_ids & set(out["held_back"])  # predicted without joining the library
+
+    from reelscope.core.demo_drafts import format_drafts
+
+    lines = format_drafts(drafts)
+    assert "real likes" in lines[1] and all(d["id"] in "\n".join(lines) for d in drafts)
+    assert lines[-1].startswith("  Real likes inside the interval:")
