@@ -32,9 +32,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ann import embedding_like  # noqa: E402
 
-from reelscope.core.originality import DETECTORS, OriginalityScorer  # noqa: E402
-from reelscope.core.similar import VectorIndex  # noqa: E402
-from reelscope.core.sounds import sound_clusters, trend_typicality_all  # noqa: E402
+from reelscope.core.analytics.originality import DETECTORS, OriginalityScorer  # noqa: E402
+from reelscope.core.analytics.similar import VectorIndex  # noqa: E402
+from reelscope.core.analytics.sounds import sound_clusters, trend_typicality_all  # noqa: E402
 
 
 def peak_mb() -> float:

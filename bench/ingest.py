@@ -49,7 +49,7 @@ def camera_like_frames(seconds: float, fps: int, rng: np.random.Generator, w: in
 
 
 def make_clips(n: int, seed: int) -> list[Path]:
-    from reelscope.core.videowriter import write_video
+    from reelscope.demo.videowriter import write_video
 
     OUT.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -71,7 +71,7 @@ def make_clips(n: int, seed: int) -> list[Path]:
 
 
 def full_decode(paths: list[Path]) -> float:
-    from reelscope.core.media import decode_everything
+    from reelscope.core.ingest.media import decode_everything
 
     start = time.perf_counter()
     frames = samples = 0

@@ -48,12 +48,13 @@ TARGETS = {"category_acc": 0.85, "sound_r10": 0.8}
 
 def ensure_demo_library(folder: Path, videos: int, seed: int) -> Any:
     """Generate the demo videos and import them (both steps resume and skip finished work)."""
-    from reelscope.core.demo import DemoSpec, generate_demo
-    from reelscope.core.library import Library
+    from reelscope.core.ingest import import_folder
+    from reelscope.core.store.library import Library
+    from reelscope.demo.generator import DemoSpec, generate_demo
 
     demo = generate_demo(folder / "source", DemoSpec(videos=videos, seed=seed))
     library = Library.open_or_create(folder / "library")
-    library.import_folder(demo.videos_dir, demo.metadata_path)
+    import_folder(library, demo.videos_dir, demo.metadata_path)
     return library, json.loads(demo.ground_truth_path.read_text())
 
 
@@ -109,7 +110,7 @@ def random_weights(library: Any, preset: str, method: str, seed: int = 0) -> dic
 
 
 def _all_items(library: Any) -> list[Any]:
-    from reelscope.core.train import _items
+    from reelscope.core.encoding.train import _items
 
     return _items(library, dedupe=False)[1]
 
@@ -126,7 +127,7 @@ def truth_labels(truth: dict[str, Any], ids: list[str]) -> tuple[list[Optional[s
 
 
 def score(emb: dict[str, np.ndarray], ids: list[str], truth: dict[str, Any]) -> dict[str, Optional[float]]:
-    from reelscope.core.evaluate import linear_probe, retrieval_metrics
+    from reelscope.core.analytics.evaluate import linear_probe, retrieval_metrics
 
     category, sound = truth_labels(truth, ids)
     out: dict[str, Optional[float]] = {}
@@ -159,8 +160,8 @@ def hit_rate(x: np.ndarray, groups: list[Optional[str]], k: int = 10) -> Optiona
 
 
 def train_method(library: Any, method: str, preset: str, minutes: float, reuse: bool) -> tuple[Any, Any]:
-    from reelscope.core.embeddings import load_embeddings
-    from reelscope.core.train import train
+    from reelscope.core.store.embeddings import load_embeddings
+    from reelscope.core.encoding.train import train
 
     if reuse:
         for run in reversed(library.runs()):

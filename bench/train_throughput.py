@@ -35,9 +35,9 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from reelscope.core.clipcache import CacheSpec, ClipCache
-from reelscope.core.library import Library
-from reelscope.core.train import training_items
+from reelscope.core.store.clipcache import CacheSpec, ClipCache
+from reelscope.core.store.library import Library
+from reelscope.core.encoding.train import training_items
 from reelscope.training.config import make_config
 from reelscope.training.data import EpochBatches
 from reelscope.training.loop import (batch_stream, build_training, choose_device, loader_workers, make_loader,

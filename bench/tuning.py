@@ -64,7 +64,7 @@ def make(method: str, minutes: float, overrides: dict[str, Any]) -> Any:
 
 
 def self_supervised(cfg: Any, items: list[Any], run_dir: Path, truth: dict[str, Any]) -> dict[str, Any]:
-    from reelscope.core.evaluate import linear_probe
+    from reelscope.core.analytics.evaluate import linear_probe
     from reelscope.training.checkpoint import load_model
     from reelscope.training.embed import embed_items
     from reelscope.training.loop import train

@@ -16,7 +16,7 @@ import pytest  # noqa: E402
 def make_clip(path: Path, seconds: float = 1.0, fps: int = 10, size: tuple[int, int] = (64, 96),
               audio: bool = True, seed: int = 0, **kwargs) -> Path:
     """A tiny real H.264/AAC file with moving content (size is width, height)."""
-    from reelscope.core.videowriter import write_video
+    from reelscope.demo.videowriter import write_video
 
     rng = np.random.default_rng(seed)
     w, h = size

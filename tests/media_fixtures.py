@@ -32,7 +32,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 
-from reelscope.core.videowriter import write_video
+from reelscope.demo.videowriter import write_video
 
 WIDTH, HEIGHT = 128, 96
 MARKER = 24  # side of the red square in the stored picture's top-left corner

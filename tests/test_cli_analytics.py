@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelscope.core.cli import main
-from reelscope.core.embeddings import Embeddings, save_embeddings
-from reelscope.core.library import Library
-from reelscope.core.models import Author, PostMetadata, Sound, TrainingRun
+from reelscope.core.cli.main import main
+from reelscope.core.store.embeddings import Embeddings, save_embeddings
+from reelscope.core.store.library import Library
+from reelscope.core.store.models import Author, PostMetadata, Sound, TrainingRun
 
 INJECTED = '<script>alert("x")</script> & $5 deal'
 QUOTED_TAG = 'say"hi"'
@@ -158,7 +158,7 @@ def test_export_scores_and_embeddings(library_dir, capsys, tmp_path):
 
 def test_predict_with_stubbed_encoder(library_dir, capsys, tmp_path, monkeypatch):
     """predict's embedding step is one call; replace it by vectors of known library videos."""
-    import reelscope.core.predict as predict
+    import reelscope.core.analytics.predict as predict
 
     emb = np.load(library_dir / "runs" / "run-a" / "embeddings.npz")
     files = [tmp_path / "new1.mp4", tmp_path / "new2.mp4"]
@@ -217,8 +217,8 @@ def test_clear_errors(tmp_path, capsys):
 def test_predict_add_imports_and_embeds(tmp_path, capsys, monkeypatch):
     """--add imports the file (id from --metadata) and stores its vectors with the run's, so a
     later `similar` finds it; the stub encoder places it next to v007."""
-    import reelscope.core.predict as predict
-    from reelscope.core.embeddings import load_embeddings
+    import reelscope.core.analytics.predict as predict
+    from reelscope.core.store.embeddings import load_embeddings
     from tests.media_fixtures import make_video
 
     root = tmp_path / "lib"

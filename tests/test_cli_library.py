@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from conftest import make_clip
-from reelscope.core.cli import build_parser, main
-from reelscope.core.library import Library
+from reelscope.core.cli.main import build_parser, main
+from reelscope.core.store.library import Library
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -91,7 +91,7 @@ def test_demo_checks_its_held_back_videos_as_drafts(tmp_path, capsys):
     library_ids = {v.id for v in Library.open(tmp_path / "d" / "library").videos()}
     assert not library_ids & set(out["held_back"])  # predicted without joining the library
 
-    from reelscope.core.demo_drafts import format_drafts
+    from reelscope.demo.drafts import format_drafts
 
     lines = format_drafts(drafts)
     assert "real likes" in lines[1] and all(d["id"] in "\n".join(lines) for d in drafts)

@@ -13,7 +13,7 @@ import av
 import numpy as np
 import pytest
 
-from reelscope.core.demo import BAD_KINDS, DemoLibrary, DemoSpec, generate_demo
+from reelscope.demo.generator import BAD_KINDS, DemoLibrary, DemoSpec, generate_demo
 from reelscope.core.progress import CancelToken, Cancelled
 
 # Sixty short videos: enough for the colour test, small enough for a few seconds.
@@ -78,7 +78,7 @@ def test_metadata_is_tiktokapi_items(demo, truth):
 
 
 def test_metadata_reads_with_the_importer(demo):
-    metadata = pytest.importorskip("reelscope.core.metadata")
+    metadata = pytest.importorskip("reelscope.core.ingest.metadata")
     result = metadata.read_metadata(demo.metadata_path)
     assert result.format == "tiktokapi" and not result.problems
     assert len(result.records) == SPEC.videos + len(BAD_KINDS)

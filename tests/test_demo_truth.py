@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelscope.core.demo import DemoSpec, generate_demo
-from reelscope.core.library import Library
+from reelscope.demo.generator import DemoSpec, generate_demo
+from reelscope.core.store.library import Library
+from reelscope.core.ingest import import_folder
 
 # 60 videos: 4 trending sounds (~35-44 videos on them), 2 atypical videos and 2 whose
 # metadata calls a trending sound "original"; about 30 s to generate and import.
@@ -32,7 +33,7 @@ def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo-truth")
     made = generate_demo(root / "demo", SPEC)
     library = Library.create(root / "library")
-    library.import_folder(made.videos_dir, made.metadata_path)
+    import_folder(library, made.videos_dir, made.metadata_path)
     truth = json.loads(Path(made.ground_truth_path).read_text())["videos"]
     videos = [v for v in library.videos() if v.id in truth]
     yield library, videos, truth
@@ -123,7 +124,7 @@ def same_cluster_precision(labels: np.ndarray, truth: np.ndarray) -> tuple[float
 def sound_check(library: Library, videos, truth: dict) -> dict:
     from sklearn.metrics import adjusted_rand_score
 
-    from reelscope.core.sounds import sound_clusters
+    from reelscope.core.analytics.sounds import sound_clusters
 
     with_audio = [v for v in videos if v.has_audio]  # silence has no rhythm to compare
     R = standardise(np.stack([rhythm_features(library.cache.mel(v.content_hash))
@@ -149,7 +150,7 @@ def sound_check(library: Library, videos, truth: dict) -> dict:
 
 def coverage_check(videos, X: np.ndarray, nominal: float = 0.8, splits: int = 20) -> float:
     """Held-out interval coverage, averaged over random 75/25 splits."""
-    from reelscope.core.forecast import LikeForecaster, features_for_videos, holdout_split
+    from reelscope.core.analytics.forecast import LikeForecaster, features_for_videos, holdout_split
 
     features = features_for_videos(videos, X / np.linalg.norm(X, axis=1, keepdims=True))
     likes = np.array([v.likes for v in videos], dtype=np.float64)
@@ -165,7 +166,7 @@ def coverage_check(videos, X: np.ndarray, nominal: float = 0.8, splits: int = 20
 
 def originality_check(videos, X: np.ndarray, truth: dict) -> tuple[np.ndarray, np.ndarray]:
     """Ensemble originality percentiles (0-100) of the atypical and of the typical videos."""
-    from reelscope.core.originality import OriginalityScorer
+    from reelscope.core.analytics.originality import OriginalityScorer
 
     scores = OriginalityScorer(pca_components=16, random_state=0).fit(X).scores_["ensemble"]
     atypical = np.array([truth[v.id]["is_atypical"] for v in videos])

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from reelscope.core.evaluate import label_values, linear_probe, read_labels_file, retrieval_metrics
-from reelscope.core.models import Author, Sound, Video
+from reelscope.core.analytics.evaluate import label_values, linear_probe, read_labels_file, retrieval_metrics
+from reelscope.core.store.models import Author, Sound, Video
 
 
 def unit(*rows):

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from reelscope.core.forecast import (
+from reelscope.core.analytics.forecast import (
     LikeFeatures,
     LikeForecaster,
     author_features,

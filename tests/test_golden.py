@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from reelscope.core.cli import main
+from reelscope.core.cli.main import main
 from test_cli_analytics import build_library
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -121,7 +121,7 @@ def test_analytics_commands_match_their_golden_output(tmp_path, capsys, monkeypa
     check("evaluate", "evaluate", *lib)
 
     # predict: its one embedding call replaced by known vectors (as in test_cli_analytics)
-    import reelscope.core.predict as predict
+    import reelscope.core.analytics.predict as predict
 
     emb = np.load(root / "runs" / "run-a" / "embeddings.npz")
     files = [tmp_path / "new1.mp4", tmp_path / "new2.mp4"]
@@ -165,7 +165,7 @@ def _num(x: Any) -> Any:
 @pytest.mark.slow
 def test_media_and_model_commands_match_their_golden_output(tmp_path, capsys):
     """import (values) and the encoder's commands (keys) on a tiny generated library."""
-    from reelscope.core.demo import DemoSpec, generate_demo
+    from reelscope.demo.generator import DemoSpec, generate_demo
 
     demo = generate_demo(tmp_path / "src", DemoSpec(videos=8, seed=2, min_s=1.0, max_s=1.2), workers=1)
     root = tmp_path / "lib"

@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 
-from reelscope.core.hashtags import (
+from reelscope.core.analytics.hashtags import (
     HashtagSuggester,
     evaluate_hashtags,
     fit_multilabel_logistic,

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from conftest import make_clip
-from reelscope.core.library import Library
+from reelscope.core.store.library import Library
+from reelscope.core.ingest import import_files, import_folder
 from reelscope.core.progress import CancelToken
 
 
@@ -55,7 +56,7 @@ def messy_folder(tmp_path) -> Path:
 def test_import_records_every_bad_file_and_imports_the_rest(tmp_path, messy_folder):
     lib = Library.create(tmp_path / "lib")
     events = []
-    report = lib.import_folder(messy_folder, workers=2, progress=events.append)
+    report = import_folder(lib, messy_folder, workers=2, progress=events.append)
 
     assert report.new == 4 and report.failed == 3 and not report.cancelled
     ok = {v.id: v for v in lib.videos()}
@@ -89,15 +90,15 @@ def test_import_records_every_bad_file_and_imports_the_rest(tmp_path, messy_fold
 
 def test_reimport_skips_unchanged_files_and_redoes_changed_ones(tmp_path, messy_folder):
     lib = Library.create(tmp_path / "lib")
-    first = lib.import_folder(messy_folder, workers=1)
-    again = lib.import_folder(messy_folder, workers=1)
+    first = import_folder(lib, messy_folder, workers=1)
+    again = import_folder(lib, messy_folder, workers=1)
     assert again.new == 0 and again.failed == 0 and again.skipped == 7
     assert again.imported_total == first.imported_total == 4
     assert [e.reason for e in again.errors] == [e.reason for e in first.errors]
 
     make_clip(messy_folder / "444.mp4", seed=9, seconds=2)  # the user re-exported it
     make_clip(messy_folder / "empty.mp4", seed=8)  # and replaced the broken one
-    third = lib.import_folder(messy_folder, workers=1)
+    third = import_folder(lib, messy_folder, workers=1)
     assert third.new == 2 and third.skipped == 5
     assert lib.get("444").duration == pytest.approx(2, abs=0.3)
     assert lib.get("empty").ok
@@ -110,7 +111,7 @@ def test_duplicate_ids_in_two_folders_are_reported_not_merged(tmp_path):
     make_clip(src / "a" / "777.mp4", seed=1)
     make_clip(src / "b" / "777.mp4", seed=2)
     lib = Library.create(tmp_path / "lib")
-    report = lib.import_folder(src, workers=1)
+    report = import_folder(lib, src, workers=1)
     assert report.imported_total == 1
     assert any("duplicate video id '777'" in e.reason for e in report.errors)
 
@@ -126,9 +127,9 @@ def test_cancel_stops_early_and_a_rerun_finishes(tmp_path):
         if event.done >= 1:
             token.cancel()
 
-    report = lib.import_folder(src, workers=1, progress=on_progress, cancel=token)
+    report = import_folder(lib, src, workers=1, progress=on_progress, cancel=token)
     assert report.cancelled and 1 <= report.imported_total < 6
-    report = lib.import_folder(src, workers=1)
+    report = import_folder(lib, src, workers=1)
     assert not report.cancelled and report.imported_total == 6
     assert report.skipped >= 1
 
@@ -186,9 +187,9 @@ def _rows(db: Path) -> int:
 
 def test_import_files_adds_single_files_with_their_metadata(tmp_path, messy_folder):
     lib = Library.create(tmp_path / "lib")
-    report = lib.import_files([messy_folder / "111.mp4", messy_folder / "sub" / "333.mov"],
+    report = import_files(lib, [messy_folder / "111.mp4", messy_folder / "sub" / "333.mov"],
                               metadata=messy_folder / "meta.json", workers=1)
     assert report.new == 2 and {v.id for v in lib.videos()} == {"111", "333"}
     assert lib.get("333").likes == 10
     with pytest.raises(FileNotFoundError, match="is not a file"):
-        lib.import_files([messy_folder / "missing.mp4"])
+        import_files(lib, [messy_folder / "missing.mp4"])

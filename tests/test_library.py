@@ -6,9 +6,9 @@ import sqlite3
 
 import pytest
 
-from reelscope.core.library import Library, LibraryError
-from reelscope.core.models import Author, PostMetadata, Problem, Sound, TrainingRun
-from reelscope.core.schema import LATEST_VERSION, MIGRATIONS, SchemaTooNew, migrate
+from reelscope.core.store.library import Library, LibraryError
+from reelscope.core.store.models import Author, PostMetadata, Problem, Sound, TrainingRun
+from reelscope.core.store.schema import LATEST_VERSION, MIGRATIONS, SchemaTooNew, migrate
 
 
 def test_create_then_open_records_migrations_in_wal_mode(tmp_path):

@@ -1,4 +1,4 @@
-"""Probing and sparse decoding of real media files (reelscope.core.media).
+"""Probing and sparse decoding of real media files (reelscope.core.ingest.media).
 
 Every file here is generated small by tests/media_fixtures.py, except the real
 samples that packages ship (see ``media_fixtures.sample_media_files``).
@@ -24,8 +24,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).parent))
 import media_fixtures as mf  # noqa: E402
 
-from reelscope.core.clipcache import CacheSpec  # noqa: E402
-from reelscope.core.media import (  # noqa: E402
+from reelscope.core.store.clipcache import CacheSpec  # noqa: E402
+from reelscope.core.ingest.media import (  # noqa: E402
     DecodedMedia,
     MediaError,
     MediaInfo,
@@ -35,7 +35,7 @@ from reelscope.core.media import (  # noqa: E402
     log_mel,
     probe,
 )
-from reelscope.core.melspec import mel_centers  # noqa: E402
+from reelscope.core.ingest.melspec import mel_centers  # noqa: E402
 
 SPEC = CacheSpec(frames=8, size=32, thumb_width=60)
 FPS = 15
@@ -148,7 +148,7 @@ def test_log_mel_shapes_and_silence():
 
 
 def test_log_mel_module_does_not_import_torch():
-    code = "import sys, reelscope.core.melspec, reelscope.core.media; print('torch' in sys.modules)"
+    code = "import sys, reelscope.core.ingest.melspec, reelscope.core.ingest.media; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -380,7 +380,7 @@ def test_unreadable_file(tmp_path):
         pytest.skip("running as root without setpriv to drop CAP_DAC_OVERRIDE")
     os.chmod(tmp_path, 0o755)
     code = (
-        "from reelscope.core.media import probe, MediaError\n"
+        "from reelscope.core.ingest.media import probe, MediaError\n"
         f"try: probe({str(path)!r})\n"
         "except MediaError as e: print(e)\n"
     )

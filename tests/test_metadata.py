@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reelscope.core.library import Library
-from reelscope.core.metadata import (
+from reelscope.core.store.library import Library
+from reelscope.core.ingest.metadata import (
     MetadataError,
     MetadataResult,
     hashtags_in_text,
@@ -16,7 +16,7 @@ from reelscope.core.metadata import (
     normalise_hashtag,
     read_metadata,
 )
-from reelscope.core.models import Author, Sound
+from reelscope.core.store.models import Author, Sound
 
 FIXTURES = Path(__file__).parent / "fixtures" / "metadata"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reelscope.core.originality import OriginalityScorer, originality_vs_likes
+from reelscope.core.analytics.originality import OriginalityScorer, originality_vs_likes
 
 ALL = ("iforest", "ecod", "knn", "lof", "copod")
 

@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TOP = {"core": "reelscope.core", "training": "reelscope.training",
+TOP = {"core": "reelscope.core", "training": "reelscope.training", "demo": "reelscope.demo",
        "desktop": "reelscope.desktop", "resources": "reelscope.resources"}
 
 

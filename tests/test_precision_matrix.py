@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 import torch
 
-from reelscope.core.cli import main
-from reelscope.core.demo import DemoSpec, generate_demo
+from reelscope.core.cli.main import main
+from reelscope.demo.generator import DemoSpec, generate_demo
 from reelscope.training import precision as prec
 from reelscope.training.checkpoint import trained_precision
 
@@ -59,7 +59,7 @@ def source(tmp_path_factory) -> dict:
     lib = root / "template"
     assert main(["import", str(demo.videos_dir), "--metadata", str(demo.metadata_path),
                  "--library", str(lib), "--workers", "1", "--json", "--quiet"]) == 0
-    from reelscope.core.library import Library
+    from reelscope.core.store.library import Library
 
     with Library.open(lib) as library:
         imported = sorted(v.id for v in library.videos())
@@ -206,8 +206,8 @@ def test_a_gpu_bf16_run_embeds_in_fp32_on_a_cpu_without_native_bf16(source, tmp_
 
 def test_bf16_inference_keeps_the_fp32_neighbours(source, tmp_path, capsys):
     """Top-10 similar videos in bf16 and fp32 overlap >= 0.9 on average (real bf16 maths)."""
-    from reelscope.core.library import Library
-    from reelscope.core.train import training_items
+    from reelscope.core.store.library import Library
+    from reelscope.core.encoding.train import training_items
     from reelscope.training.checkpoint import load_model
     from reelscope.training.embed import embed_items
 

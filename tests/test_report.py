@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from reelscope.core.report import (
+from reelscope.core.report.content import (
     PDF_PAGES,
     ReportContent,
     VideoCard,

@@ -7,10 +7,10 @@ import time
 import numpy as np
 import pytest
 
-from reelscope.core.embeddings import Embeddings, l2_normalise, save_embeddings
-from reelscope.core.library import Library
-from reelscope.core.models import TrainingRun
-from reelscope.core.similar import VectorIndex, exact_top_k, index_for, similar_videos
+from reelscope.core.store.embeddings import Embeddings, l2_normalise, save_embeddings
+from reelscope.core.store.library import Library
+from reelscope.core.store.models import TrainingRun
+from reelscope.core.analytics.similar import VectorIndex, exact_top_k, index_for, similar_videos
 
 
 def unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:

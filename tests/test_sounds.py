@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from reelscope.core.library import Library
-from reelscope.core.models import PostMetadata, Sound
-from reelscope.core.sounds import sound_clusters, sound_trends, trend_typicality, trend_typicality_all
+from reelscope.core.store.library import Library
+from reelscope.core.store.models import PostMetadata, Sound
+from reelscope.core.analytics.sounds import sound_clusters, sound_trends, trend_typicality, trend_typicality_all
 
 D = 48
 

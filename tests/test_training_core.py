@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
 import torch
 
-from reelscope.core.cli import main
-from reelscope.core.clipcache import CacheSpec, ClipCache
-from reelscope.core.embeddings import load_embeddings
-from reelscope.core.library import Library
+from reelscope.core.cli.main import main
+from reelscope.core.store.clipcache import CacheSpec, ClipCache
+from reelscope.core.store.embeddings import load_embeddings
+from reelscope.core.store.library import Library
 from reelscope.core.progress import CancelToken, Cancelled, Progress
-from reelscope.core.train import embed, train, training_items
+from reelscope.core.encoding.train import embed, train, training_items
 from reelscope.training.synthetic import synthetic_clip
 
 torch.set_num_threads(1)
@@ -123,7 +122,7 @@ def test_prepared_run_trained_by_the_module_entry_point_then_recorded(library):
     import subprocess
     import sys
 
-    from reelscope.core.train import prepare_run
+    from reelscope.core.encoding.train import prepare_run
 
     run = prepare_run(library, "simclr", "tiny", epochs=1, device="cpu")
     assert library.run(run.id).status == "prepared"

@@ -1,5 +1,5 @@
-"""``python -m reelscope`` runs the command-line interface."""
+"""``python -m reelscope``: the same as the ``reelscope`` command."""
 
-from reelscope.core.cli import main
+from reelscope.entry import main
 
 raise SystemExit(main())

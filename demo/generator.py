@@ -10,8 +10,8 @@ ground truth that analytics should recover from it, generated offline from one s
 
 The world behind it (authors, trending sounds and their rise and fall, who posts what
 when, how many likes it gets) is planned here in the calling process from the seed;
-pictures come from :mod:`reelscope.core.demo_video`, sounds from
-:mod:`reelscope.core.demo_audio`. Files are rendered in worker processes, each written
+pictures come from :mod:`reelscope.demo.video`, sounds from
+:mod:`reelscope.demo.audio`. Files are rendered in worker processes, each written
 under a hidden temporary name and renamed, so an interrupted run resumes where it
 stopped. docs/DEMO.md describes the content and the ground truth for users.
 """
@@ -31,9 +31,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from reelscope.core.demo_audio import SAMPLE_RATE, AudioPlan, draw_audio_plan, make_recipe, render_audio
-from reelscope.core.demo_scenes import ATYPICAL, ATYPICAL_PATTERNS, CATEGORIES
-from reelscope.core.demo_video import Caption, VisualPlan, draw_look, render_frames
+from reelscope.demo.audio import SAMPLE_RATE, AudioPlan, draw_audio_plan, make_recipe, render_audio
+from reelscope.demo.scenes import ATYPICAL, ATYPICAL_PATTERNS, CATEGORIES
+from reelscope.demo.video import Caption, VisualPlan, draw_look, render_frames
 from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
 
 GROUND_TRUTH_FORMAT = "reelscope-demo-ground-truth"
@@ -433,7 +433,7 @@ def _make_file(job: _Job) -> str:
     tmp = final.with_name(f".{final.name}.{os.getpid()}.partial")
     v = job.visual
     audio = render_audio(job.audio, v.frames / v.fps)
-    from reelscope.core.videowriter import write_video
+    from reelscope.demo.videowriter import write_video
 
     write_video(tmp, render_frames(v), v.fps, audio=audio, sample_rate=SAMPLE_RATE, gop=v.fps,
                 options=X264_OPTIONS, container_format="mp4")
@@ -528,12 +528,12 @@ _CAPTIONS = ("wait for it", "POV: you tried it", "day 3 of this", "part 2", "lin
 
 
 def _main(argv: Optional[list[str]] = None) -> None:
-    """``python -m reelscope.core.demo FOLDER [--videos N] [--seed S]``: generate, print the time."""
+    """``python -m reelscope.demo.generator FOLDER [--videos N] [--seed S]``: generate, print the time."""
     import argparse
     import resource
     import time
 
-    parser = argparse.ArgumentParser(prog="python -m reelscope.core.demo", description=_main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m reelscope.demo.generator", description=_main.__doc__)
     parser.add_argument("folder", type=Path)
     parser.add_argument("--videos", type=int, default=DemoSpec.videos)
     parser.add_argument("--seed", type=int, default=DemoSpec.seed)

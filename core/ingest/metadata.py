@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
-from reelscope.core.models import Author, PostMetadata, Problem, Sound
+from reelscope.core.store.models import Author, PostMetadata, Problem, Sound
 
 JOB = "metadata"
 FORMATS = ("tiktokapi", "apify", "csv")

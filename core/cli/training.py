@@ -1,6 +1,6 @@
 """CLI commands for training: ``train`` and ``embed``.
 
-Both are thin clients of :mod:`reelscope.core.train`. Progress bars go to
+Both are thin clients of :mod:`reelscope.core.encoding.train`. Progress bars go to
 stderr; with ``--json`` exactly one JSON document goes to stdout. The first
 Ctrl-C stops training after the current step and leaves a checkpoint that the
 next ``reelscope train`` resumes.
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from reelscope.core.cli import CommandError, add_output_flags, open_library, print_json
+from reelscope.core.cli.main import CommandError, add_output_flags, open_library, print_json
 from reelscope.core.progress import Cancelled
 
 METHOD_CHOICES = ("simclr", "av-simclr", "moco", "byol", "simsiam")
@@ -58,8 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
-    from reelscope.core.train import prepare_run, train
+    from reelscope.core.cli.terminal import TerminalProgress, cancel_on_interrupt
+    from reelscope.core.encoding.train import prepare_run, train
 
     with open_library(args.library) as library:
         if args.prepare_only:
@@ -106,8 +106,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
-    from reelscope.core.train import embed
+    from reelscope.core.cli.terminal import TerminalProgress, cancel_on_interrupt
+    from reelscope.core.encoding.train import embed
 
     with open_library(args.library) as library:
         bars = TerminalProgress(quiet=args.quiet)

@@ -16,9 +16,9 @@ from typing import Any, Optional, Sequence
 
 # Modules contributing subcommands, in the order they appear in --help.
 COMMAND_MODULES = (
-    "reelscope.core.cli_library",
-    "reelscope.core.cli_training",
-    "reelscope.core.cli_analytics",
+    "reelscope.core.cli.library",
+    "reelscope.core.cli.training",
+    "reelscope.core.cli.analytics",
 )
 
 
@@ -38,7 +38,7 @@ def add_output_flags(p: argparse.ArgumentParser) -> None:
 
 def open_library(path: Any, create: bool = False) -> Any:
     """Open (or create) the library at ``path``; a bad folder is a :class:`CommandError`."""
-    from reelscope.core.library import Library, LibraryError
+    from reelscope.core.store.library import Library, LibraryError
 
     try:
         return Library.open_or_create(path) if create else Library.open(path)
@@ -65,8 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Core's commands (the ``reelscope`` command is ``reelscope.entry.main``, which adds ``gui``)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    return run(parser, parser.parse_args(argv))
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run parsed ``args``: failures become one line on stderr and an exit code."""
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

@@ -1,7 +1,7 @@
 """Picture synthesis for the demo library: a category's scene under per-video colour
 grading, camera moves, sensor noise and captions that hide what colour could tell.
 
-Every video is drawn from one integer seed. A scene (:mod:`reelscope.core.demo_scenes`)
+Every video is drawn from one integer seed. A scene (:mod:`reelscope.demo.scenes`)
 draws its structure in colours from a random per-video palette (no category owns a colour),
 then a virtual camera crops/zooms/shakes, a colour grade (hue rotation over the whole
 circle, saturation, contrast, filters) and sensor noise are applied, and caption bars
@@ -18,7 +18,7 @@ from typing import Iterator, Optional
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from reelscope.core.demo_scenes import Colour, make_scene
+from reelscope.demo.scenes import Colour, make_scene
 
 FILTERS: tuple[str, ...] = ("none", "sepia", "grayscale", "warm", "cool", "fade")
 _FILTER_P = (0.45, 0.1, 0.1, 0.12, 0.12, 0.11)

@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from reelscope.core.clipcache import CacheSpec, ClipCache, atomic_write_bytes
-from reelscope.core.library import Library
-from reelscope.core.models import Problem
+from reelscope.core.store.clipcache import CacheSpec, ClipCache, atomic_write_bytes
+from reelscope.core.store.library import Library
+from reelscope.core.store.models import Problem
 from reelscope.core.progress import CancelToken, Cancelled, ProgressCallback, Reporter
 
 VIDEO_EXTENSIONS = frozenset(
@@ -156,7 +156,7 @@ def _import_metadata(
     library: Library, candidates: list[Path], explicit: bool, report: ImportReport
 ) -> set[str]:
     """Read and store metadata; a file the user named must be metadata, a guessed one may not be."""
-    from reelscope.core.metadata import MetadataError, read_metadata
+    from reelscope.core.ingest.metadata import MetadataError, read_metadata
 
     for path in candidates:
         try:
@@ -183,7 +183,7 @@ def _plan(
     library: Library, media: list[Path], known_ids: set[str], report: ImportReport
 ) -> tuple[list[Path], dict[Path, str]]:
     """Files that need work, and the video id each file gets."""
-    from reelscope.core.metadata import id_from_filename
+    from reelscope.core.ingest.metadata import id_from_filename
 
     rows = {
         r["path"]: r
@@ -268,7 +268,7 @@ def _run_workers(
 
 def process_file(path: str, library_dir: str, spec_dict: dict) -> dict:
     """Worker: hash, decode and cache one file. Returns the row fields or ``{"error": ...}``."""
-    from reelscope.core.media import MediaError, content_hash, decode_for_cache
+    from reelscope.core.ingest.media import MediaError, content_hash, decode_for_cache
 
     spec = CacheSpec(**spec_dict)
     cache = ClipCache(Path(library_dir), spec)

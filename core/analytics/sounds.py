@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 import numpy as np
 
 if TYPE_CHECKING:
-    from reelscope.core.library import Library
+    from reelscope.core.store.library import Library
 
 
 def sound_clusters(
@@ -61,7 +61,7 @@ def sound_clusters(
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from reelscope.core.similar import VectorIndex
+    from reelscope.core.analytics.similar import VectorIndex
 
     X = np.asarray(audio, dtype=np.float32)
     n = len(X)

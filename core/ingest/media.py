@@ -41,8 +41,8 @@ from typing import Iterator, Optional
 import av
 import numpy as np
 
-from reelscope.core.clipcache import CacheSpec
-from reelscope.core.melspec import log_mel
+from reelscope.core.store.clipcache import CacheSpec
+from reelscope.core.ingest.melspec import log_mel
 
 __all__ = [
     "MediaError",

@@ -17,9 +17,9 @@ import numpy as np
 from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
 
 if TYPE_CHECKING:
-    from reelscope.core.analyze import Analysis, AnalysisData
-    from reelscope.core.library import Library
-    from reelscope.core.models import Author, PostMetadata
+    from reelscope.core.analytics.analyze import Analysis, AnalysisData
+    from reelscope.core.store.library import Library
+    from reelscope.core.store.models import Author, PostMetadata
 
 
 @dataclass
@@ -44,10 +44,10 @@ def predict_embedded(library: "Library", analysis: "Analysis", data: "AnalysisDa
                      videos: Sequence[NewVideo], k: int = 10, n_tags: int = 10
                      ) -> list[dict[str, Any]]:
     """The prediction for each embedded video (keys in docs/ANALYTICS.md)."""
-    from reelscope.core.analyze import originality_scorer
-    from reelscope.core.forecast import author_features, context_features, explain_forecast
-    from reelscope.core.forecast import LikeFeatures
-    from reelscope.core.similar import index_for
+    from reelscope.core.analytics.analyze import originality_scorer
+    from reelscope.core.analytics.forecast import author_features, context_features, explain_forecast
+    from reelscope.core.analytics.forecast import LikeFeatures
+    from reelscope.core.analytics.similar import index_for
 
     if not videos:
         return []
@@ -112,7 +112,7 @@ def author_from_stats(followers: Optional[int] = None, following: Optional[int] 
     """An Author from command-line statistics, overriding ``base`` (from metadata)."""
     from dataclasses import replace
 
-    from reelscope.core.models import Author
+    from reelscope.core.store.models import Author
 
     given = {k: v for k, v in (("followers", followers), ("following", following),
                                ("hearts", hearts), ("video_count", videos)) if v is not None}
@@ -126,7 +126,7 @@ def metadata_for_files(files: Sequence[Path], metadata: Optional[Path]
     """The metadata record of each file, matched by id in the file name."""
     if metadata is None:
         return {}
-    from reelscope.core.metadata import id_from_filename, read_metadata
+    from reelscope.core.ingest.metadata import id_from_filename, read_metadata
 
     records = {r.id: r for r in read_metadata(metadata).records}
     out = {}
@@ -145,7 +145,7 @@ def embed_files(library: "Library", run_id: str, files: Sequence[Path],
     Returns per file either ``(decoded media, {kind: float32 [D]})`` or an error string.
     The one place that touches media decoding and torch.
     """
-    from reelscope.core.media import decode_for_cache
+    from reelscope.core.ingest.media import decode_for_cache
 
     report = Reporter("decode", len(files), progress, cancel)
     decoded: list[Any] = []
@@ -171,7 +171,7 @@ def embed_decoded(library: "Library", run_id: str, decoded: Sequence[Any],
     """
     import tempfile
 
-    from reelscope.core.clipcache import atomic_save_npy
+    from reelscope.core.store.clipcache import atomic_save_npy
     from reelscope.training.data import ClipItem
     from reelscope.training.embed import embed_run
 
@@ -202,7 +202,7 @@ def predict_files(library: "Library", files: Sequence[str | Path], run_id: Optio
     ``similar`` and ``analyze`` calls see them; each result's ``id`` becomes the
     library id, and a file the import refused gets a warning instead.
     """
-    from reelscope.core.analyze import ensure_analysis, load_data
+    from reelscope.core.analytics.analyze import ensure_analysis, load_data
 
     paths = [Path(f) for f in files]
     analysis = ensure_analysis(library, run_id, progress, cancel)
@@ -250,15 +250,16 @@ def add_to_library(library: "Library", run_id: str, paths: Sequence[Path],
     run's encoder on the same cache entry an import writes, so they are stored as the
     new videos' embeddings instead of re-embedding the whole library. Only when some
     library video would still lack an embedding (the stored file was stale) is the
-    library re-embedded with :func:`reelscope.core.train.embed`.
+    library re-embedded with :func:`reelscope.core.encoding.train.embed`.
 
     Returns ``(added, refused)``: ``str(path)`` -> the video id it was imported as, and
     ``str(path)`` -> why the import did not take it.
     """
-    from reelscope.core.embeddings import KINDS, Embeddings, load_embeddings, save_embeddings
-    from reelscope.core.train import embed
+    from reelscope.core.encoding.train import embed
+    from reelscope.core.ingest import import_files
+    from reelscope.core.store.embeddings import KINDS, Embeddings, load_embeddings, save_embeddings
 
-    report = library.import_files(paths, metadata, progress=progress, cancel=cancel)
+    report = import_files(library, paths, metadata, progress=progress, cancel=cancel)
     failed = {str(Path(p.path).resolve()): p.reason for p in report.errors}
     id_of_path = {v.path: v.id for v in library.videos()}
     added: dict[str, str] = {}

@@ -96,7 +96,7 @@ def context_features(
 
 
 def features_for_videos(videos: Sequence[Any], embedding: np.ndarray) -> LikeFeatures:
-    """:class:`LikeFeatures` for library :class:`~reelscope.core.models.Video` records.
+    """:class:`LikeFeatures` for library :class:`~reelscope.core.store.models.Video` records.
 
     ``embedding`` is float32 [N, D], row i belonging to ``videos[i]``.
     """

@@ -29,7 +29,7 @@ from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from reelscope.core.library import Library
+    from reelscope.core.store.library import Library
 
 PDF_PAGES = 6
 A4 = (8.27, 11.69)
@@ -167,7 +167,7 @@ def gather(library: "Library", run_id: Optional[str] = None, cards: int = 5,
            progress: Optional[ProgressCallback] = None,
            cancel: Optional[CancelToken] = None) -> ReportContent:
     """Collect the report's content for ``run_id`` (default: newest run with embeddings)."""
-    from reelscope.core.analyze import ensure_analysis, load_analysis, runs_with_embeddings
+    from reelscope.core.analytics.analyze import ensure_analysis, load_analysis, runs_with_embeddings
 
     analysis = ensure_analysis(library, run_id, progress, cancel)
     run = library.run(analysis.run_id)
@@ -215,7 +215,7 @@ def write_report(library: "Library", out: str | Path, run_id: Optional[str] = No
                  progress: Optional[ProgressCallback] = None,
                  cancel: Optional[CancelToken] = None) -> Path:
     """Write ``out`` as HTML (``.html``/``.htm``) or PDF (``.pdf``); returns its path."""
-    from reelscope.core.clipcache import atomic_write_bytes
+    from reelscope.core.store.clipcache import atomic_write_bytes
 
     out = Path(out)
     suffix = out.suffix.lower()

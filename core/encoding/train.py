@@ -29,14 +29,14 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from reelscope.core.embeddings import FILE_NAME as EMBEDDINGS_FILE
-from reelscope.core.embeddings import Embeddings, load_embeddings_file, save_embeddings
-from reelscope.core.models import TrainingRun
+from reelscope.core.store.embeddings import FILE_NAME as EMBEDDINGS_FILE
+from reelscope.core.store.embeddings import Embeddings, load_embeddings_file, save_embeddings
+from reelscope.core.store.models import TrainingRun
 from reelscope.core.progress import CancelToken, Cancelled, Progress, ProgressCallback
 
 if TYPE_CHECKING:
-    from reelscope.core.library import Library
-    from reelscope.core.models import Video
+    from reelscope.core.store.library import Library
+    from reelscope.core.store.models import Video
     from reelscope.training.config import TrainConfig
     from reelscope.training.data import ClipItem
     from reelscope.training.events import TrainEvent

@@ -13,17 +13,14 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 import sqlite_utils
 
-from reelscope.core.clipcache import ClipCache
-from reelscope.core.models import Author, PostMetadata, Problem, Sound, TrainingRun, Video
-from reelscope.core.schema import migrate
+from reelscope.core.store.clipcache import ClipCache
+from reelscope.core.store.models import Author, PostMetadata, Problem, Sound, TrainingRun, Video
+from reelscope.core.store.schema import migrate
 
-if TYPE_CHECKING:
-    from reelscope.core.ingest import ImportReport
-    from reelscope.core.progress import CancelToken, ProgressCallback
 
 DB_NAME = "library.db"
 
@@ -249,46 +246,6 @@ class Library:
                 },
                 pk="id",
             )
-
-    # --------------------------------------------------------------------- jobs
-    def import_folder(
-        self,
-        folder: str | Path,
-        metadata: Optional[str | Path] = None,
-        workers: Optional[int] = None,
-        progress: Optional["ProgressCallback"] = None,
-        cancel: Optional["CancelToken"] = None,
-    ) -> "ImportReport":
-        """Import every video under ``folder`` (and its metadata); see :mod:`reelscope.core.ingest`."""
-        from reelscope.core.ingest import import_folder
-
-        return import_folder(self, folder, metadata, workers=workers, progress=progress, cancel=cancel)
-
-    def import_files(
-        self,
-        paths: Iterable[str | Path],
-        metadata: Optional[str | Path] = None,
-        workers: Optional[int] = None,
-        progress: Optional["ProgressCallback"] = None,
-        cancel: Optional["CancelToken"] = None,
-    ) -> "ImportReport":
-        """Import the given video files; see :func:`reelscope.core.ingest.import_files`."""
-        from reelscope.core.ingest import import_files
-
-        return import_files(self, list(paths), metadata, workers=workers, progress=progress,
-                            cancel=cancel)
-
-    def train(self, method: str = "av-simclr", preset: str = "small", **kwargs: Any) -> TrainingRun:
-        """Train an encoder on this library; see :func:`reelscope.core.train.train`."""
-        from reelscope.core.train import train
-
-        return train(self, method=method, preset=preset, **kwargs)
-
-    def embed(self, run_id: Optional[str] = None, **kwargs: Any) -> Any:
-        """Embed every video with a trained run; see :func:`reelscope.core.train.embed`."""
-        from reelscope.core.train import embed
-
-        return embed(self, run_id, **kwargs)
 
 
 def _video_from_row(r: dict[str, Any], tags: tuple[str, ...]) -> Video:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from reelscope.core.cli import CommandError, add_output_flags, open_library, print_json
-from reelscope.core.library import Library
+from reelscope.core.cli.main import CommandError, add_output_flags, open_library, print_json
+from reelscope.core.store.library import Library
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,16 +52,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_import(args: argparse.Namespace, folder: Path, library: Library,
                files: Optional[list[Path]] = None) -> dict[str, Any]:
     """Import ``folder`` (or only ``files``) with progress bars and Ctrl-C."""
-    from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
+    from reelscope.core.cli.terminal import TerminalProgress, cancel_on_interrupt
+    from reelscope.core.ingest import import_files, import_folder
 
     bars = TerminalProgress(quiet=args.quiet)
     metadata, workers = getattr(args, "metadata", None), getattr(args, "workers", None)
     try:
         with cancel_on_interrupt() as cancel:
             if files is None:
-                report = library.import_folder(folder, metadata, workers=workers, progress=bars, cancel=cancel)
+                report = import_folder(library, folder, metadata, workers=workers, progress=bars, cancel=cancel)
             else:
-                report = library.import_files(files, metadata, workers=workers, progress=bars, cancel=cancel)
+                report = import_files(library, files, metadata, workers=workers, progress=bars, cancel=cancel)
     except FileNotFoundError as exc:
         raise CommandError(str(exc)) from None
     except ValueError as exc:  # MetadataError: the named metadata file is unusable
@@ -148,10 +147,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> int:
-    from reelscope.core.demo import DemoSpec, generate_demo
-    from reelscope.core.ingest import find_media
+    from reelscope.demo.generator import DemoSpec, generate_demo
+    from reelscope.core.ingest.importer import find_media
     from reelscope.core.progress import Cancelled
-    from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
+    from reelscope.core.cli.terminal import TerminalProgress, cancel_on_interrupt
 
     root = args.dir.resolve()
     bars = TerminalProgress(quiet=args.quiet)
@@ -195,8 +194,8 @@ def _hold_back_drafts(args: argparse.Namespace, demo: Any, library: Library, roo
     imported) and write the library's metadata file without their rows."""
     import json
 
-    from reelscope.core.clipcache import atomic_write_bytes
-    from reelscope.core.demo_drafts import pick_drafts
+    from reelscope.core.store.clipcache import atomic_write_bytes
+    from reelscope.demo.drafts import pick_drafts
 
     imported = {v.id for v in library.videos()}
     drafts = [p for p in pick_drafts(demo, args.drafts) if p.stem not in imported]
@@ -209,11 +208,11 @@ def _hold_back_drafts(args: argparse.Namespace, demo: Any, library: Library, roo
 def _later_stages(args: argparse.Namespace, library: Library, summary: dict[str, Any], demo: Any,
                   drafts: list[Path]) -> None:
     """Train (and embed), analyse, check the drafts and report, each with progress bars and Ctrl-C."""
-    from reelscope.core.analyze import analyze
-    from reelscope.core.demo_drafts import check_drafts
-    from reelscope.core.report import write_report
-    from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
-    from reelscope.core.train import train
+    from reelscope.core.analytics.analyze import analyze
+    from reelscope.demo.drafts import check_drafts
+    from reelscope.core.report.content import write_report
+    from reelscope.core.cli.terminal import TerminalProgress, cancel_on_interrupt
+    from reelscope.core.encoding.train import train
 
     bars = TerminalProgress(quiet=args.quiet)
     try:
@@ -252,26 +251,17 @@ def _demo_done(args: argparse.Namespace, summary: dict[str, Any], code: int = 0)
         print(f"Trained run {summary['run']['id']} ({summary['run']['method']}, "
               f"{summary['run']['preset']})")
     if "analysis" in summary:
-        from reelscope.core.report import findings
+        from reelscope.core.report.content import findings
 
         print("What we found:")
         for line in findings(summary["analysis"]):
             print(f"  - {line}")
     if summary.get("drafts"):
-        from reelscope.core.demo_drafts import format_drafts
+        from reelscope.demo.drafts import format_drafts
 
         for line in format_drafts(summary["drafts"]):
             print(line)
     for path in summary.get("report", []):
         print(f"Report: {path}")
     print("Stages run: " + ", ".join(summary["stages"]))
-    if code == 0 and not args.no_window and _has_display() \
-            and importlib.util.find_spec("reelscope.desktop.app"):
-        from reelscope.desktop.app import run_app
-
-        return run_app(str(args.dir.resolve() / "library"))
-    return code
-
-
-def _has_display() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return code  # the top package (reelscope.entry) opens the window after a demo

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from reelscope.core.cli import CommandError, add_output_flags, open_library, print_json
-from reelscope.core.library import Library
+from reelscope.core.cli.main import CommandError, add_output_flags, open_library, print_json
+from reelscope.core.store.library import Library
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -94,7 +94,7 @@ def _common(p: argparse.ArgumentParser, multi_run: bool = False) -> None:
 def _job(args: argparse.Namespace) -> Iterator[tuple[Library, Any, Any]]:
     """Open the library, show progress on stderr, honour Ctrl-C, map core errors to messages."""
     from reelscope.core.progress import Cancelled
-    from reelscope.core.terminal import TerminalProgress, cancel_on_interrupt
+    from reelscope.core.cli.terminal import TerminalProgress, cancel_on_interrupt
 
     library = open_library(args.library)
     bars = TerminalProgress(quiet=args.quiet or False)
@@ -114,13 +114,13 @@ def _job(args: argparse.Namespace) -> Iterator[tuple[Library, Any, Any]]:
 
 # ------------------------------------------------------------------- commands
 def cmd_similar(args: argparse.Namespace) -> int:
-    from reelscope.core.similar import similar_videos
+    from reelscope.core.analytics.similar import similar_videos
 
     with _job(args) as (library, bars, cancel):
         target = Path(args.target)
         if target.is_file():
-            from reelscope.core.analyze import resolve_run
-            from reelscope.core.predict import embed_files
+            from reelscope.core.analytics.analyze import resolve_run
+            from reelscope.core.analytics.predict import embed_files
 
             run = resolve_run(library, args.run)
             item = embed_files(library, run.id, [target], bars, cancel)[0]
@@ -140,7 +140,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from reelscope.core.analyze import analyze
+    from reelscope.core.analytics.analyze import analyze
 
     with _job(args) as (library, bars, cancel):
         result = analyze(library, args.run, kind=args.kind, split=args.split,
@@ -151,7 +151,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return 0
     print(f"Analysed run {summary['run']} ({summary['videos']} videos, {summary['kind']} "
           f"embeddings); results in {result.folder}")
-    from reelscope.core.report import findings
+    from reelscope.core.report.content import findings
 
     for line in findings(summary):
         print("  " + line)
@@ -159,7 +159,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from reelscope.core.evaluate import evaluate_library
+    from reelscope.core.analytics.evaluate import evaluate_library
 
     if args.labels is not None and not args.labels.exists():
         raise CommandError(f"labels file {args.labels} does not exist")
@@ -181,7 +181,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from reelscope.core.predict import predict_files
+    from reelscope.core.analytics.predict import predict_files
 
     missing = [str(f) for f in args.files if not f.is_file()]
     if len(missing) == len(args.files):
@@ -216,7 +216,7 @@ def _print_prediction(r: dict[str, Any]) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from reelscope.core.export import export
+    from reelscope.core.report.export import export
 
     with _job(args) as (library, bars, cancel):
         out = export(library, args.what, args.out, args.run, progress=bars, cancel=cancel)
@@ -225,7 +225,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from reelscope.core.report import write_report
+    from reelscope.core.report.content import write_report
 
     with _job(args) as (library, bars, cancel):
         path = write_report(library, args.out, args.run, progress=bars, cancel=cancel)

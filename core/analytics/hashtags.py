@@ -25,7 +25,7 @@ import numpy as np
 
 def normalise_tag(tag: str) -> str:
     """``'#FYP '`` -> ``'fyp'``; ``''`` when nothing of a tag is left (the importer's rule)."""
-    from reelscope.core.metadata import normalise_hashtag
+    from reelscope.core.ingest.metadata import normalise_hashtag
 
     return normalise_hashtag(tag) or ""
 
@@ -192,7 +192,7 @@ def nearest(Q: np.ndarray, X: np.ndarray, k: int, exclude: Optional[Sequence[int
     Returns ``idx`` int [M, k'] and ``sim`` float32 [M, k'] most similar first,
     k' = min(k, N - 1 if exclude else N); ``exclude[i]`` (or -1) is never returned for row i.
     """
-    from reelscope.core.similar import exact_top_k
+    from reelscope.core.analytics.similar import exact_top_k
 
     n = len(X)
     if exclude is None:

@@ -21,7 +21,7 @@ import numpy as np
 from reelscope.core.progress import CancelToken, ProgressCallback
 
 if TYPE_CHECKING:
-    from reelscope.core.library import Library
+    from reelscope.core.store.library import Library
 
 WHAT = ("embeddings", "scores")
 SCORE_COLUMNS = ("id", "originality", "likes", "like_forecast", "like_low", "like_high")
@@ -42,8 +42,8 @@ def export(library: "Library", what: str, out: str | Path, run_id: Optional[str]
 def export_embeddings(library: "Library", out: Path, run_id: Optional[str] = None
                       ) -> dict[str, Any]:
     """The run's embeddings as ``.npz`` or ``.csv`` (chosen by the suffix of ``out``)."""
-    from reelscope.core.clipcache import atomic_write_bytes
-    from reelscope.core.embeddings import KINDS, load_embeddings
+    from reelscope.core.store.clipcache import atomic_write_bytes
+    from reelscope.core.store.embeddings import KINDS, load_embeddings
 
     emb = load_embeddings(library, run_id)
     suffix = out.suffix.lower()
@@ -67,7 +67,7 @@ def export_scores(library: "Library", out: Path, run_id: Optional[str] = None,
                   progress: Optional[ProgressCallback] = None,
                   cancel: Optional[CancelToken] = None) -> dict[str, Any]:
     """Per-video scores of the run's analysis as CSV (analysing first when needed)."""
-    from reelscope.core.analyze import ensure_analysis
+    from reelscope.core.analytics.analyze import ensure_analysis
 
     if out.suffix.lower() != ".csv":
         raise ValueError(f"scores export writes .csv, not {out.name!r}")
@@ -106,7 +106,7 @@ def _cell(value: Any) -> str:
 
 
 def _write_csv(out: Path, header: list[str], rows: Any) -> None:
-    from reelscope.core.clipcache import atomic_write_bytes
+    from reelscope.core.store.clipcache import atomic_write_bytes
 
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\n")

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 if TYPE_CHECKING:
-    from reelscope.core.library import Library
-    from reelscope.core.models import TrainingRun
+    from reelscope.core.store.library import Library
+    from reelscope.core.store.models import TrainingRun
 
 KINDS = ("visual", "audio", "fused")
 FILE_NAME = "embeddings.npz"
@@ -50,7 +50,7 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 
 
 def save_embeddings(run_dir: Path, emb: Embeddings) -> Path:
-    from reelscope.core.clipcache import atomic_write_bytes
+    from reelscope.core.store.clipcache import atomic_write_bytes
     import io
 
     buf = io.BytesIO()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from reelscope.core.clipcache import CacheSpec
+    from reelscope.core.store.clipcache import CacheSpec
 
 # Silence maps to log(1e-10) ~= -23; well inside float16's range.
 LOG_FLOOR = 1e-10

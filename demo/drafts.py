@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 if TYPE_CHECKING:
-    from reelscope.core.demo import DemoLibrary
-    from reelscope.core.library import Library
+    from reelscope.demo.generator import DemoLibrary
+    from reelscope.core.store.library import Library
     from reelscope.core.progress import CancelToken, ProgressCallback
 
 
@@ -61,7 +61,7 @@ def check_drafts(library: "Library", run_id: str, demo: "DemoLibrary", drafts: S
     """Predict each draft with run ``run_id`` (as ``reelscope predict FILE --metadata`` does:
     the author's statistics and posting time come from the demo's metadata) and pair the
     forecast with the likes the video really got."""
-    from reelscope.core.predict import predict_files
+    from reelscope.core.analytics.predict import predict_files
 
     truth = json.loads(demo.ground_truth_path.read_text())["videos"]
     results = predict_files(library, list(drafts), run_id, metadata=demo.metadata_path,
@@ -80,7 +80,7 @@ def check_drafts(library: "Library", run_id: str, demo: "DemoLibrary", drafts: S
 def format_drafts(rows: Sequence[dict[str, Any]]) -> list[str]:
     """Lines for the terminal from :meth:`DraftCheck.as_json` rows: each draft's forecast
     and interval beside its real likes."""
-    from reelscope.core.report import format_likes
+    from reelscope.core.report.content import format_likes
 
     if not rows:
         return []

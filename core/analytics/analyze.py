@@ -29,11 +29,11 @@ import numpy as np
 from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
 
 if TYPE_CHECKING:
-    from reelscope.core.embeddings import Embeddings
-    from reelscope.core.forecast import LikeFeatures, LikeForecaster
-    from reelscope.core.hashtags import HashtagSuggester
-    from reelscope.core.library import Library
-    from reelscope.core.models import TrainingRun, Video
+    from reelscope.core.store.embeddings import Embeddings
+    from reelscope.core.analytics.forecast import LikeFeatures, LikeForecaster
+    from reelscope.core.analytics.hashtags import HashtagSuggester
+    from reelscope.core.store.library import Library
+    from reelscope.core.store.models import TrainingRun, Video
 
 FOLDER = "analytics"
 FORMAT_VERSION = 1
@@ -44,7 +44,7 @@ MIN_TAGGED_VIDEOS = 20
 # ------------------------------------------------------------------------ data
 def runs_with_embeddings(library: "Library") -> list["TrainingRun"]:
     """Runs (oldest first) whose folder holds an ``embeddings.npz``."""
-    from reelscope.core.embeddings import FILE_NAME
+    from reelscope.core.store.embeddings import FILE_NAME
 
     return [r for r in library.runs() if (library.path / r.dir / FILE_NAME).exists()]
 
@@ -112,7 +112,7 @@ class AnalysisData:
         return [v.posted_at for v in self.videos]
 
     def features(self, kind: str) -> "LikeFeatures":
-        from reelscope.core.forecast import features_for_videos
+        from reelscope.core.analytics.forecast import features_for_videos
 
         return features_for_videos(self.videos, self.kind(kind))
 
@@ -127,7 +127,7 @@ class AnalysisData:
 
 def load_data(library: "Library", run_id: Optional[str] = None) -> AnalysisData:
     """The run's embeddings restricted to, and aligned with, the library's usable videos."""
-    from reelscope.core.embeddings import Embeddings, load_embeddings
+    from reelscope.core.store.embeddings import Embeddings, load_embeddings
 
     run = resolve_run(library, run_id)
     emb = load_embeddings(library, run.id)
@@ -152,7 +152,7 @@ class Analysis:
         return self.summary
 
     def forecaster(self) -> Optional["LikeForecaster"]:
-        from reelscope.core.forecast import LikeForecaster
+        from reelscope.core.analytics.forecast import LikeForecaster
 
         path = self.folder / "forecast.npz"
         if not path.exists():
@@ -162,7 +162,7 @@ class Analysis:
 
     def suggester(self, data: AnalysisData) -> Optional["HashtagSuggester"]:
         """The fitted suggester with ``data``'s tagged videos as its neighbour bank."""
-        from reelscope.core.hashtags import HashtagSuggester
+        from reelscope.core.analytics.hashtags import HashtagSuggester
 
         path = self.folder / "hashtags.npz"
         if not path.exists():
@@ -215,7 +215,7 @@ def ensure_analysis(library: "Library", run_id: Optional[str] = None,
 
 
 def _source(library: "Library", run: "TrainingRun") -> dict[str, int]:
-    from reelscope.core.embeddings import FILE_NAME
+    from reelscope.core.store.embeddings import FILE_NAME
 
     st = (library.path / run.dir / FILE_NAME).stat()
     return {"embeddings_mtime_ns": st.st_mtime_ns, "embeddings_size": st.st_size}
@@ -232,7 +232,7 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     held-out comparison splits videos (random, author or time); ``coverage``: nominal
     coverage of the forecast intervals. Re-running replaces the stored results.
     """
-    from reelscope.core.clipcache import atomic_write_bytes
+    from reelscope.core.store.clipcache import atomic_write_bytes
 
     report = Reporter("analyze", 6, progress, cancel)
     data = load_data(library, run_id)
@@ -263,7 +263,7 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     report.step(message="hashtags")
     summary["hashtags"], suggester = _hashtags(data, X, random_state)
     report.step(message="similarity index")
-    from reelscope.core.similar import index_for
+    from reelscope.core.analytics.similar import index_for
 
     index_for(library, data.run.id, kind)
     report.step(message="saving")
@@ -284,7 +284,7 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
 
 def originality_scorer(random_state: int = 0) -> Any:
     """The originality model every part of Reelscope uses (deterministic, refittable)."""
-    from reelscope.core.originality import OriginalityScorer
+    from reelscope.core.analytics.originality import OriginalityScorer
 
     return OriginalityScorer(random_state=random_state)
 
@@ -292,7 +292,7 @@ def originality_scorer(random_state: int = 0) -> Any:
 def _originality(data: AnalysisData, X: np.ndarray, scores: dict[str, np.ndarray],
                  sound_labels: Optional[np.ndarray], random_state: int) -> dict[str, Any]:
     """Originality per video into ``scores``; its link with likes, overall and within sounds."""
-    from reelscope.core.originality import originality_vs_likes
+    from reelscope.core.analytics.originality import originality_vs_likes
 
     per = originality_scorer(random_state).fit(X).score(X)
     for name, values in per.items():
@@ -316,7 +316,7 @@ def _originality(data: AnalysisData, X: np.ndarray, scores: dict[str, np.ndarray
 
 def _forecast(data: AnalysisData, kind: str, split: str, coverage: float, random_state: int,
               scores: dict[str, np.ndarray]) -> tuple[dict[str, Any], Any]:
-    from reelscope.core.forecast import LikeForecaster, compare_models
+    from reelscope.core.analytics.forecast import LikeForecaster, compare_models
 
     n = len(data.videos)
     for key in ("like_forecast", "like_low", "like_high"):
@@ -350,7 +350,7 @@ def _forecast(data: AnalysisData, kind: str, split: str, coverage: float, random
 
 def _hashtags(data: AnalysisData, X: np.ndarray, random_state: int
               ) -> tuple[dict[str, Any], Any]:
-    from reelscope.core.hashtags import HashtagSuggester, evaluate_hashtags, hashtag_table
+    from reelscope.core.analytics.hashtags import HashtagSuggester, evaluate_hashtags, hashtag_table
 
     table = hashtag_table(data.tags, [data.likes_or_none(i) for i in range(len(data.videos))])
     rows = data.with_tags()
@@ -371,7 +371,7 @@ def _hashtags(data: AnalysisData, X: np.ndarray, random_state: int
 
 def _sounds(library: "Library", data: AnalysisData) -> tuple[dict[str, Any], np.ndarray]:
     """Sound clusters from the audio embeddings and their trends; int64 [N] cluster per video."""
-    from reelscope.core.sounds import sound_clusters, sound_trends
+    from reelscope.core.analytics.sounds import sound_clusters, sound_trends
 
     clusters = sound_clusters(data.kind("audio"), data.ids, data.sound_ids)
     trends = sound_trends(library, clusters)

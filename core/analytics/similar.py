@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Optional, Sequence, Union
 import numpy as np
 
 if TYPE_CHECKING:
-    from reelscope.core.library import Library
+    from reelscope.core.store.library import Library
 
 META_NAME = "meta.json"
 HNSW_NAME = "hnsw.bin"
@@ -192,7 +192,7 @@ class VectorIndex:
     # ---------------------------------------------------------------- storage
     def save(self, folder: Path) -> None:
         """Write the index to ``folder`` (created); each file replaced atomically."""
-        from reelscope.core.clipcache import atomic_save_npy, atomic_write_bytes
+        from reelscope.core.store.clipcache import atomic_save_npy, atomic_write_bytes
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -313,7 +313,7 @@ def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fus
     it. Indices stay cached in this process until the embeddings file changes;
     the returned index is shared, so query it but do not add to it.
     """
-    from reelscope.core.embeddings import KINDS, embeddings_path
+    from reelscope.core.store.embeddings import KINDS, embeddings_path
 
     if kind not in KINDS:
         raise ValueError(f"unknown embedding kind {kind!r}; choose one of {', '.join(KINDS)}")
@@ -334,7 +334,7 @@ def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fus
 
 
 def _load_or_update(folder: Path, emb_path: Path, run_id: str, kind: str, stat: os.stat_result) -> VectorIndex:
-    from reelscope.core.embeddings import load_embeddings_file
+    from reelscope.core.store.embeddings import load_embeddings_file
 
     stamp = {"embeddings_mtime_ns": stat.st_mtime_ns, "embeddings_size": stat.st_size}
     stamp_path = folder / "source.json"
@@ -356,7 +356,7 @@ def _load_or_update(folder: Path, emb_path: Path, run_id: str, kind: str, stat: 
     else:
         index.add(*_changed_rows(index, ids, vectors))
     index.save(folder)
-    from reelscope.core.clipcache import atomic_write_bytes
+    from reelscope.core.store.clipcache import atomic_write_bytes
 
     atomic_write_bytes(stamp_path, json.dumps(stamp).encode())
     return index
