@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
+from reelscope.core.store.lock import writing_job
 
 if TYPE_CHECKING:
     from reelscope.core.store.embeddings import Embeddings
@@ -222,6 +223,7 @@ def _source(library: "Library", run: "TrainingRun") -> dict[str, int]:
 
 
 # --------------------------------------------------------------------- analyze
+@writing_job("analyze")
 def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused",
             split: str = "random", coverage: float = 0.8, random_state: int = 0,
             progress: Optional[ProgressCallback] = None,

@@ -128,7 +128,7 @@ def library_summary(library: Library) -> dict[str, Any]:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    with open_library(args.library) as library:
+    with open_library(args.library, read_only=True) as library:
         out = library_summary(library)
     if args.json:
         print_json(out)

@@ -36,13 +36,20 @@ def add_output_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def open_library(path: Any, create: bool = False) -> Any:
-    """Open (or create) the library at ``path``; a bad folder is a :class:`CommandError`."""
+BUSY = 75  # exit code: another job is writing this library; try again later (EX_TEMPFAIL)
+
+
+def open_library(path: Any, create: bool = False, read_only: bool = False) -> Any:
+    """Open (or create) the library at ``path``; ``read_only`` for commands that only read.
+    A bad folder is a :class:`CommandError`."""
     from reelscope.core.store.library import Library, LibraryError
+    from reelscope.core.store.schema import SchemaTooNew
 
     try:
-        return Library.open_or_create(path) if create else Library.open(path)
-    except LibraryError as exc:
+        if create:
+            return Library.open_or_create(path)
+        return Library.open(path, read_only=read_only)
+    except (LibraryError, SchemaTooNew) as exc:
         raise CommandError(str(exc)) from None
 
 
@@ -75,11 +82,16 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    from reelscope.core.store.lock import LibraryBusy
+
     try:
         return int(args.handler(args) or 0)
     except CommandError as exc:
         print(f"reelscope {args.command}: {exc}", file=sys.stderr)
         return exc.code
+    except LibraryBusy as exc:
+        print(f"reelscope {args.command}: {exc}", file=sys.stderr)
+        return BUSY
     except KeyboardInterrupt:
         print(f"reelscope {args.command}: interrupted; run it again to resume", file=sys.stderr)
         return 130

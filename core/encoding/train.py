@@ -33,6 +33,7 @@ from reelscope.core.store.embeddings import FILE_NAME as EMBEDDINGS_FILE
 from reelscope.core.store.embeddings import Embeddings, load_embeddings_file, save_embeddings
 from reelscope.core.store.models import TrainingRun
 from reelscope.core.progress import CancelToken, Cancelled, Progress, ProgressCallback
+from reelscope.core.store.lock import writing_job
 
 if TYPE_CHECKING:
     from reelscope.core.store.library import Library
@@ -45,6 +46,7 @@ MANIFEST_FILE = "manifest.json"
 UNFINISHED = ("prepared", "running", "cancelled", "failed")
 
 
+@writing_job("train")
 def train(
     library: "Library",
     method: str = "av-simclr",
@@ -113,6 +115,7 @@ def train(
     return _save(library, run, status="done", metrics=metrics, finished_at=time.time())
 
 
+@writing_job("embed")
 def embed(
     library: "Library",
     run_id: Optional[str] = None,

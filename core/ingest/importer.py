@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from reelscope.core.store.clipcache import CacheSpec, ClipCache, atomic_write_bytes
 from reelscope.core.store.library import Library
+from reelscope.core.store.lock import writing_job
 from reelscope.core.store.models import Problem
 from reelscope.core.progress import CancelToken, Cancelled, ProgressCallback, Reporter
 
@@ -121,6 +122,7 @@ def import_files(
     return _import(library, lambda: files, candidates, True, workers, progress, cancel)
 
 
+@writing_job("import")
 def _import(
     library: Library,
     list_media: Callable[[], list[Path]],
@@ -185,10 +187,7 @@ def _plan(
     """Files that need work, and the video id each file gets."""
     from reelscope.core.ingest.metadata import id_from_filename
 
-    rows = {
-        r["path"]: r
-        for r in library.db.query("SELECT id, path, size_bytes, mtime_ns, status FROM videos")
-    }
+    rows = library.import_state()
     path_of_id = {r["id"]: p for p, r in rows.items()}
     plan, ids_for = [], {}
     for path in media:
@@ -311,69 +310,44 @@ def _stat_fields(path: str) -> dict[str, Optional[int]]:
 def _commit(
     library: Library, batch: list[tuple[Path, dict]], ids_for: dict[Path, str], report: ImportReport
 ) -> None:
+    """Hand one batch of decoded (or failed) files to the store as rows and problems."""
     now = time.time()
-    with library.transaction() as c:
-        for path, result in batch:
-            key = str(path)
-            c.execute("DELETE FROM problems WHERE job = ? AND path = ?", [JOB, key])
-            if "error" in result:
-                report.failed += 1
-                _upsert_video(c, {
-                    "id": ids_for[path], "path": key, "status": "failed", "error": result["error"],
-                    "size_bytes": result.get("size_bytes"), "mtime_ns": result.get("mtime_ns"),
-                    "imported_at": now,
-                })
-                _insert_problem(c, Problem(JOB, key, result["error"]), now)
-                continue
-            info = result["info"]
-            _upsert_video(c, {
-                "id": ids_for[path], "path": key, "status": "ok", "error": None,
-                "content_hash": result["hash"], "size_bytes": result["size_bytes"],
-                "mtime_ns": result["mtime_ns"], "duration": info["duration"],
-                "width": info["width"], "height": info["height"], "fps": info["fps"],
-                "video_codec": info["video_codec"], "audio_codec": info["audio_codec"],
-                "has_audio": int(info["has_audio"]), "rotation": info["rotation"],
-                "warnings": json.dumps(result["warnings"]),
-                "frame_times": json.dumps(result["frame_times"]), "imported_at": now,
+    rows: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for path, result in batch:
+        key = str(path)
+        if "error" in result:
+            report.failed += 1
+            rows.append({
+                "id": ids_for[path], "path": key, "status": "failed", "error": result["error"],
+                "size_bytes": result.get("size_bytes"), "mtime_ns": result.get("mtime_ns"),
+                "imported_at": now,
             })
-            for warning in result["warnings"]:
-                _insert_problem(c, Problem(JOB, key, warning, severity="warning"), now)
-            report.new += 1
-
-
-def _upsert_video(c, row: dict[str, Any]) -> None:
-    cols = list(row)
-    updates = ", ".join(f"{k} = excluded.{k}" for k in cols if k != "path")
-    c.execute(
-        f"INSERT INTO videos ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
-        f"ON CONFLICT(path) DO UPDATE SET {updates}",
-        list(row.values()),
-    )
-
-
-def _insert_problem(c, p: Problem, now: float) -> None:
-    c.execute(
-        "INSERT OR IGNORE INTO problems(job, path, row, reason, severity, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [p.job, p.path, p.row, p.reason, p.severity, now],
-    )
+            problems.append(Problem(JOB, key, result["error"]))
+            continue
+        info = result["info"]
+        rows.append({
+            "id": ids_for[path], "path": key, "status": "ok", "error": None,
+            "content_hash": result["hash"], "size_bytes": result["size_bytes"],
+            "mtime_ns": result["mtime_ns"], "duration": info["duration"],
+            "width": info["width"], "height": info["height"], "fps": info["fps"],
+            "video_codec": info["video_codec"], "audio_codec": info["audio_codec"],
+            "has_audio": int(info["has_audio"]), "rotation": info["rotation"],
+            "warnings": json.dumps(result["warnings"]),
+            "frame_times": json.dumps(result["frame_times"]), "imported_at": now,
+        })
+        problems += [Problem(JOB, key, warning, severity="warning") for warning in result["warnings"]]
+        report.new += 1
+    library.save_import_batch(JOB, rows, problems)
 
 
 def _finish(library: Library, report: ImportReport, known_ids: set[str]) -> None:
     """Cross-check videos against metadata and fill in the library totals."""
-    video_ids = {r[0] for r in library._conn.execute("SELECT id FROM videos")}
-    with library.transaction() as c:
-        c.execute("DELETE FROM problems WHERE job = 'match'")
-        now = time.time()
-        for vid in sorted(known_ids - video_ids):
-            _insert_problem(c, Problem("match", f"metadata:{vid}",
-                                       f"metadata row for id {vid} has no video file"), now)
-        for vid, path in c.execute(
-            "SELECT id, path FROM videos WHERE status = 'ok' AND id NOT IN "
-            "(SELECT video_id FROM posts) ORDER BY id"
-        ).fetchall():
-            _insert_problem(c, Problem("match", path, f"no metadata row for video {vid}; "
-                                       "imported with empty metadata", severity="warning"), now)
+    problems = [Problem("match", f"metadata:{vid}", f"metadata row for id {vid} has no video file")
+                for vid in sorted(known_ids - library.video_ids())]
+    problems += [Problem("match", path, f"no metadata row for video {vid}; imported with empty metadata",
+                         severity="warning") for vid, path in library.videos_without_metadata()]
+    library.replace_problems("match", problems)
     counts = library.counts()
     report.imported_total = counts["imported"]
     report.failed_total = counts["failed"]

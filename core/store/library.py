@@ -1,8 +1,14 @@
 """The library: one folder the user creates or opens, with ``library.db`` inside.
 
 ``Library`` is the typed API every client uses — the CLI, the desktop window and
-user scripts alike. It owns one SQLite connection in WAL mode (one writer, many
-readers); give each thread its own ``Library.open`` for concurrent reads.
+user scripts alike — and the only code that writes ``library.db``: the importer and
+the training driver hand it rows. It owns one SQLite connection in WAL mode.
+
+One writer, many readers. A writing job holds the library's inter-process lock
+(:meth:`Library.writing`, ``store/lock.py``) for its whole run. ``Library.open(path,
+read_only=True)`` gives a reader its own connection that never migrates, never writes
+and never starts work, and that reads while a writer writes (WAL); give each thread
+or process its own.
 """
 
 from __future__ import annotations
@@ -13,13 +19,14 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, ContextManager, Iterable, Iterator, Optional, Sequence
 
 import sqlite_utils
 
+from reelscope.core.store import lock
 from reelscope.core.store.clipcache import ClipCache
 from reelscope.core.store.models import Author, PostMetadata, Problem, Sound, TrainingRun, Video
-from reelscope.core.store.schema import migrate
+from reelscope.core.store.schema import LATEST_VERSION, SchemaTooNew, migrate, stored_version
 
 
 DB_NAME = "library.db"
@@ -32,8 +39,9 @@ class LibraryError(RuntimeError):
 class Library:
     """A video library on disk. Create with :meth:`create`, reopen with :meth:`open`."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         self._conn = conn
         self.db = sqlite_utils.Database(conn)
         self._write_lock = threading.RLock()
@@ -55,14 +63,15 @@ class Library:
         return cls._connect(path)
 
     @classmethod
-    def open(cls, path: str | Path) -> "Library":
+    def open(cls, path: str | Path, read_only: bool = False) -> "Library":
+        """Open an existing library; ``read_only`` for a reader (see the module docstring)."""
         path = Path(path)
         if not (path / DB_NAME).exists():
             raise LibraryError(
                 f"{path} is not a Reelscope library (no {DB_NAME}); create one with "
                 f"'reelscope import FOLDER --library {path}'"
             )
-        return cls._connect(path)
+        return cls._connect_read_only(path) if read_only else cls._connect(path)
 
     @classmethod
     def open_or_create(cls, path: str | Path) -> "Library":
@@ -80,6 +89,37 @@ class Library:
         migrate(conn)
         return cls(path, conn)
 
+    @classmethod
+    def _connect_read_only(cls, path: Path) -> "Library":
+        uri = (path / DB_NAME).resolve().as_uri() + "?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute("PRAGMA busy_timeout=60000")
+        try:
+            version = stored_version(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise LibraryError(f"{path / DB_NAME} cannot be read as a library: {exc}") from None
+        if version is None:
+            conn.close()
+            raise LibraryError(f"{path / DB_NAME} is not a Reelscope library database")
+        if version > LATEST_VERSION:
+            conn.close()
+            raise SchemaTooNew(f"library schema version {version} is newer than this Reelscope "
+                               f"supports ({LATEST_VERSION}); upgrade Reelscope to open it")
+        if version < LATEST_VERSION:
+            conn.close()
+            raise LibraryError(f"{path} was made by an older Reelscope (schema {version}); run any "
+                               "writing command on it once (e.g. 'reelscope import') to upgrade it")
+        return cls(path, conn, read_only=True)
+
+    def writing(self, job: str) -> ContextManager[lock.LockHolder]:
+        """Hold this library's inter-process writing lock while ``job`` runs; raises
+        :class:`~reelscope.core.store.lock.LibraryBusy` when another process holds it."""
+        if self.read_only:
+            raise LibraryError(f"{self.path} is open read-only; {job} needs a writable library")
+        return lock.writing(self.path, job)
+
     def close(self) -> None:
         self._conn.close()
 
@@ -92,6 +132,8 @@ class Library:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic multi-step write; nested calls join the outer transaction."""
+        if self.read_only:
+            raise LibraryError(f"{self.path} is open read-only")
         with self._write_lock:
             if self._conn.in_transaction:
                 yield self._conn
@@ -198,11 +240,7 @@ class Library:
     # ------------------------------------------------------------------ writing
     def record_problem(self, problem: Problem) -> None:
         with self.transaction() as c:
-            c.execute(
-                "INSERT OR IGNORE INTO problems(job, path, row, reason, severity, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [problem.job, problem.path, problem.row, problem.reason, problem.severity, time.time()],
-            )
+            _insert_problem(c, problem, time.time())
 
     def clear_problems(self, job: str, path: str) -> None:
         with self.transaction() as c:
@@ -219,6 +257,49 @@ class Library:
 
     def metadata_ids(self) -> set[str]:
         return {r[0] for r in self._conn.execute("SELECT video_id FROM posts")}
+
+    # ------------------------------------------------------------------- import
+    def import_state(self) -> dict[str, dict[str, Any]]:
+        """path -> ``{id, path, size_bytes, mtime_ns, status}`` of every file seen before."""
+        rows = self.db.query("SELECT id, path, size_bytes, mtime_ns, status FROM videos")
+        return {r["path"]: r for r in rows}
+
+    def video_ids(self) -> set[str]:
+        """Ids of every video row, failed ones included."""
+        return {r[0] for r in self._conn.execute("SELECT id FROM videos")}
+
+    def videos_without_metadata(self) -> list[tuple[str, str]]:
+        """``(id, path)`` of usable videos that no metadata row describes, by id."""
+        return [tuple(r) for r in self._conn.execute(
+            "SELECT id, path FROM videos WHERE status = 'ok' AND id NOT IN "
+            "(SELECT video_id FROM posts) ORDER BY id")]
+
+    def save_import_batch(self, job: str, videos: Sequence[dict[str, Any]],
+                          problems: Sequence[Problem]) -> None:
+        """One transaction: each video row (keyed by ``path``) replaces what was known of its
+        file, the ``job``'s earlier problems with those files are cleared, and ``problems``
+        are recorded."""
+        now = time.time()
+        with self.transaction() as c:
+            for row in videos:
+                c.execute("DELETE FROM problems WHERE job = ? AND path = ?", [job, row["path"]])
+                cols = list(row)
+                updates = ", ".join(f"{k} = excluded.{k}" for k in cols if k != "path")
+                c.execute(
+                    f"INSERT INTO videos ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+                    f"ON CONFLICT(path) DO UPDATE SET {updates}",
+                    list(row.values()),
+                )
+            for p in problems:
+                _insert_problem(c, p, now)
+
+    def replace_problems(self, job: str, problems: Sequence[Problem]) -> None:
+        """Every problem ``job`` recorded, replaced by ``problems`` (one transaction)."""
+        now = time.time()
+        with self.transaction() as c:
+            c.execute("DELETE FROM problems WHERE job = ?", [job])
+            for p in problems:
+                _insert_problem(c, p, now)
 
     # --------------------------------------------------------------------- runs
     def runs(self) -> list[TrainingRun]:
@@ -246,6 +327,14 @@ class Library:
                 },
                 pk="id",
             )
+
+
+def _insert_problem(c: sqlite3.Connection, p: Problem, now: float) -> None:
+    c.execute(
+        "INSERT OR IGNORE INTO problems(job, path, row, reason, severity, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [p.job, p.path, p.row, p.reason, p.severity, now],
+    )
 
 
 def _video_from_row(r: dict[str, Any], tags: tuple[str, ...]) -> Video:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from typing import Callable
+from typing import Callable, Optional
 
 Migration = tuple[int, str, str]
 
@@ -125,6 +125,16 @@ LATEST_VERSION = MIGRATIONS[-1][0]
 
 class SchemaTooNew(RuntimeError):
     """The library was written by a newer Reelscope than this one."""
+
+
+def stored_version(conn: sqlite3.Connection) -> Optional[int]:
+    """The schema version recorded in the database, without writing anything; None when
+    the database has no migrations table (empty, or not a Reelscope library)."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone()
+    if not found:
+        return None
+    return conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] or 0
 
 
 def current_version(conn: sqlite3.Connection) -> int:

@@ -1,0 +1,148 @@
+"""One writer, safe readers: the inter-process writing lock and read-only libraries,
+tested with real processes (issue 13 item 3)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import make_clip
+from reelscope.core.cli.main import BUSY, main
+from reelscope.core.store import lock
+from reelscope.core.store.library import Library, LibraryError
+from reelscope.core.store.models import TrainingRun
+from reelscope.core.store.schema import SchemaTooNew
+
+HOLD = textwrap.dedent("""
+    import sys, time
+    from reelscope.core.store.library import Library
+    lib = Library.open(sys.argv[1])
+    with lib.writing(sys.argv[2]):
+        print("held", flush=True)
+        sys.stdin.readline()  # hold until told (or killed)
+""")
+
+
+def _holder(library: Path, job: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(library), job], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def _files(root: Path) -> dict[str, tuple[int, int]]:
+    """Size and mtime of the database and of a non-empty write-ahead log. (A reader may
+    create SQLite's empty -wal and -shm coordination files; it never writes content.)"""
+    files = {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in root.glob("library.db*")}
+    files.pop("library.db-shm", None)
+    if files.get("library.db-wal", (1,))[0] == 0:
+        files.pop("library.db-wal")
+    return files
+
+
+def test_a_read_only_library_reads_and_never_writes(tmp_path):
+    root = tmp_path / "lib"
+    with Library.create(root) as lib:
+        lib.save_run(TrainingRun("r1", "simclr", "tiny", "done", time.time(), "runs/r1"))
+        lib.db["videos"].insert({"id": "v1", "path": str(tmp_path / "v1.mp4"), "status": "ok"})
+    before = _files(root)
+    with Library.open(root, read_only=True) as reader:
+        assert [v.id for v in reader.videos()] == ["v1"] and [r.id for r in reader.runs()] == ["r1"]
+        assert reader.counts()["imported"] == 1
+        with pytest.raises(LibraryError, match="read-only"):
+            reader.save_run(TrainingRun("r2", "simclr", "tiny", "done", time.time(), "runs/r2"))
+        with pytest.raises(LibraryError, match="read-only"):
+            reader.writing("import")
+        with pytest.raises(sqlite3.OperationalError):  # even raw SQL cannot write
+            reader.db.execute("DELETE FROM videos")
+    assert _files(root) == before
+
+
+def test_a_reader_never_migrates_or_touches_a_foreign_database(tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    conn = sqlite3.connect(other / "library.db")
+    conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.commit()
+    conn.close()
+    before = _files(other)
+    with pytest.raises(LibraryError, match="not a Reelscope library"):
+        Library.open(other, read_only=True)
+    assert _files(other) == before
+    newer = tmp_path / "newer"
+    with Library.create(newer) as lib:
+        lib.db.execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)")
+    with pytest.raises(SchemaTooNew):
+        Library.open(newer, read_only=True)
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "library.db").write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(LibraryError, match="cannot be read"):
+        Library.open(junk, read_only=True)
+
+
+def test_a_second_writer_is_told_who_holds_the_library_and_a_killed_holder_frees_it(tmp_path, capsys):
+    root = tmp_path / "lib"
+    Library.create(root).close()
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    make_clip(folder / "a.mp4")
+    holder = _holder(root, "import")
+    try:
+        assert lock.holder(root).pid == holder.pid
+        code = main(["import", str(folder), "--library", str(root), "--quiet"])
+        err = capsys.readouterr().err
+        assert code == BUSY
+        assert f"library in use by import since" in err and f"(pid {holder.pid})" in err
+        assert "Traceback" not in err
+        with Library.open(root) as lib:
+            assert lib.videos() == []  # the refused import did nothing
+    finally:
+        holder.send_signal(signal.SIGKILL)  # a killed job leaves a stale lock ...
+        holder.wait(timeout=30)
+    assert lock.holder(root) is None  # ... which is free at once
+    assert main(["import", str(folder), "--library", str(root), "--quiet", "--workers", "1"]) == 0
+    with Library.open(root, read_only=True) as lib:
+        assert len(lib.videos()) == 1
+
+
+def test_the_lock_is_reentrant_within_a_process_and_released_after(tmp_path):
+    root = tmp_path / "lib"
+    with Library.create(root) as lib:
+        with lib.writing("train") as outer:
+            with lib.writing("embed") as inner:  # train's own embed joins its lock
+                assert inner == outer and lock.holder(root).job == "train"
+        assert lock.holder(root) is None
+        assert (root / lock.LOCK_NAME).read_text() == ""
+
+
+def test_readers_in_another_process_read_while_an_import_writes(tmp_path):
+    root = tmp_path / "lib"
+    Library.create(root).close()
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for i in range(10):
+        make_clip(folder / f"c{i}.mp4", seconds=1.5, seed=i)
+    proc = subprocess.Popen([sys.executable, "-m", "reelscope", "import", str(folder), "--library",
+                             str(root), "--workers", "1", "--quiet", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen, during = [], 0
+    while proc.poll() is None:
+        with Library.open(root, read_only=True) as reader:
+            seen.append(reader.counts()["imported"])
+            during += proc.poll() is None
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["videos"]["imported"] == 10
+    assert during >= 1 and seen == sorted(seen)  # read while it wrote; counts only grow
+    with Library.open(root, read_only=True) as reader:
+        assert reader.counts()["imported"] == 10 and reader.integrity_ok()
