@@ -3,7 +3,13 @@
 A job (import, train, embed, analyse, report) takes ``progress`` — any callable
 accepting a :class:`Progress` — and ``cancel`` — a :class:`CancelToken`. It calls
 ``Reporter.step``/``Reporter.update`` between units of work; that both emits an
-event and raises :class:`Cancelled` once the token is set. The CLI renders the
+event and raises :class:`Cancelled` once the token is set.
+
+One cancel behaviour everywhere: a cancelled job raises :class:`Cancelled` — import,
+train, embed, analyze, report and predict alike — after keeping everything it finished
+(imported videos, a training checkpoint), so running it again resumes. A job whose
+partial work is worth showing attaches it: ``Cancelled.partial`` (the import's report
+of what it did before it stopped). The CLI renders the
 events as terminal bars, the desktop window forwards them through Qt signals
 from a worker thread, a script can pass ``print`` or nothing at all.
 """
@@ -17,7 +23,12 @@ from typing import Any, Callable, Optional
 
 
 class Cancelled(Exception):
-    """Raised inside a job when its :class:`CancelToken` was set."""
+    """Raised inside a job when its :class:`CancelToken` was set; ``partial`` is what the
+    job finished before it stopped, where it reports that (else None)."""
+
+    def __init__(self, message: str = "cancelled", partial: Any = None) -> None:
+        super().__init__(message)
+        self.partial = partial
 
 
 @dataclass(frozen=True)

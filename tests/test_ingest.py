@@ -17,7 +17,7 @@ import pytest
 from conftest import make_clip
 from reelscope.core.store.library import Library
 from reelscope.core.ingest import import_files, import_folder
-from reelscope.core.progress import CancelToken
+from reelscope.core.progress import CancelToken, Cancelled
 
 
 def _tiktok_item(vid: str, likes: int = 10, followers: int = 1000) -> dict:
@@ -127,8 +127,10 @@ def test_cancel_stops_early_and_a_rerun_finishes(tmp_path):
         if event.done >= 1:
             token.cancel()
 
-    report = import_folder(lib, src, workers=1, progress=on_progress, cancel=token)
-    assert report.cancelled and 1 <= report.imported_total < 6
+    with pytest.raises(Cancelled) as stopped:  # the one cancel behaviour: Cancelled, with
+        import_folder(lib, src, workers=1, progress=on_progress, cancel=token)  # what was done
+    report = stopped.value.partial
+    assert report.cancelled and 1 <= report.imported_total < 6 and len(lib.videos()) == report.imported_total
     report = import_folder(lib, src, workers=1)
     assert not report.cancelled and report.imported_total == 6
     assert report.skipped >= 1

@@ -54,6 +54,7 @@ def run_import(args: argparse.Namespace, folder: Path, library: Library,
     """Import ``folder`` (or only ``files``) with progress bars and Ctrl-C."""
     from reelscope.core.cli.terminal import TerminalProgress, cancel_on_interrupt
     from reelscope.core.ingest import import_files, import_folder
+    from reelscope.core.progress import Cancelled
 
     bars = TerminalProgress(quiet=args.quiet)
     metadata, workers = getattr(args, "metadata", None), getattr(args, "workers", None)
@@ -63,6 +64,8 @@ def run_import(args: argparse.Namespace, folder: Path, library: Library,
                 report = import_folder(library, folder, metadata, workers=workers, progress=bars, cancel=cancel)
             else:
                 report = import_files(library, files, metadata, workers=workers, progress=bars, cancel=cancel)
+    except Cancelled as exc:
+        report = exc.partial  # its "cancelled" is true; the caller exits with 130
     except FileNotFoundError as exc:
         raise CommandError(str(exc)) from None
     except ValueError as exc:  # MetadataError: the named metadata file is unusable

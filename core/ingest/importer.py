@@ -147,9 +147,10 @@ def _import(
         _run_workers(library, plan, ids_for, reporter, report, workers)
     except Cancelled:
         report.cancelled = True
-
     _finish(library, report, known_ids)
     report.seconds = time.monotonic() - started
+    if report.cancelled:  # what finished is kept: running it again resumes
+        raise Cancelled("import cancelled; run it again to import the rest", partial=report)
     return report
 
 
