@@ -3,11 +3,16 @@
 A job takes ``progress`` — any callable accepting a :class:`TrainEvent` — and
 ``should_stop`` — a callable returning True once the caller wants it to stop.
 ``reelscope.core.train`` adapts both to core's Reporter/Progress/CancelToken.
+A child process (``python -m reelscope.training RUN_DIR --progress jsonl``) sends
+each event to its parent as one line of JSON (:meth:`TrainEvent.to_json`), which
+the parent turns back into the same event (:meth:`TrainEvent.from_json`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Optional
 
 
@@ -27,9 +32,37 @@ class TrainEvent:
     eta_s: Optional[float] = None
     metrics: dict[str, Any] = field(default_factory=dict)
 
+    def to_json(self) -> str:
+        """One line of JSON: ``{"event": "progress", "stage": ..., "done": ..., "total": ...,
+        "message": ..., "eta_s": ..., "metrics": {...}}`` (non-finite numbers as null)."""
+        return json_line({"event": "progress", **asdict(self)})
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainEvent":
+        """The event :meth:`to_json` wrote; keys it does not know are ignored."""
+        record = json.loads(text)
+        if record.get("event", "progress") != "progress":
+            raise ValueError(f"not a progress event: {text[:80]!r}")
+        return cls(**{f.name: record[f.name] for f in fields(cls) if f.name in record})
+
 
 ProgressFn = Callable[[TrainEvent], None]
 StopFn = Callable[[], bool]
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """``record`` as one line of strict JSON: NaN and infinities (a diverged loss) become null."""
+    return json.dumps(_finite(record))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def no_progress(_: TrainEvent) -> None:
