@@ -35,7 +35,7 @@ from reelscope.core.ingest.media import (  # noqa: E402
     log_mel,
     probe,
 )
-from reelscope.core.ingest.melspec import mel_centers  # noqa: E402
+from reelscope.core.ingest.media.melspec import mel_centers  # noqa: E402
 
 SPEC = CacheSpec(frames=8, size=32, thumb_width=60)
 FPS = 15
@@ -148,7 +148,7 @@ def test_log_mel_shapes_and_silence():
 
 
 def test_log_mel_module_does_not_import_torch():
-    code = "import sys, reelscope.core.ingest.melspec, reelscope.core.ingest.media; print('torch' in sys.modules)"
+    code = "import sys, reelscope.core.ingest.media.melspec, reelscope.core.ingest.media; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -198,9 +198,9 @@ def test_every_format_decodes_the_right_frames(media_dir, name):
 @pytest.mark.parametrize("name", ["h264-mp4", "h264-ts", "vp9-webm", "av1-mkv"])
 def test_seeking_path_past_the_memory_budget(media_dir, monkeypatch, name):
     # Files too big to keep in memory keep a few keyframes and seek for the rest.
-    from reelscope.core import media
+    from reelscope.core.ingest.media import scan
 
-    monkeypatch.setattr(media, "_HOLD_BUDGET_BYTES", 0)
+    monkeypatch.setattr(scan, "_HOLD_BUDGET_BYTES", 0)
     fmt = mf.FORMATS[name]
     path = mf.make_video(media_dir / f"seek-{name}{fmt.suffix}", fmt, frames=30, fps=FPS)
     decoded = decode_for_cache(path, SPEC)
