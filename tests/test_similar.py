@@ -167,7 +167,7 @@ def test_damaged_index_is_rebuilt(tmp_path) -> None:
     folder = lib.path / "runs/run1/index/visual"
     index_for(lib, kind="visual")
     (folder / "vectors.npy").write_bytes(b"garbage")
-    from reelscope.core import similar
+    from reelscope.core.analytics import similar
 
     similar._cache.clear()
     assert index_for(lib, kind="visual").ids == ids

@@ -2,7 +2,7 @@
 
 A job takes ``progress`` — any callable accepting a :class:`TrainEvent` — and
 ``should_stop`` — a callable returning True once the caller wants it to stop.
-``reelscope.core.train`` adapts both to core's Reporter/Progress/CancelToken.
+``reelscope.core.encoding.train`` adapts both to core's Reporter/Progress/CancelToken.
 A child process (``python -m reelscope.training RUN_DIR --progress jsonl``) sends
 each event to its parent as one line of JSON (:meth:`TrainEvent.to_json`), which
 the parent turns back into the same event (:meth:`TrainEvent.from_json`).

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
+from reelscope.core.analytics.results import (AnalysisSettings, AnalysisSummary, ForecastResult, HashtagResult,
+                                              OriginalityResult, SoundResult)
 from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
 from reelscope.core.store.lock import writing_job
 
@@ -142,15 +144,21 @@ def load_data(library: "Library", run_id: Optional[str] = None) -> AnalysisData:
 # -------------------------------------------------------------------- results
 @dataclass
 class Analysis:
-    """A stored analysis: ``summary`` (JSON) and ``scores`` (per-video arrays)."""
+    """A stored analysis: the typed ``result`` (``summary.json``) and ``scores`` (per-video
+    arrays: ids, originality and per detector, likes, like_forecast/low/high, sound_cluster)."""
 
     run_id: str
     folder: Path
-    summary: dict[str, Any]
+    result: "AnalysisSummary"
     scores: dict[str, np.ndarray] = field(default_factory=dict)
 
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The JSON form of :attr:`result` (what ``reelscope analyze --json`` prints)."""
+        return self.result.as_json()
+
     def as_json(self) -> dict[str, Any]:
-        return self.summary
+        return self.result.as_json()
 
     def forecaster(self) -> Optional["LikeForecaster"]:
         from reelscope.core.analytics.forecast import LikeForecaster
@@ -171,7 +179,7 @@ class Analysis:
         with np.load(path, allow_pickle=False) as z:
             model = HashtagSuggester.from_arrays(z)
         rows = data.with_tags()
-        kind = self.summary["kind"]
+        kind = self.result.kind
         return model.attach(data.kind(kind)[rows], [data.tags[i] for i in rows],
                             [data.likes_or_none(i) for i in rows])
 
@@ -202,9 +210,10 @@ def load_analysis(library: "Library", run_id: Optional[str] = None) -> Optional[
             return None
         with np.load(folder / "scores.npz", allow_pickle=False) as z:
             scores = {k: z[k] for k in z.files}
-    except (OSError, ValueError, KeyError):
+        result = AnalysisSummary.from_json(summary)
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    return Analysis(run.id, folder, summary, scores)
+    return Analysis(run.id, folder, result, scores)
 
 
 def ensure_analysis(library: "Library", run_id: Optional[str] = None,
@@ -242,46 +251,45 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
         raise ValueError(f"run {data.run.id} has embeddings for only {len(data.videos)} "
                          "library videos; import and embed more videos first")
     X = data.kind(kind)
-    summary: dict[str, Any] = {
-        "format": FORMAT_VERSION, "run": data.run.id, "method": data.run.method,
-        "kind": kind, "created_at": time.time(), "source": _source(library, data.run),
-        "videos": len(data.videos), "not_embedded": data.not_embedded,
-        "videos_with_likes": int(len(data.with_likes())),
-        "videos_with_hashtags": int(len(data.with_tags())),
-        "settings": {"split": split, "coverage": coverage, "random_state": random_state},
-    }
     scores: dict[str, np.ndarray] = {"ids": np.asarray(data.ids, dtype=str), "likes": data.likes}
     report.update(0, "sounds")
     try:
-        summary["sounds"], sound_labels = _sounds(library, data)
+        sounds, sound_labels = _sounds(library, data)
         scores["sound_cluster"] = sound_labels.astype(np.float64)
     except (ValueError, FloatingPointError) as exc:  # one failed analysis must not stop the rest
-        summary["sounds"], sound_labels = {"error": f"sound clustering failed: {exc}"}, None
+        sounds, sound_labels = SoundResult(error=f"sound clustering failed: {exc}"), None
     report.step(message="originality")
-    summary["originality"] = _originality(data, X, scores, sound_labels, random_state)
+    originality = _originality(data, X, scores, sound_labels, random_state)
     report.step(message="like forecast")
-    folder = analysis_folder(library, data.run)
-    summary["forecast"], forecaster = _forecast(data, kind, split, coverage, random_state, scores)
+    forecast, forecaster = _forecast(data, kind, split, coverage, random_state, scores)
     report.step(message="hashtags")
-    summary["hashtags"], suggester = _hashtags(data, X, random_state)
+    hashtags, suggester = _hashtags(data, X, random_state)
     report.step(message="similarity index")
     from reelscope.core.analytics.similar import index_for
 
     index_for(library, data.run.id, kind)
     report.step(message="saving")
+    result = AnalysisSummary(
+        format=FORMAT_VERSION, run=data.run.id, method=data.run.method, kind=kind,
+        created_at=time.time(), source=_source(library, data.run), videos=len(data.videos),
+        not_embedded=data.not_embedded, videos_with_likes=int(len(data.with_likes())),
+        videos_with_hashtags=int(len(data.with_tags())),
+        settings=AnalysisSettings(split=split, coverage=coverage, random_state=random_state),
+        sounds=sounds, originality=originality, forecast=forecast, hashtags=hashtags)
 
+    folder = analysis_folder(library, data.run)
     folder.mkdir(parents=True, exist_ok=True)
     for name, model in (("forecast.npz", forecaster), ("hashtags.npz", suggester)):
         if model is None:
             (folder / name).unlink(missing_ok=True)
         else:
-            atomic_write_bytes(folder / name, _npz_bytes(model.to_arrays()))
-    atomic_write_bytes(folder / "scores.npz", _npz_bytes(scores))
+            atomic_write_bytes(folder / name, npz_bytes(model.to_arrays()))
+    atomic_write_bytes(folder / "scores.npz", npz_bytes(scores))
     # summary.json last: its presence (with a matching source) marks a complete analysis.
     atomic_write_bytes(folder / "summary.json",
-                       json.dumps(jsonable(summary), indent=1, ensure_ascii=False).encode())
+                       json.dumps(result.as_json(), indent=1, ensure_ascii=False).encode())
     report.step(message="done")
-    return Analysis(data.run.id, folder, jsonable(summary), scores)
+    return Analysis(data.run.id, folder, result, scores)
 
 
 def originality_scorer(random_state: int = 0) -> Any:
@@ -292,7 +300,7 @@ def originality_scorer(random_state: int = 0) -> Any:
 
 
 def _originality(data: AnalysisData, X: np.ndarray, scores: dict[str, np.ndarray],
-                 sound_labels: Optional[np.ndarray], random_state: int) -> dict[str, Any]:
+                 sound_labels: Optional[np.ndarray], random_state: int) -> OriginalityResult:
     """Originality per video into ``scores``; its link with likes, overall and within sounds."""
     from reelscope.core.analytics.originality import originality_vs_likes
 
@@ -313,11 +321,11 @@ def _originality(data: AnalysisData, X: np.ndarray, scores: dict[str, np.ndarray
                                                groups=None if sound_labels is None
                                                else sound_labels[rows],
                                                seed=random_state)
-    return out
+    return OriginalityResult.from_json(jsonable(out))
 
 
 def _forecast(data: AnalysisData, kind: str, split: str, coverage: float, random_state: int,
-              scores: dict[str, np.ndarray]) -> tuple[dict[str, Any], Any]:
+              scores: dict[str, np.ndarray]) -> tuple[ForecastResult, Any]:
     from reelscope.core.analytics.forecast import LikeForecaster, compare_models
 
     n = len(data.videos)
@@ -325,8 +333,8 @@ def _forecast(data: AnalysisData, kind: str, split: str, coverage: float, random
         scores[key] = np.full(n, np.nan)
     rows = data.with_likes()
     if len(rows) < MIN_FORECAST_VIDEOS:
-        return {"skipped": f"only {len(rows)} videos have likes; the forecast needs "
-                           f"{MIN_FORECAST_VIDEOS}"}, None
+        return ForecastResult(skipped=f"only {len(rows)} videos have likes; the forecast needs "
+                                      f"{MIN_FORECAST_VIDEOS}"), None
     features, likes = data.features(kind), data.likes
     params = {"coverage": coverage, "random_state": random_state}
     try:
@@ -345,33 +353,36 @@ def _forecast(data: AnalysisData, kind: str, split: str, coverage: float, random
     scores["like_forecast"] = np.expm1(log_f)
     scores["like_low"] = np.expm1(np.clip(log_f - q, 0, None))
     scores["like_high"] = np.expm1(log_f + q)
-    return {"comparison": comparison, "videos": int(len(rows)), "coverage": coverage,
-            "interval_half_width_log": q, "n_fit": model.n_fit_,
-            "n_calibration": model.n_calibration_}, model
+    return ForecastResult.from_json(jsonable({
+        "comparison": comparison, "videos": int(len(rows)), "coverage": coverage,
+        "interval_half_width_log": q, "n_fit": model.n_fit_,
+        "n_calibration": model.n_calibration_})), model
 
 
 def _hashtags(data: AnalysisData, X: np.ndarray, random_state: int
-              ) -> tuple[dict[str, Any], Any]:
+              ) -> tuple[HashtagResult, Any]:
     from reelscope.core.analytics.hashtags import HashtagSuggester, evaluate_hashtags, hashtag_table
 
     table = hashtag_table(data.tags, [data.likes_or_none(i) for i in range(len(data.videos))])
     rows = data.with_tags()
     if len(rows) < MIN_TAGGED_VIDEOS:
-        return {"table": table, "skipped": f"only {len(rows)} videos have hashtags; "
-                                           f"suggestions need {MIN_TAGGED_VIDEOS}"}, None
+        return HashtagResult.from_json(jsonable({
+            "table": table, "skipped": f"only {len(rows)} videos have hashtags; "
+                                       f"suggestions need {MIN_TAGGED_VIDEOS}"})), None
     tags = [data.tags[i] for i in rows]
     likes = [data.likes_or_none(i) for i in rows]
     evaluation = evaluate_hashtags(X[rows], tags, likes, ks=(1, 3, 5, 10),
                                    random_state=random_state)
     model = HashtagSuggester(random_state=random_state).fit(X[rows], tags, likes)
     if len(model.vocabulary_) == 0:
-        return {"table": table, "evaluation": evaluation,
-                "skipped": "no hashtag is used often enough to suggest"}, None
-    return {"table": table, "evaluation": evaluation,
-            "vocabulary": int(len(model.vocabulary_))}, model
+        return HashtagResult.from_json(jsonable({
+            "table": table, "evaluation": evaluation,
+            "skipped": "no hashtag is used often enough to suggest"})), None
+    return HashtagResult.from_json(jsonable({"table": table, "evaluation": evaluation,
+                                             "vocabulary": int(len(model.vocabulary_))})), model
 
 
-def _sounds(library: "Library", data: AnalysisData) -> tuple[dict[str, Any], np.ndarray]:
+def _sounds(library: "Library", data: AnalysisData) -> tuple[SoundResult, np.ndarray]:
     """Sound clusters from the audio embeddings and their trends; int64 [N] cluster per video."""
     from reelscope.core.analytics.sounds import sound_clusters, sound_trends
 
@@ -385,11 +396,12 @@ def _sounds(library: "Library", data: AnalysisData) -> tuple[dict[str, Any], np.
                "videos_reusing_a_sound": int(np.sum(clusters["reused"])),
                "metadata_mismatches": len(clusters["mismatches"]),
                "mismatches": clusters["mismatches"][:50], "trends": trends[:100]}
-    return summary, np.asarray(clusters["labels"], dtype=np.int64)
+    return SoundResult.from_json(jsonable(summary)), np.asarray(clusters["labels"], dtype=np.int64)
 
 
 # --------------------------------------------------------------------- helpers
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """An ``.npz`` file's bytes (no pickle), for an atomic write."""
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return buf.getvalue()

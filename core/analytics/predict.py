@@ -51,13 +51,13 @@ def predict_embedded(library: "Library", analysis: "Analysis", data: "AnalysisDa
 
     if not videos:
         return []
-    kind = analysis.summary["kind"]
+    kind = analysis.result.kind
     Q = np.stack([np.asarray(v.vectors[kind], dtype=np.float32) for v in videos])
     Q /= np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), 1e-12)
 
     similar = index_for(library, analysis.run_id, kind).query(Q, k)
     likes_of = {vid: data.likes_or_none(i) for i, vid in enumerate(data.ids)}
-    rs = analysis.summary["settings"]["random_state"]
+    rs = analysis.result.settings.random_state
     originality = originality_scorer(rs).fit(data.kind(kind)).score(Q)
 
     forecaster = analysis.forecaster()

@@ -1,0 +1,266 @@
+"""Typed results of the analyses: frozen dataclasses that the report, the export, the CLI
+and the window read, instead of walking ``summary["a"]["b"]`` paths.
+
+Each result is what one analysis returns (``analyze._originality`` and its siblings
+build them) and what ``runs/<run>/analytics/summary.json`` stores: ``as_json()`` writes
+exactly the JSON documented in docs/ANALYTICS.md (``reelscope analyze --json`` prints
+it), and ``from_json()`` reads it back, nested results included. A field marked
+``optional`` is left out of the JSON when it is None (e.g. ``skipped`` when nothing was
+skipped); others are written as ``null``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Optional, TypeVar
+
+T = TypeVar("T")
+
+
+def optional() -> Any:
+    """A field that the JSON leaves out when it is None."""
+    return field(default=None, metadata={"optional": True})
+
+
+class Result:
+    """Mixin: JSON in and out for the frozen dataclasses below."""
+
+    def as_json(self) -> dict[str, Any]:
+        out = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if value is None and f.metadata.get("optional"):
+                continue
+            out[f.name] = _to_json(value)
+        return out
+
+    @classmethod
+    def from_json(cls: type[T], data: dict[str, Any]) -> T:
+        hints = typing.get_type_hints(cls)
+        kwargs = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name in data:
+                kwargs[f.name] = _from_json(hints[f.name], data[f.name])
+        return cls(**kwargs)
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, Result):
+        return value.as_json()
+    if isinstance(value, dict):
+        return {k: _to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _from_json(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union:  # Optional[X]
+        return _from_json(next(a for a in args if a is not type(None)), value)
+    if isinstance(hint, type) and issubclass(hint, Result):
+        return hint.from_json(value)
+    if origin is dict and len(args) == 2:
+        return {k: _from_json(args[1], v) for k, v in value.items()}
+    if origin in (list, tuple) and args:
+        return type(value)(_from_json(args[0], v) for v in value) if origin is list \
+            else tuple(_from_json(args[0], v) for v in value)
+    return value
+
+
+# ----------------------------------------------------------------- originality
+@dataclass(frozen=True)
+class Correlation(Result):
+    """Spearman's rho with a percentile-bootstrap interval (None where undefined)."""
+
+    rho: Optional[float]
+    ci_low: Optional[float]
+    ci_high: Optional[float]
+    p_value: Optional[float] = None
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.ci_low is not None and self.ci_high is not None and \
+            (self.ci_low > 0 or self.ci_high < 0)
+
+
+@dataclass(frozen=True)
+class GroupCorrelation(Result):
+    n: int
+    raw: Correlation
+    partial: Correlation
+
+
+@dataclass(frozen=True)
+class OriginalityVsLikes(Result):
+    """Does originality go with likes? Raw, at equal follower counts (``partial``) and
+    within sound groups."""
+
+    n: int
+    raw: Correlation
+    partial: Correlation
+    within_groups: Optional[Correlation] = None
+    groups: dict[str, GroupCorrelation] = field(default_factory=dict)
+    confidence: float = 0.95
+    n_boot: int = 0
+    method: str = ""
+
+
+@dataclass(frozen=True)
+class OriginalityResult(Result):
+    """Detectors used, the most and least original videos (ids, 10 each) and the link
+    with likes (None with fewer than 10 liked videos)."""
+
+    detectors: list[str]
+    most_original: list[str]
+    least_original: list[str]
+    vs_likes: Optional[OriginalityVsLikes] = None
+
+
+# -------------------------------------------------------------------- forecast
+@dataclass(frozen=True)
+class ModelScores(Result):
+    """One forecaster on held-out videos (log-likes scale)."""
+
+    r2: Optional[float]
+    mae_log: Optional[float]
+    spearman: Optional[float]
+    coverage: Optional[float]
+    interval_width_log: Optional[float]
+
+
+@dataclass(frozen=True)
+class ForecastComparison(Result):
+    """Author statistics alone vs content alone vs both, on one held-out split."""
+
+    split: Optional[str] = optional()
+    n_train: Optional[int] = optional()
+    n_test: Optional[int] = optional()
+    coverage_nominal: Optional[float] = optional()
+    models: dict[str, ModelScores] = field(default_factory=dict)
+    reference_r2: Optional[float] = optional()
+    error: Optional[str] = optional()
+
+
+@dataclass(frozen=True)
+class ForecastResult(Result):
+    """The like forecast: its held-out comparison and interval calibration, or why skipped."""
+
+    comparison: Optional[ForecastComparison] = optional()
+    videos: Optional[int] = optional()
+    coverage: Optional[float] = optional()
+    interval_half_width_log: Optional[float] = optional()
+    n_fit: Optional[int] = optional()
+    n_calibration: Optional[int] = optional()
+    skipped: Optional[str] = optional()
+
+    def model(self, name: str = "full") -> Optional[ModelScores]:
+        return self.comparison.models.get(name) if self.comparison else None
+
+
+# -------------------------------------------------------------------- hashtags
+@dataclass(frozen=True)
+class HashtagRow(Result):
+    tag: str
+    videos: int
+    share: float
+    median_likes: Optional[float]
+    like_lift: Optional[float]
+
+
+@dataclass(frozen=True)
+class HashtagEvaluation(Result):
+    """precision@k / recall@k of each suggestion method on held-out videos."""
+
+    methods: dict[str, dict[str, float]]
+    n_train: Optional[int] = optional()
+    n_test: Optional[int] = optional()
+    vocabulary: Optional[int] = optional()
+
+    def precision(self, method: str, k: int) -> Optional[float]:
+        return self.methods.get(method, {}).get(f"precision@{k}")
+
+
+@dataclass(frozen=True)
+class HashtagResult(Result):
+    table: list[HashtagRow]
+    evaluation: Optional[HashtagEvaluation] = optional()
+    vocabulary: Optional[int] = optional()
+    skipped: Optional[str] = optional()
+
+
+# ---------------------------------------------------------------------- sounds
+@dataclass(frozen=True)
+class SoundTrend(Result):
+    """One reused sound (a cluster of audio embeddings) and how its use moved."""
+
+    cluster: int
+    sound_id: Optional[str]
+    title: Optional[str]
+    n_videos: int
+    video_ids: list[str]
+    first_use: Optional[int]
+    last_use: Optional[int]
+    uses_first_third: int
+    uses_last_third: int
+    growth: Optional[float]
+    median_likes: Optional[float]
+
+
+@dataclass(frozen=True)
+class SoundMismatch(Result):
+    """A video whose metadata names another sound (or "original") than its audio says."""
+
+    id: str
+    index: int
+    cluster: int
+    metadata_sound: Optional[str]
+    audio_sound: Optional[str]
+    metadata_original: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class SoundResult(Result):
+    threshold: Optional[float] = optional()
+    threshold_method: Optional[str] = optional()
+    clusters: Optional[int] = optional()
+    reused_clusters: Optional[int] = optional()
+    videos_reusing_a_sound: Optional[int] = optional()
+    metadata_mismatches: Optional[int] = optional()
+    mismatches: Optional[list[SoundMismatch]] = optional()
+    trends: Optional[list[SoundTrend]] = optional()
+    error: Optional[str] = optional()
+
+
+# --------------------------------------------------------------------- summary
+@dataclass(frozen=True)
+class AnalysisSettings(Result):
+    split: str
+    coverage: float
+    random_state: int
+
+
+@dataclass(frozen=True)
+class AnalysisSummary(Result):
+    """Everything ``analyze`` found for one run (``summary.json``)."""
+
+    format: int
+    run: str
+    method: str
+    kind: str
+    created_at: float
+    source: dict[str, int]
+    videos: int
+    not_embedded: int
+    videos_with_likes: int
+    videos_with_hashtags: int
+    settings: AnalysisSettings
+    sounds: SoundResult
+    originality: OriginalityResult
+    forecast: ForecastResult
+    hashtags: HashtagResult
