@@ -2,7 +2,7 @@
 
 What training reads is a *manifest*: one :class:`ClipItem` per video naming its
 frames file (uint8 [T, S, S, 3] .npy) and log-mel file (float16 [M, A] .npy).
-The training package knows nothing of libraries; ``reelscope.core.train``
+The training package knows nothing of libraries; ``reelscope.core.encoding.train``
 writes the manifest from the library's clip cache.
 
 Per sample the loader does only cheap work — slicing two clips and two audio
