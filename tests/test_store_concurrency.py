@@ -146,3 +146,14 @@ def test_readers_in_another_process_read_while_an_import_writes(tmp_path):
     assert during >= 1 and seen == sorted(seen)  # read while it wrote; counts only grow
     with Library.open(root, read_only=True) as reader:
         assert reader.counts()["imported"] == 10 and reader.integrity_ok()
+
+
+def test_a_run_folder_read_from_the_database_stays_inside_the_library(tmp_path):
+    root = tmp_path / "lib"
+    with Library.create(root) as lib:
+        for run_id, folder in (("ok", "runs/ok"), ("up", "../../etc"), ("abs", "/etc"), ("sneaky", "runs/../../x")):
+            lib.save_run(TrainingRun(run_id, "simclr", "tiny", "done", time.time(), folder))
+        assert [r.id for r in lib.runs()] == ["ok"]
+        with pytest.raises(LibraryError, match="outside the library"):
+            lib.run("up")
+        assert lib.run("ok").dir == "runs/ok"

@@ -82,6 +82,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    from reelscope.core.store.library import LibraryError
     from reelscope.core.store.lock import LibraryBusy
 
     try:
@@ -92,6 +93,9 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except LibraryBusy as exc:
         print(f"reelscope {args.command}: {exc}", file=sys.stderr)
         return BUSY
+    except LibraryError as exc:
+        print(f"reelscope {args.command}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"reelscope {args.command}: interrupted; run it again to resume", file=sys.stderr)
         return 130

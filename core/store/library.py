@@ -303,13 +303,26 @@ class Library:
 
     # --------------------------------------------------------------------- runs
     def runs(self) -> list[TrainingRun]:
+        """Every training run, oldest first; a run whose recorded folder lies outside the
+        library (a library.db someone sent you) is left out, as :meth:`run` says why."""
         rows = self.db.query("SELECT * FROM runs ORDER BY created_at")
-        return [TrainingRun.from_row(r) for r in rows]
+        return [run for run in map(TrainingRun.from_row, rows) if self._inside(run.dir)]
 
     def run(self, run_id: str) -> TrainingRun:
         for r in self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]):
-            return TrainingRun.from_row(r)
+            run = TrainingRun.from_row(r)
+            if not self._inside(run.dir):
+                raise LibraryError(f"training run {run_id!r} names a folder outside the library "
+                                   f"({run.dir!r}); it is ignored")
+            return run
         raise KeyError(f"no training run {run_id!r} in {self.path}")
+
+    def _inside(self, relative: str) -> bool:
+        """Whether ``relative`` (a path read from the database) stays inside the library."""
+        if not relative or Path(relative).is_absolute():
+            return False
+        root = self.path.resolve()
+        return (root / relative).resolve().is_relative_to(root)
 
     def save_run(self, run: TrainingRun) -> None:
         with self.transaction():
