@@ -80,7 +80,7 @@ def check_drafts(library: "Library", run_id: str, demo: "DemoLibrary", drafts: S
 def format_drafts(rows: Sequence[dict[str, Any]]) -> list[str]:
     """Lines for the terminal from :meth:`DraftCheck.as_json` rows: each draft's forecast
     and interval beside its real likes."""
-    from reelscope.core.report.content import format_likes
+    from reelscope.core.numbers import format_likes
 
     if not rows:
         return []

@@ -3,9 +3,11 @@ structure and motion with Pillow, in colours from a per-video palette it is hand
 so shape and movement — never colour — tell the categories apart.
 
 Six categories (a dancing stick figure, a stirred pan seen from above, a windy
-landscape, a talking head, a side-scrolling game, a turning box being unboxed) and six
-atypical patterns that resemble none of them. Every random choice comes from the
-generator passed in, so a seed fixes the whole video. See docs/DEMO.md.
+landscape, a talking head, a side-scrolling game, a turning box being unboxed) here, and
+six atypical patterns that resemble none of them in :mod:`reelscope.demo.patterns`; the
+:class:`~reelscope.demo.drawing.Scene` base and the shared drawing helpers are in
+:mod:`reelscope.demo.drawing`. Every random choice comes from the generator passed in,
+so a seed fixes the whole video. See docs/DEMO.md.
 """
 
 from __future__ import annotations
@@ -14,56 +16,20 @@ import math
 from typing import Optional
 
 import numpy as np
-from PIL import Image, ImageDraw
+
+from reelscope.demo.drawing import Colour, Scene, limb, segment, shaded
+from reelscope.demo.patterns import PATTERNS
 
 CATEGORIES: tuple[str, ...] = ("dance", "cooking", "nature", "talking_head", "gaming", "product")
 ATYPICAL = "atypical"
 ATYPICAL_PATTERNS: tuple[str, ...] = ("spiral", "rings", "plasma", "particles", "lissajous", "mosaic")
 
-Colour = tuple[int, int, int]
-
 
 def make_scene(category: str, pattern: Optional[str], rng: np.random.Generator, w: int, h: int,
                palette: list[Colour], background: np.ndarray, duration: float) -> "Scene":
     """The scene for ``category`` (or atypical ``pattern``), its layout drawn from ``rng``."""
-    cls = _PATTERNS[pattern or ATYPICAL_PATTERNS[0]] if category == ATYPICAL else _SCENES[category]
+    cls = PATTERNS[pattern or ATYPICAL_PATTERNS[0]] if category == ATYPICAL else _SCENES[category]
     return cls(rng, w, h, palette, background, duration)
-
-
-def _shade(c: Colour, f: float) -> Colour:
-    return tuple(int(min(255, max(0, v * f))) for v in c)  # type: ignore[return-value]
-
-
-
-class Scene:
-    """Draws one category's structure; ``frame(t)`` returns a fresh PIL image."""
-
-    def __init__(self, rng: np.random.Generator, w: int, h: int, pal: list[Colour],
-                 background: np.ndarray, duration: float) -> None:
-        self.w, self.h, self.pal, self.background, self.duration = w, h, pal, background, duration
-
-    def frame(self, t: float) -> Image.Image:
-        image = Image.fromarray(self.background)
-        self.draw(ImageDraw.Draw(image), t)
-        return image
-
-    def draw(self, d: ImageDraw.ImageDraw, t: float) -> None:
-        raise NotImplementedError
-
-
-def _seg(d: ImageDraw.ImageDraw, p: tuple[float, float], q: tuple[float, float], fill: Colour,
-         width: int) -> None:
-    d.line((p, q), fill=fill, width=width)
-    r = width / 2
-    d.ellipse((q[0] - r, q[1] - r, q[0] + r, q[1] + r), fill=fill)  # rounded joint
-
-
-def _limb(origin: tuple[float, float], angle: float, bend: float, l1: float, l2: float
-          ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Joint and tip of a two-segment limb; angles from straight down, image y grows down."""
-    j = (origin[0] + l1 * math.sin(angle), origin[1] + l1 * math.cos(angle))
-    a2 = angle + bend
-    return j, (j[0] + l2 * math.sin(a2), j[1] + l2 * math.cos(a2))
 
 
 class _Dance(Scene):
@@ -113,14 +79,14 @@ class _Dance(Scene):
             arms = (-(0.4 + 2.4 * max(0.0, s)), 0.4 + 2.4 * max(0.0, -s))
             bends, legs = (-0.9 * max(0.0, -s), 0.9 * max(0.0, s)), (-0.3, 0.3 + 0.15 * s)
         for ang, bend in zip(arms, bends):
-            j, tip = _limb(neck, ang, bend, 0.17 * L, 0.15 * L)
-            _seg(d, neck, j, col, lw)
-            _seg(d, j, tip, col, lw)
+            j, tip = limb(neck, ang, bend, 0.17 * L, 0.15 * L)
+            segment(d, neck, j, col, lw)
+            segment(d, j, tip, col, lw)
         for ang in legs:
-            j, tip = _limb(hip, ang, -0.35 * ang, 0.22 * L, 0.22 * L)
-            _seg(d, hip, j, col, lw)
-            _seg(d, j, tip, col, lw)
-        _seg(d, hip, neck, col, lw + 1)
+            j, tip = limb(hip, ang, -0.35 * ang, 0.22 * L, 0.22 * L)
+            segment(d, hip, j, col, lw)
+            segment(d, j, tip, col, lw)
+        segment(d, hip, neck, col, lw + 1)
         r = 0.09 * L
         hc = (neck[0] + r * math.sin(lean), neck[1] - r * 1.1)
         d.ellipse((hc[0] - r, hc[1] - r, hc[0] + r, hc[1] + r), fill=k["head"])
@@ -383,120 +349,22 @@ class _Product(Scene):
             if facing <= 0:
                 continue
             shade = 0.55 + 0.45 * facing
-            col = pal[0] if (name == "top" and lid_open) else _shade(pal[2], shade)
-            d.polygon([tuple(pts[i]) for i in idx], fill=col, outline=_shade(pal[3], 0.8))
+            col = pal[0] if (name == "top" and lid_open) else shaded(pal[2], shade)
+            d.polygon([tuple(pts[i]) for i in idx], fill=col, outline=shaded(pal[3], 0.8))
             if self.label and name in ("front", "right"):
                 quad = pts[list(idx)]
                 centre = quad.mean(axis=0)
-                d.polygon([tuple(centre + 0.45 * (q - centre)) for q in quad], fill=_shade(pal[4], shade))
+                d.polygon([tuple(centre + 0.45 * (q - centre)) for q in quad], fill=shaded(pal[4], shade))
         if lid_open:
             ang = min(1.0, (t - self.lid[0]) / self.lid[1]) * 2.0  # hinge on the back top edge
             lid = np.array([[-a, b, -c], [a, b, -c]], np.float64)
             far = np.array([[a, b + 2 * c * math.sin(ang), -c + 2 * c * math.cos(ang)],
                             [-a, b + 2 * c * math.sin(ang), -c + 2 * c * math.cos(ang)]])
             quad = self._project(np.vstack([lid[:2], far]), th, s)
-            d.polygon([tuple(p) for p in quad], fill=_shade(pal[2], 0.85), outline=_shade(pal[3], 0.8))
+            d.polygon([tuple(p) for p in quad], fill=shaded(pal[2], 0.85), outline=shaded(pal[3], 0.8))
 
 
 _SCENES: dict[str, type[Scene]] = {
     "dance": _Dance, "cooking": _Cooking, "nature": _Nature,
     "talking_head": _TalkingHead, "gaming": _Gaming, "product": _Product,
-}
-
-
-# ------------------------------------------------------ atypical patterns
-class _Field(Scene):
-    """A full-frame scalar field mapped through the palette: nothing like any category."""
-
-    def __init__(self, rng, w, h, pal, background, duration):
-        super().__init__(rng, w, h, pal, background, duration)
-        stops = np.array(pal[:4], np.float32)
-        pos = np.linspace(0, 1, len(stops))
-        x = np.linspace(0, 1, 256)
-        self.lut = np.stack([np.interp(x, pos, stops[:, k]) for k in range(3)], axis=1).astype(np.uint8)
-        self.y, self.x = np.mgrid[0:h, 0:w].astype(np.float32)
-        self.p = rng.uniform(0, 1, 8)
-
-    def frame(self, t):
-        v = self.field(t)  # float [h, w] in -1..1
-        idx = ((v * 0.5 + 0.5) * 255).clip(0, 255).astype(np.uint8)
-        return Image.fromarray(self.lut[idx])
-
-    def field(self, t: float) -> np.ndarray:
-        raise NotImplementedError
-
-
-class _Spiral(_Field):
-    def field(self, t):
-        p = self.p
-        dx, dy = self.x - self.w * (0.3 + 0.4 * p[0]), self.y - self.h * (0.3 + 0.4 * p[1])
-        r, a = np.sqrt(dx * dx + dy * dy) + 1, np.arctan2(dy, dx)
-        return np.sin((2 + int(p[2] * 6)) * a + (4 + 8 * p[3]) * np.log(r) - (2 + 4 * p[4]) * t)
-
-
-class _Rings(_Field):
-    def field(self, t):
-        p = self.p
-        cx = self.w * (0.5 + 0.3 * math.sin(t * (0.5 + p[0])))
-        cy = self.h * (0.5 + 0.3 * math.cos(t * (0.4 + p[1])))
-        r = np.sqrt((self.x - cx) ** 2 + (self.y - cy) ** 2)
-        return np.sign(np.sin(r / (3 + 6 * p[2]) - (3 + 5 * p[3]) * t))
-
-
-class _Plasma(_Field):
-    def field(self, t):
-        p, x, y = self.p, self.x / self.w * 6, self.y / self.h * 10
-        v = np.sin(x * (1 + p[0]) + t) + np.sin(y * (0.5 + p[1]) - 1.3 * t)
-        v += np.sin((x + y) * (0.5 + p[2]) + 0.7 * t) + np.sin(np.sqrt(x * x + y * y) * (1 + p[3]) - t)
-        return v / 4
-
-
-class _Mosaic(_Field):
-    """Blocks flipping at random every frame: temporal white noise, unlike any scene."""
-
-    def __init__(self, rng, w, h, pal, background, duration):
-        super().__init__(rng, w, h, pal, background, duration)
-        self.rng, self.cell = rng, int(rng.integers(8, 24))
-
-    def field(self, t):
-        small = self.rng.uniform(-1, 1, (self.h // self.cell + 1, self.w // self.cell + 1)).astype(np.float32)
-        return np.repeat(np.repeat(small, self.cell, 0), self.cell, 1)[: self.h, : self.w]
-
-
-class _Particles(Scene):
-    """A swarm of dots on a random walk."""
-
-    def __init__(self, rng, w, h, pal, background, duration):
-        super().__init__(rng, w, h, pal, background, duration)
-        n = int(rng.integers(80, 250))
-        steps = int(duration * 60) + 2
-        walk = rng.normal(0, rng.uniform(1, 3), (steps, n, 2)).cumsum(axis=0)
-        start = rng.uniform((0, 0), (w, h), (n, 2))
-        self.pos = (start + walk) % (w, h)
-        self.r = rng.uniform(1, 3, n)
-        self.cols = [pal[int(i)] for i in rng.integers(2, 6, n)]
-
-    def draw(self, d, t):
-        for (x, y), r, c in zip(self.pos[min(int(t * 60), len(self.pos) - 1)], self.r, self.cols):
-            d.ellipse((x - r, y - r, x + r, y + r), fill=c)
-
-
-class _Lissajous(Scene):
-    """A thick morphing Lissajous curve."""
-
-    def __init__(self, rng, w, h, pal, background, duration):
-        super().__init__(rng, w, h, pal, background, duration)
-        self.a, self.b = int(rng.integers(1, 6)), int(rng.integers(1, 6))
-        self.speed, self.width = rng.uniform(0.5, 2.0), int(rng.integers(2, 6))
-        self.u = np.linspace(0, 2 * np.pi, 300)
-
-    def draw(self, d, t):
-        x = self.w * (0.5 + 0.42 * np.sin(self.a * self.u + self.speed * t))
-        y = self.h * (0.5 + 0.42 * np.sin(self.b * self.u))
-        d.line(list(zip(x.tolist(), y.tolist())), fill=self.pal[3], width=self.width)
-
-
-_PATTERNS: dict[str, type[Scene]] = {
-    "spiral": _Spiral, "rings": _Rings, "plasma": _Plasma,
-    "particles": _Particles, "lissajous": _Lissajous, "mosaic": _Mosaic,
 }

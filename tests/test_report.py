@@ -7,16 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from reelscope.core.report.content import (
-    PDF_PAGES,
-    ReportContent,
-    VideoCard,
-    findings,
-    render_html,
-    render_pdf,
-    save_previews,
-    write_report,
-)
+from reelscope.core.report.content import ReportContent, VideoCard, findings
+from reelscope.core.report.html import render_html
+from reelscope.core.report.pdf import PDF_PAGES, render_pdf, save_previews
+from reelscope.core.report.write import write_report
 
 EVIL = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
 TAG = 'best"deal\'s<b>'
@@ -96,3 +90,12 @@ def test_findings_in_plain_words():
 def test_write_report_rejects_unknown_format(tmp_path):
     with pytest.raises(ValueError, match="html or .pdf"):
         write_report(None, tmp_path / "r.docx")  # type: ignore[arg-type]
+
+
+def test_old_import_path_still_serves_the_cli_and_scripts():
+    from reelscope.core.numbers import format_likes as numbers_format_likes
+    from reelscope.core.report import content
+
+    assert content.write_report is write_report and content.render_html is render_html
+    assert content.render_pdf is render_pdf and content.format_likes is numbers_format_likes
+    assert callable(content.gather)
