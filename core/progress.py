@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
+
+from reelscope.training.events import TrainEvent
 
 
 class Cancelled(Exception):
@@ -31,29 +32,8 @@ class Cancelled(Exception):
         self.partial = partial
 
 
-@dataclass(frozen=True)
-class Progress:
-    """One progress event.
-
-    ``stage`` names the job phase in the user's words ("import", "train", ...);
-    ``done``/``total`` count its units (``total`` is None when unknown);
-    ``eta_s`` is the estimated remaining time in seconds, when known;
-    ``metrics`` carries live figures such as the loss or samples/s.
-    """
-
-    stage: str
-    done: int
-    total: Optional[int] = None
-    message: str = ""
-    eta_s: Optional[float] = None
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def fraction(self) -> Optional[float]:
-        if not self.total:
-            return None
-        return min(1.0, self.done / self.total)
-
+# One event type for every job: training owns it (it cannot import core); core re-exports it.
+Progress = TrainEvent
 
 ProgressCallback = Callable[[Progress], None]
 

@@ -18,11 +18,14 @@ from typing import Any, Callable, Optional
 
 @dataclass(frozen=True)
 class TrainEvent:
-    """One progress event.
+    """One progress event — the one event type of every long job in Reelscope: training
+    owns it and ``reelscope.core.progress`` re-exports it as ``Progress``.
 
-    ``stage``: "prepare", "train", "checkpoint" or "embed"; ``done``/``total`` count
-    steps (train) or videos (embed), ``total`` None when unknown; ``eta_s`` the
-    estimated seconds left; ``metrics`` live figures (loss, lr, samples/s, epoch...).
+    ``stage`` names the job's phase in the user's words: "prepare", "train",
+    "checkpoint" or "embed" here; "import", "analyze", "report"... in core.
+    ``done``/``total`` count its units (steps, videos), ``total`` None when unknown;
+    ``eta_s`` the estimated seconds left; ``metrics`` live figures (loss, lr,
+    samples/s, epoch...).
     """
 
     stage: str
@@ -31,6 +34,13 @@ class TrainEvent:
     message: str = ""
     eta_s: Optional[float] = None
     metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fraction(self) -> Optional[float]:
+        """done / total in [0, 1], None when the total is unknown."""
+        if not self.total:
+            return None
+        return min(1.0, self.done / self.total)
 
     def to_json(self) -> str:
         """One line of JSON: ``{"event": "progress", "stage": ..., "done": ..., "total": ...,
