@@ -177,3 +177,45 @@ def test_no_embeddings_gives_a_clear_message(tmp_path) -> None:
     lib = Library.create(tmp_path / "empty")
     with pytest.raises(FileNotFoundError, match="reelscope embed"):
         similar_videos(lib, "x")
+
+
+def test_an_index_build_reports_progress_can_be_cancelled_and_blocks_no_other_index(tmp_path, monkeypatch) -> None:
+    import threading
+
+    from reelscope.core.analytics import similar
+    from reelscope.core.progress import CancelToken, Cancelled
+
+    lib, ids, _ = make_library(tmp_path, n=10)
+    visual = index_for(lib, kind="visual")  # cached
+    monkeypatch.setattr(similar, "BUILD_CHUNK", 3)
+    events = []
+    audio = index_for(lib, kind="audio", progress=events.append)
+    assert len(audio) == 10 and [e.done for e in events if e.stage == "similarity index"][-1] == 10
+    assert sum(e.stage == "similarity index" for e in events) >= 4  # one event per chunk
+
+    token = CancelToken()
+    token.cancel()
+    similar._cache.clear()
+    folder = lib.path / "runs/run1/index/fused"
+    with pytest.raises(Cancelled):
+        index_for(lib, kind="fused", cancel=token)
+    assert not (folder / "source.json").exists()  # a cancelled build saves nothing
+
+    # While one index builds, a cached one answers at once.
+    index_for(lib, kind="visual")
+    started, release = threading.Event(), threading.Event()
+    real_add = similar.VectorIndex.add
+
+    def slow_add(self, *args, **kwargs):
+        started.set()
+        release.wait(10)
+        return real_add(self, *args, **kwargs)
+
+    monkeypatch.setattr(similar.VectorIndex, "add", slow_add)
+    builder = threading.Thread(target=index_for, args=(lib,), kwargs={"kind": "fused"})
+    builder.start()
+    assert started.wait(10)
+    assert index_for(lib, kind="visual") is not None  # not blocked by the build
+    release.set()
+    builder.join(10)
+    assert not builder.is_alive()

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Optional, Sequence, Union
 import numpy as np
 
 if TYPE_CHECKING:
+    from reelscope.core.progress import CancelToken, ProgressCallback
     from reelscope.core.store.library import Library
 
 META_NAME = "meta.json"
@@ -301,10 +302,14 @@ def _grow(vectors: np.ndarray, n: int) -> np.ndarray:
 # ---------------------------------------------------------------- per library
 _CACHE_SIZE = 4
 _cache: "OrderedDict[tuple, VectorIndex]" = OrderedDict()
-_cache_lock = threading.Lock()
+_cache_lock = threading.Lock()  # guards the two dicts only: never held while an index builds
+_building: dict[tuple, threading.Lock] = {}  # one lock per (library, run, kind) being built
+BUILD_CHUNK = 20_000  # vectors added between progress events and cancel checks
 
 
-def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fused") -> VectorIndex:
+def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fused",
+              progress: Optional["ProgressCallback"] = None,
+              cancel: Optional["CancelToken"] = None) -> VectorIndex:
     """The similarity index of ``run_id`` (default: newest run with embeddings) and ``kind``.
 
     Loads the saved index when it matches the run's ``embeddings.npz``;
@@ -312,6 +317,10 @@ def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fus
     rebuilds it when videos were dropped or the files are damaged, and saves
     it. Indices stay cached in this process until the embeddings file changes;
     the returned index is shared, so query it but do not add to it.
+
+    A build reports progress (stage "similarity index") and checks ``cancel`` every
+    ``BUILD_CHUNK`` vectors; only callers asking for the same index wait for it, so
+    queries of other (cached) indices go on meanwhile.
     """
     from reelscope.core.store.embeddings import KINDS, embeddings_path
 
@@ -324,16 +333,26 @@ def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fus
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-        index = _load_or_update(library.path / run.dir / "index" / kind, emb_path, run.id, kind, stat)
-        for old in [k for k in _cache if k[:3] == key[:3]]:  # superseded: free its memory now
-            del _cache[old]
-        _cache[key] = index
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        build_lock = _building.setdefault(key[:3], threading.Lock())
+    with build_lock:
+        with _cache_lock:
+            if key in _cache:  # built by the caller we waited for
+                return _cache[key]
+        index = _load_or_update(library.path / run.dir / "index" / kind, emb_path, run.id, kind, stat,
+                                progress, cancel)
+        with _cache_lock:
+            for old in [k for k in _cache if k[:3] == key[:3]]:  # superseded: free its memory now
+                del _cache[old]
+            _cache[key] = index
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
         return index
 
 
-def _load_or_update(folder: Path, emb_path: Path, run_id: str, kind: str, stat: os.stat_result) -> VectorIndex:
+def _load_or_update(folder: Path, emb_path: Path, run_id: str, kind: str, stat: os.stat_result,
+                    progress: Optional["ProgressCallback"] = None,
+                    cancel: Optional["CancelToken"] = None) -> VectorIndex:
+    from reelscope.core.progress import Reporter
     from reelscope.core.store.embeddings import load_embeddings_file
 
     stamp = {"embeddings_mtime_ns": stat.st_mtime_ns, "embeddings_size": stat.st_size}
@@ -352,9 +371,12 @@ def _load_or_update(folder: Path, emb_path: Path, run_id: str, kind: str, stat: 
         index = None  # a different model or fewer videos: start over
     if index is None:
         index = VectorIndex(vectors.shape[1])
-        index.add(ids, vectors)
     else:
-        index.add(*_changed_rows(index, ids, vectors))
+        ids, vectors = _changed_rows(index, ids, vectors)
+    report = Reporter("similarity index", len(ids), progress, cancel)
+    for start in range(0, len(ids), BUILD_CHUNK):  # a cancelled build saves nothing
+        index.add(ids[start:start + BUILD_CHUNK], vectors[start:start + BUILD_CHUNK])
+        report.step(min(BUILD_CHUNK, len(ids) - start), message=kind)
     index.save(folder)
     from reelscope.core.store.clipcache import atomic_write_bytes
 
