@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -200,9 +199,8 @@ def test_rerun_skips_complete_files_and_resumes(demo):
     before = {p: p.stat().st_mtime_ns for p in demo.videos_dir.iterdir()}
     meta = demo.metadata_path.read_bytes()
     events = []
-    started = time.monotonic()
     again = generate_demo(demo.folder, SPEC, progress=events.append)
-    assert time.monotonic() - started < 3
+    assert events[0].done == events[0].total  # nothing was left to make: every file skipped
     assert {p: p.stat().st_mtime_ns for p in demo.videos_dir.iterdir()} == before
     assert again.metadata_path.read_bytes() == meta
     assert events and events[-1].done == events[-1].total

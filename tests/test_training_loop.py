@@ -95,9 +95,9 @@ def test_cancel_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, ite
 def test_time_budget_stops_and_the_schedule_spans_it(tmp_path, items):
     result = train(_cfg(epochs=None, time_budget_min=0.03, log_every=1), items, tmp_path)
     assert result.status == "finished"
-    assert 1.8 <= result.train_seconds <= 1.8 + 2.0
+    assert result.train_seconds >= 1.8
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert lines[-1]["progress"] >= 1.0
+    assert lines[-2]["progress"] < 1.0 <= lines[-1]["progress"]  # stopped at the first step past it
     peak = max(r["lr"] for r in lines)
     assert lines[-1]["lr"] < 0.2 * peak  # decayed along the cosine by the end of the budget
 
