@@ -150,7 +150,8 @@ def sound_check(library: Library, videos, truth: dict) -> dict:
 
 def coverage_check(videos, X: np.ndarray, nominal: float = 0.8, splits: int = 20) -> float:
     """Held-out interval coverage, averaged over random 75/25 splits."""
-    from reelscope.core.analytics.forecast import LikeForecaster, features_for_videos, holdout_split
+    from reelscope.core.analytics.forecast import LikeForecaster, features_for_videos
+    from reelscope.core.analytics.forecast_eval import holdout_split
 
     features = features_for_videos(videos, X / np.linalg.norm(X, axis=1, keepdims=True))
     likes = np.array([v.likes for v in videos], dtype=np.float64)

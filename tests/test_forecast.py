@@ -11,14 +11,12 @@ from reelscope.core.analytics.forecast import (
     LikeFeatures,
     LikeForecaster,
     author_features,
-    compare_models,
     conformal_quantile,
     context_features,
-    cross_fitted_forecast,
     explain_forecast,
     fold_assignment,
-    holdout_split,
 )
+from reelscope.core.analytics.forecast_eval import compare_models, cross_fitted_forecast, holdout_split
 
 
 def synthetic(n: int = 1200, d: int = 24, seed: int = 0, noise: float = 0.5):

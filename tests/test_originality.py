@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reelscope.core.analytics.originality import OriginalityScorer, originality_vs_likes
+from reelscope.core.analytics.originality import OriginalityScorer
+from reelscope.core.analytics.originality_stats import originality_vs_likes
 
 ALL = ("iforest", "ecod", "knn", "lof", "copod")
 

@@ -13,6 +13,9 @@ No pickle anywhere. The originality detectors (pyod) are not stored: they are re
 deterministically (fixed ``random_state``) from the run's embeddings when a new video
 needs a score. ``summary.json`` records the embeddings file it was computed from, so
 :func:`load_analysis` notices when ``reelscope embed`` has run since and re-analyses.
+
+The order is load → run each analysis → save: the run's embeddings joined to its videos
+come from :mod:`reelscope.core.analytics.data`.
 """
 
 from __future__ import annotations
@@ -26,119 +29,22 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
+from reelscope.core.analytics.data import AnalysisData, load_data, resolve_run
 from reelscope.core.analytics.results import (AnalysisSettings, AnalysisSummary, ForecastResult, HashtagResult,
                                               OriginalityResult, SoundResult)
 from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
 from reelscope.core.store.lock import writing_job
 
 if TYPE_CHECKING:
-    from reelscope.core.store.embeddings import Embeddings
-    from reelscope.core.analytics.forecast import LikeFeatures, LikeForecaster
+    from reelscope.core.analytics.forecast import LikeForecaster
     from reelscope.core.analytics.hashtags import HashtagSuggester
     from reelscope.core.store.library import Library
-    from reelscope.core.store.models import TrainingRun, Video
+    from reelscope.core.store.models import TrainingRun
 
 FOLDER = "analytics"
 FORMAT_VERSION = 1
 MIN_FORECAST_VIDEOS = 20
 MIN_TAGGED_VIDEOS = 20
-
-
-# ------------------------------------------------------------------------ data
-def runs_with_embeddings(library: "Library") -> list["TrainingRun"]:
-    """Runs (oldest first) whose folder holds an ``embeddings.npz``."""
-    from reelscope.core.store.embeddings import FILE_NAME
-
-    return [r for r in library.runs() if (library.path / r.dir / FILE_NAME).exists()]
-
-
-def resolve_run(library: "Library", run_id: Optional[str] = None) -> "TrainingRun":
-    """``run_id``'s run, or the newest run with embeddings; clear errors otherwise."""
-    runs = runs_with_embeddings(library)
-    if run_id is not None:
-        library.run(run_id)  # KeyError for an unknown run
-        runs = [r for r in runs if r.id == run_id]
-        if not runs:
-            raise FileNotFoundError(f"run {run_id} has no embeddings yet; run "
-                                    f"'reelscope embed --run {run_id}' first")
-    if not runs:
-        raise FileNotFoundError(f"no trained run with embeddings in {library.path}; run "
-                                "'reelscope train' (and 'reelscope embed') first")
-    return runs[-1]
-
-
-@dataclass
-class AnalysisData:
-    """One run's embeddings joined to the library's videos (row i ↔ ``videos[i]``)."""
-
-    run: "TrainingRun"
-    embeddings: "Embeddings"
-    videos: list["Video"]
-    not_embedded: int = 0
-
-    @property
-    def ids(self) -> list[str]:
-        return [v.id for v in self.videos]
-
-    def kind(self, name: str) -> np.ndarray:
-        """float32 [N, D] embeddings of kind ``name``."""
-        return self.embeddings.kind(name)
-
-    @property
-    def likes(self) -> np.ndarray:
-        """float64 [N], NaN where unknown."""
-        return np.array([np.nan if v.likes is None else float(v.likes) for v in self.videos])
-
-    def likes_or_none(self, i: int) -> Optional[float]:
-        return None if self.videos[i].likes is None else float(self.videos[i].likes)
-
-    @property
-    def followers(self) -> np.ndarray:
-        """float64 [N], NaN where unknown."""
-        return np.array([np.nan if v.author is None or v.author.followers is None
-                         else float(v.author.followers) for v in self.videos])
-
-    @property
-    def authors(self) -> list[Optional[str]]:
-        return [v.author.id if v.author else None for v in self.videos]
-
-    @property
-    def sound_ids(self) -> list[Optional[str]]:
-        return [v.sound.id if v.sound else None for v in self.videos]
-
-    @property
-    def tags(self) -> list[tuple[str, ...]]:
-        return [v.hashtags for v in self.videos]
-
-    @property
-    def posted_at(self) -> list[Optional[int]]:
-        return [v.posted_at for v in self.videos]
-
-    def features(self, kind: str) -> "LikeFeatures":
-        from reelscope.core.analytics.forecast import features_for_videos
-
-        return features_for_videos(self.videos, self.kind(kind))
-
-    def with_likes(self) -> np.ndarray:
-        """int [M] rows whose likes are known."""
-        return np.flatnonzero(~np.isnan(self.likes))
-
-    def with_tags(self) -> np.ndarray:
-        """int [M] rows with at least one hashtag."""
-        return np.array([i for i, v in enumerate(self.videos) if v.hashtags], dtype=int)
-
-
-def load_data(library: "Library", run_id: Optional[str] = None) -> AnalysisData:
-    """The run's embeddings restricted to, and aligned with, the library's usable videos."""
-    from reelscope.core.store.embeddings import Embeddings, load_embeddings
-
-    run = resolve_run(library, run_id)
-    emb = load_embeddings(library, run.id)
-    by_id = {v.id: v for v in library.videos()}
-    rows = [i for i, vid in enumerate(emb.ids) if str(vid) in by_id]
-    aligned = Embeddings(run.id, emb.ids[rows], emb.visual[rows], emb.audio[rows], emb.fused[rows])
-    videos = [by_id[str(emb.ids[i])] for i in rows]
-    return AnalysisData(run, aligned, videos, not_embedded=len(by_id) - len(rows))
 
 
 # -------------------------------------------------------------------- results
@@ -302,7 +208,7 @@ def originality_scorer(random_state: int = 0) -> Any:
 def _originality(data: AnalysisData, X: np.ndarray, scores: dict[str, np.ndarray],
                  sound_labels: Optional[np.ndarray], random_state: int) -> OriginalityResult:
     """Originality per video into ``scores``; its link with likes, overall and within sounds."""
-    from reelscope.core.analytics.originality import originality_vs_likes
+    from reelscope.core.analytics.originality_stats import originality_vs_likes
 
     per = originality_scorer(random_state).fit(X).score(X)
     for name, values in per.items():
@@ -326,7 +232,8 @@ def _originality(data: AnalysisData, X: np.ndarray, scores: dict[str, np.ndarray
 
 def _forecast(data: AnalysisData, kind: str, split: str, coverage: float, random_state: int,
               scores: dict[str, np.ndarray]) -> tuple[ForecastResult, Any]:
-    from reelscope.core.analytics.forecast import LikeForecaster, compare_models
+    from reelscope.core.analytics.forecast import LikeForecaster
+    from reelscope.core.analytics.forecast_eval import compare_models
 
     n = len(data.videos)
     for key in ("like_forecast", "like_low", "like_high"):

@@ -8,7 +8,7 @@ Every number is measured on videos the fitted part never saw:
 - ``retrieval``: each video with a shared attribute (by default the same sound) asks
   for its nearest neighbours; recall@k and mean average precision, next to the
   expected mAP of a random ranking;
-- ``forecast``: :func:`reelscope.core.analytics.forecast.compare_models` on a held-out split;
+- ``forecast``: :func:`reelscope.core.analytics.forecast_eval.compare_models` on a held-out split;
 - ``hashtags``: :func:`reelscope.core.analytics.hashtags.evaluate_hashtags` on held-out videos.
 
 :func:`evaluate_library` runs all four for each run and embedding kind so that runs
@@ -169,7 +169,7 @@ def evaluate_run(data: Any, kind: str, label: Optional[Sequence[Optional[str]]],
                  relevance: Sequence[Optional[str]], split: str = "random",
                  coverage: float = 0.8) -> dict[str, Any]:
     """All four evaluations of one run's ``kind`` embeddings (``data``: an AnalysisData)."""
-    from reelscope.core.analytics.forecast import compare_models
+    from reelscope.core.analytics.forecast_eval import compare_models
     from reelscope.core.analytics.hashtags import evaluate_hashtags
 
     X = data.kind(kind)
@@ -203,7 +203,7 @@ def evaluate_library(library: "Library", run_ids: Optional[Sequence[str]] = None
                      progress: Optional[ProgressCallback] = None,
                      cancel: Optional[CancelToken] = None) -> dict[str, Any]:
     """Evaluate each run (default: every run with embeddings) and kind; see docs/ANALYTICS.md."""
-    from reelscope.core.analytics.analyze import load_data, runs_with_embeddings
+    from reelscope.core.analytics.data import load_data, runs_with_embeddings
 
     runs = runs_with_embeddings(library)
     if run_ids:

@@ -17,7 +17,8 @@ import numpy as np
 from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
 
 if TYPE_CHECKING:
-    from reelscope.core.analytics.analyze import Analysis, AnalysisData
+    from reelscope.core.analytics.analyze import Analysis
+    from reelscope.core.analytics.data import AnalysisData
     from reelscope.core.store.library import Library
     from reelscope.core.store.models import Author, PostMetadata
 
@@ -202,7 +203,8 @@ def predict_files(library: "Library", files: Sequence[str | Path], run_id: Optio
     ``similar`` and ``analyze`` calls see them; each result's ``id`` becomes the
     library id, and a file the import refused gets a warning instead.
     """
-    from reelscope.core.analytics.analyze import ensure_analysis, load_data
+    from reelscope.core.analytics.analyze import ensure_analysis
+    from reelscope.core.analytics.data import load_data
 
     paths = [Path(f) for f in files]
     analysis = ensure_analysis(library, run_id, progress, cancel)

@@ -119,7 +119,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
     with _job(args) as (library, bars, cancel):
         target = Path(args.target)
         if target.is_file():
-            from reelscope.core.analytics.analyze import resolve_run
+            from reelscope.core.analytics.data import resolve_run
             from reelscope.core.analytics.predict import embed_files
 
             run = resolve_run(library, args.run)

@@ -183,7 +183,8 @@ def gather(library: "Library", run_id: Optional[str] = None, cards: int = 5,
            progress: Optional[ProgressCallback] = None,
            cancel: Optional[CancelToken] = None) -> ReportContent:
     """Collect the report's content for ``run_id`` (default: newest run with embeddings)."""
-    from reelscope.core.analytics.analyze import ensure_analysis, load_analysis, runs_with_embeddings
+    from reelscope.core.analytics.analyze import ensure_analysis, load_analysis
+    from reelscope.core.analytics.data import runs_with_embeddings
 
     analysis = ensure_analysis(library, run_id, progress, cancel)
     run = library.run(analysis.run_id)
