@@ -32,6 +32,7 @@ from reelscope.demo.audio import SAMPLE_RATE, AudioPlan, draw_audio_plan, render
 from reelscope.demo.video import VisualPlan, render_frames
 from reelscope.demo.world import BAD_KINDS, DemoSpec, World
 from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
+from reelscope.training.files import write_bytes_atomic
 
 __all__ = ["DemoSpec", "DemoLibrary", "BAD_KINDS", "generate_demo"]
 
@@ -95,7 +96,7 @@ def generate_demo(
         if item["kind"] == "empty" and not path.exists():
             path.touch()
         elif item["kind"] == "not_media" and not path.exists():
-            _atomic_write(path, b"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head>"
+            write_bytes_atomic(path, b"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head>"
                                 b"<body><h1>Access denied</h1></body></html>\n")
     jobs = _jobs(world, videos_dir)
     todo = [job for job in jobs if not Path(job.path).exists()]
@@ -104,8 +105,8 @@ def generate_demo(
     _run(todo, reporter, workers)
 
     metadata_path, truth_path = folder / "metadata.json", folder / "ground_truth.json"
-    _atomic_write(metadata_path, _dumps(world.metadata()))
-    _atomic_write(truth_path, _dumps(world.ground_truth()))
+    write_bytes_atomic(metadata_path, _dumps(world.metadata()))
+    write_bytes_atomic(truth_path, _dumps(world.ground_truth()))
     return DemoLibrary(folder, videos_dir, metadata_path, truth_path,
                        [videos_dir / f"{b['id']}.mp4" for b in world.bad])
 
@@ -196,13 +197,9 @@ def _claim_folder(folder: Path, spec: DemoSpec) -> None:
         return
     if any((folder / "videos").glob("*.mp4")):
         raise ValueError(f"{folder / 'videos'} already holds videos that are not from a demo")
-    _atomic_write(marker, wanted.encode())
+    write_bytes_atomic(marker, wanted.encode())
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _dumps(obj: Any) -> bytes:

@@ -18,7 +18,6 @@ leaves the previous one in force. The newest two are kept.
 from __future__ import annotations
 
 import json
-import os
 import random
 from pathlib import Path
 from typing import Any, Optional
@@ -28,6 +27,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from reelscope.training.config import TrainConfig
+from reelscope.training.files import atomic_path, write_text_atomic
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -35,25 +35,10 @@ CHECKPOINT_DIR = "checkpoint"
 KEEP = 2
 
 
-def _fsync_replace(tmp: Path, path: Path) -> None:
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    _fsync_replace(tmp, path)
-
-
 def save_tensors_atomic(path: Path, tensors: dict[str, torch.Tensor], metadata: Optional[dict[str, str]] = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # safetensors wants contiguous CPU tensors that share no memory.
-    save_file({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, str(tmp), metadata)
-    _fsync_replace(tmp, path)
+    with atomic_path(path) as tmp:
+        # safetensors wants contiguous CPU tensors that share no memory.
+        save_file({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, str(tmp), metadata)
 
 
 # ---------------------------------------------------------------------- weights

@@ -17,7 +17,6 @@ point: that is what makes resuming exact.
 from __future__ import annotations
 
 import json
-import os
 import queue
 import threading
 from dataclasses import asdict, dataclass
@@ -26,6 +25,8 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 from torch.utils.data import Dataset, DistributedSampler
+
+from reelscope.training.files import write_text_atomic
 
 from reelscope.training import augment_audio, augment_video
 from reelscope.training.config import DataStats, TrainConfig
@@ -43,9 +44,7 @@ class ClipItem:
 
 
 def write_manifest(path: Path, items: Sequence[ClipItem]) -> None:
-    tmp = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps([asdict(i) for i in items]))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps([asdict(i) for i in items]))
 
 
 def read_manifest(path: Path) -> list[ClipItem]:

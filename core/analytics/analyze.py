@@ -149,7 +149,7 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     held-out comparison splits videos (random, author or time); ``coverage``: nominal
     coverage of the forecast intervals. Re-running replaces the stored results.
     """
-    from reelscope.core.store.clipcache import atomic_write_bytes
+    from reelscope.training.files import write_bytes_atomic
 
     report = Reporter("analyze", 6, progress, cancel)
     data = load_data(library, run_id)
@@ -189,10 +189,10 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
         if model is None:
             (folder / name).unlink(missing_ok=True)
         else:
-            atomic_write_bytes(folder / name, npz_bytes(model.to_arrays()))
-    atomic_write_bytes(folder / "scores.npz", npz_bytes(scores))
+            write_bytes_atomic(folder / name, npz_bytes(model.to_arrays()))
+    write_bytes_atomic(folder / "scores.npz", npz_bytes(scores))
     # summary.json last: its presence (with a matching source) marks a complete analysis.
-    atomic_write_bytes(folder / "summary.json",
+    write_bytes_atomic(folder / "summary.json",
                        json.dumps(result.as_json(), indent=1, ensure_ascii=False).encode())
     report.step(message="done")
     return Analysis(data.run.id, folder, result, scores)

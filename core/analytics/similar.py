@@ -193,14 +193,14 @@ class VectorIndex:
     # ---------------------------------------------------------------- storage
     def save(self, folder: Path) -> None:
         """Write the index to ``folder`` (created); each file replaced atomically."""
-        from reelscope.core.store.clipcache import atomic_save_npy, atomic_write_bytes
+        from reelscope.core.store.clipcache import atomic_save_npy
+        from reelscope.training.files import atomic_path, write_bytes_atomic
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         if self._hnsw is not None:
-            tmp = folder / f".{HNSW_NAME}.{os.getpid()}.{threading.get_ident()}.tmp"
-            self._hnsw.save_index(str(tmp))
-            os.replace(tmp, folder / HNSW_NAME)
+            with atomic_path(folder / HNSW_NAME) as tmp:
+                self._hnsw.save_index(str(tmp))
             (folder / VECTORS_NAME).unlink(missing_ok=True)
         else:
             atomic_save_npy(folder / VECTORS_NAME, self._vectors[: len(self._ids)])
@@ -216,7 +216,7 @@ class VectorIndex:
             "ids": self._ids,
         }
         # Written last: a folder whose meta disagrees with its data is rebuilt by index_for.
-        atomic_write_bytes(folder / META_NAME, json.dumps(meta).encode())
+        write_bytes_atomic(folder / META_NAME, json.dumps(meta).encode())
 
     @classmethod
     def load(cls, folder: Path) -> "VectorIndex":
@@ -378,9 +378,9 @@ def _load_or_update(folder: Path, emb_path: Path, run_id: str, kind: str, stat: 
         index.add(ids[start:start + BUILD_CHUNK], vectors[start:start + BUILD_CHUNK])
         report.step(min(BUILD_CHUNK, len(ids) - start), message=kind)
     index.save(folder)
-    from reelscope.core.store.clipcache import atomic_write_bytes
+    from reelscope.training.files import write_bytes_atomic
 
-    atomic_write_bytes(stamp_path, json.dumps(stamp).encode())
+    write_bytes_atomic(stamp_path, json.dumps(stamp).encode())
     return index
 
 

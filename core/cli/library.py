@@ -197,14 +197,14 @@ def _hold_back_drafts(args: argparse.Namespace, demo: Any, library: Library, roo
     imported) and write the library's metadata file without their rows."""
     import json
 
-    from reelscope.core.store.clipcache import atomic_write_bytes
+    from reelscope.training.files import write_bytes_atomic
     from reelscope.demo.drafts import pick_drafts
 
     imported = {v.id for v in library.videos()}
     drafts = [p for p in pick_drafts(demo, args.drafts) if p.stem not in imported]
     held = {p.stem for p in drafts}
     items = [it for it in json.loads(demo.metadata_path.read_text()) if str(it.get("id")) not in held]
-    atomic_write_bytes(root / LIBRARY_METADATA, json.dumps(items, ensure_ascii=False).encode())
+    write_bytes_atomic(root / LIBRARY_METADATA, json.dumps(items, ensure_ascii=False).encode())
     return drafts
 
 

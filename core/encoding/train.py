@@ -38,7 +38,6 @@ from reelscope.core.store.lock import writing_job
 if TYPE_CHECKING:
     from reelscope.core.store.library import Library
     from reelscope.core.store.models import Video
-    from reelscope.training.config import TrainConfig
     from reelscope.training.data import ClipItem
     from reelscope.training.events import TrainEvent
 

@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from reelscope.core.store.clipcache import CacheSpec, ClipCache, atomic_write_bytes
+from reelscope.core.store.clipcache import CacheSpec, ClipCache
+from reelscope.training.files import write_bytes_atomic
 from reelscope.core.store.library import Library
 from reelscope.core.store.lock import writing_job
 from reelscope.core.store.models import Problem
@@ -286,8 +287,8 @@ def process_file(path: str, library_dir: str, spec_dict: dict) -> dict:
                 "warnings": list(decoded.warnings),
             }
             thumb = cache.thumb_path(digest)
-            atomic_write_bytes(thumb, decoded.thumbnail_jpeg)
-            atomic_write_bytes(info_path, json.dumps(entry).encode())
+            write_bytes_atomic(thumb, decoded.thumbnail_jpeg)
+            write_bytes_atomic(info_path, json.dumps(entry).encode())
             cache.write(digest, decoded.frames, decoded.mel)
     except MediaError as exc:
         return {"error": str(exc), **_stat_fields(path)}

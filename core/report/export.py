@@ -42,7 +42,7 @@ def export(library: "Library", what: str, out: str | Path, run_id: Optional[str]
 def export_embeddings(library: "Library", out: Path, run_id: Optional[str] = None
                       ) -> dict[str, Any]:
     """The run's embeddings as ``.npz`` or ``.csv`` (chosen by the suffix of ``out``)."""
-    from reelscope.core.store.clipcache import atomic_write_bytes
+    from reelscope.training.files import write_bytes_atomic
     from reelscope.core.store.embeddings import KINDS, load_embeddings
 
     emb = load_embeddings(library, run_id)
@@ -51,7 +51,7 @@ def export_embeddings(library: "Library", out: Path, run_id: Optional[str] = Non
         buf = io.BytesIO()
         np.savez(buf, ids=np.asarray(emb.ids, dtype=str),
                  **{k: np.asarray(emb.kind(k), dtype=np.float32) for k in KINDS})
-        atomic_write_bytes(out, buf.getvalue())
+        write_bytes_atomic(out, buf.getvalue())
     elif suffix == ".csv":
         header = ["id"] + [f"{k}_{j}" for k in KINDS for j in range(emb.kind(k).shape[1])]
         matrix = np.concatenate([emb.kind(k) for k in KINDS], axis=1)
@@ -106,10 +106,10 @@ def _cell(value: Any) -> str:
 
 
 def _write_csv(out: Path, header: list[str], rows: Any) -> None:
-    from reelscope.core.store.clipcache import atomic_write_bytes
+    from reelscope.training.files import write_bytes_atomic
 
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    atomic_write_bytes(out, buf.getvalue().encode("utf-8"))
+    write_bytes_atomic(out, buf.getvalue().encode("utf-8"))

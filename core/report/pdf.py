@@ -6,7 +6,6 @@ off, so nothing in metadata can start a formula.
 from __future__ import annotations
 
 import io
-import os
 import textwrap
 import warnings
 from pathlib import Path
@@ -43,16 +42,15 @@ def render_pdf(c: ReportContent, out: Path) -> int:
     """Write the PDF (atomically); returns the number of pages."""
     from matplotlib.backends.backend_pdf import PdfPages
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    from reelscope.training.files import atomic_path
+
     figs = report_figures(c)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), atomic_path(out) as tmp:
         warnings.simplefilter("ignore")  # missing glyphs (emoji) in user text
         with PdfPages(tmp, metadata={"Title": f"Reelscope report: {c.library}",
                                      "Creator": "Reelscope"}) as pdf:
             for fig in figs:
                 pdf.savefig(fig)
-    os.replace(tmp, out)
     return len(figs)
 
 

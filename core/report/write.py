@@ -19,7 +19,7 @@ def write_report(library: "Library", out: str | Path, run_id: Optional[str] = No
     """Write ``out`` as HTML (``.html``/``.htm``) or PDF (``.pdf``); returns its path."""
     # Imported here, not above: content re-exports this function, so it imports this module.
     from reelscope.core.report.content import gather
-    from reelscope.core.store.clipcache import atomic_write_bytes
+    from reelscope.training.files import write_bytes_atomic
 
     out = Path(out)
     suffix = out.suffix.lower()
@@ -30,6 +30,6 @@ def write_report(library: "Library", out: str | Path, run_id: Optional[str] = No
     if suffix == ".pdf":
         render_pdf(content, out)
     else:
-        atomic_write_bytes(out, render_html(content).encode("utf-8"))
+        write_bytes_atomic(out, render_html(content).encode("utf-8"))
     report.step(message=out.name)
     return out

@@ -18,11 +18,12 @@ half-written entry that looks complete.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
+from reelscope.training.files import atomic_path, write_bytes_atomic
 
 CACHE_FORMAT_VERSION = 1
 
@@ -64,7 +65,7 @@ class ClipCache:
         self.thumbs.mkdir(parents=True, exist_ok=True)
         spec_file = self.root / "spec.json"
         if not spec_file.exists():
-            atomic_write_bytes(spec_file, json.dumps(asdict(self.spec), indent=2).encode())
+            write_bytes_atomic(spec_file, json.dumps(asdict(self.spec), indent=2).encode())
 
     def sweep_temp(self) -> int:
         """Delete temporary files a killed writer left behind; returns how many."""
@@ -107,21 +108,6 @@ class ClipCache:
         atomic_save_npy(self.frames_path(content_hash), frames)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, np.ascontiguousarray(array))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

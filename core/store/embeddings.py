@@ -50,7 +50,7 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 
 
 def save_embeddings(run_dir: Path, emb: Embeddings) -> Path:
-    from reelscope.core.store.clipcache import atomic_write_bytes
+    from reelscope.training.files import write_bytes_atomic
     import io
 
     buf = io.BytesIO()
@@ -62,7 +62,7 @@ def save_embeddings(run_dir: Path, emb: Embeddings) -> Path:
         fused=l2_normalise(emb.fused),
     )
     path = Path(run_dir) / FILE_NAME
-    atomic_write_bytes(path, buf.getvalue())
+    write_bytes_atomic(path, buf.getvalue())
     return path
 
 
