@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+from reelscope.core.analytics.results import AnalysisSummary
 from reelscope.core.report.content import ReportContent, VideoCard, findings
 from reelscope.core.report.html import render_html
 from reelscope.core.report.pdf import PDF_PAGES, render_pdf, save_previews
@@ -30,24 +31,29 @@ def content(n: int = 200) -> ReportContent:
     rng = np.random.default_rng(0)
     est = {"rho": -0.12, "ci_low": -0.25, "ci_high": -0.01, "p_value": 0.03}
     summary = {
-        "kind": "fused", "videos": n, "videos_with_likes": n, "settings": {"coverage": 0.8},
-        "originality": {"vs_likes": {"n": n, "raw": est, "partial": dict(est, rho=-0.08)}},
+        "format": 1, "run": "run-1", "method": "av-simclr", "created_at": 0.0, "source": {},
+        "not_embedded": 0, "videos_with_hashtags": n,
+        "kind": "fused", "videos": n, "videos_with_likes": n,
+        "settings": {"split": "author", "coverage": 0.8, "random_state": 0},
+        "originality": {"detectors": ["iforest"], "most_original": [], "least_original": [],
+                        "vs_likes": {"n": n, "raw": est, "partial": dict(est, rho=-0.08)}},
         "forecast": {"comparison": {
             "split": "author", "n_test": 40, "coverage_nominal": 0.8, "reference_r2": 0.813,
-            "models": {m: {"r2": r, "mae_log": 0.5, "spearman": 0.7, "coverage": 0.78}
+            "models": {m: {"r2": r, "mae_log": 0.5, "spearman": 0.7, "coverage": 0.78, "interval_width_log": 1.0}
                        for m, r in (("author", 0.4), ("content", 0.3), ("full", 0.6))}}},
         "hashtags": {"table": [{"tag": TAG, "videos": 12, "share": 0.06, "median_likes": 900.0,
                                 "like_lift": 1.4}],
                      "evaluation": {"methods": {"combined": {"precision@5": 0.4},
                                                 "frequency": {"precision@5": 0.1}}}},
         "sounds": {"trends": [{"cluster": 0, "sound_id": "s1", "title": EVIL, "n_videos": 9,
-                               "median_likes": 1500.0, "growth": 2.0}]},
+                               "median_likes": 1500.0, "growth": 2.0, "video_ids": [], "first_use": None,
+                               "last_use": None, "uses_first_third": 3, "uses_last_third": 6}]},
     }
     cards = [VideoCard(f"id{i}<b>", 99.0 - i, 1000.0 * i, EVIL if i == 0 else "$x$ and $y$",
                        f'author"{i}', _jpeg() if i % 2 == 0 else None) for i in range(5)]
     return ReportContent(
         library=f"shop {EVIL}", run={"id": "run-1", "method": "av-simclr", "preset": "tiny"},
-        generated="2026-01-01 12:00", summary=summary,
+        generated="2026-01-01 12:00", summary=AnalysisSummary.from_json(summary),
         originality=rng.uniform(0, 100, n), likes=np.exp(rng.normal(7, 1, n)),
         forecast=np.exp(rng.normal(7, 1, n)), most=cards, least=cards[::-1],
         runs=[{"run": "run-1", "method": "av-simclr", "forecast_r2": 0.6, "spearman": 0.7,

@@ -145,15 +145,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     with _job(args) as (library, bars, cancel):
         result = analyze(library, args.run, kind=args.kind, split=args.split,
                          coverage=args.coverage, progress=bars, cancel=cancel)
-    summary = result.as_json()
     if args.json:
-        print_json(summary)
+        print_json(result.as_json())
         return 0
-    print(f"Analysed run {summary['run']} ({summary['videos']} videos, {summary['kind']} "
-          f"embeddings); results in {result.folder}")
+    s = result.result
+    print(f"Analysed run {s.run} ({s.videos} videos, {s.kind} embeddings); results in {result.folder}")
     from reelscope.core.report.content import findings
 
-    for line in findings(summary):
+    for line in findings(s):
         print("  " + line)
     return 0
 

@@ -224,7 +224,7 @@ def _later_stages(args: argparse.Namespace, library: Library, summary: dict[str,
                         progress=bars, cancel=cancel)
             summary["run"] = run.as_json()
             summary["stages"] += ["train", "embed"]
-            summary["analysis"] = _jsonable(analyze(library, run.id, progress=bars, cancel=cancel))
+            summary["analysis"] = analyze(library, run.id, progress=bars, cancel=cancel).as_json()
             summary["stages"].append("analyze")
             if drafts:
                 checks = check_drafts(library, run.id, demo, drafts, progress=bars, cancel=cancel)
@@ -239,10 +239,6 @@ def _later_stages(args: argparse.Namespace, library: Library, summary: dict[str,
         bars.close()
 
 
-def _jsonable(obj: Any) -> Any:
-    return obj.as_json() if hasattr(obj, "as_json") else obj
-
-
 def _demo_done(args: argparse.Namespace, summary: dict[str, Any], code: int = 0) -> int:
     if args.json:
         print_json(summary)
@@ -254,10 +250,11 @@ def _demo_done(args: argparse.Namespace, summary: dict[str, Any], code: int = 0)
         print(f"Trained run {summary['run']['id']} ({summary['run']['method']}, "
               f"{summary['run']['preset']})")
     if "analysis" in summary:
+        from reelscope.core.analytics.results import AnalysisSummary
         from reelscope.core.report.content import findings
 
         print("What we found:")
-        for line in findings(summary["analysis"]):
+        for line in findings(AnalysisSummary.from_json(summary["analysis"])):
             print(f"  - {line}")
     if summary.get("drafts"):
         from reelscope.demo.drafts import format_drafts

@@ -25,6 +25,7 @@ from reelscope.core.report.pdf import render_pdf
 from reelscope.core.report.write import write_report
 
 if TYPE_CHECKING:
+    from reelscope.core.analytics.results import AnalysisSummary, Correlation
     from reelscope.core.store.library import Library
 
 __all__ = ["VideoCard", "ReportContent", "findings", "gather",
@@ -48,7 +49,7 @@ class ReportContent:
     library: str
     run: dict[str, Any]
     generated: str
-    summary: dict[str, Any]
+    summary: "AnalysisSummary"
     originality: np.ndarray  # float64 [N], 0-100
     likes: np.ndarray  # float64 [N], NaN unknown
     forecast: np.ndarray  # float64 [N] out-of-fold like forecast, NaN unknown
@@ -59,17 +60,17 @@ class ReportContent:
     # ------------------------------------------------------------------ text
     def key_figures(self) -> list[tuple[str, str]]:
         s = self.summary
-        out = [("videos analysed", f"{s['videos']:,}"),
-               ("with likes", f"{s['videos_with_likes']:,}")]
-        vs = (s.get("originality") or {}).get("vs_likes")
+        out = [("videos analysed", f"{s.videos:,}"),
+               ("with likes", f"{s.videos_with_likes:,}")]
+        vs = s.originality.vs_likes
         if vs:
-            out.append(("originality ↔ likes (ρ)", format_number(vs["raw"]["rho"], 2)))
-        full = _get(s, "forecast", "comparison", "models", "full")
+            out.append(("originality ↔ likes (ρ)", format_number(vs.raw.rho, 2)))
+        full = s.forecast.model("full")
         if full:
-            out.append(("like forecast R² (held-out)", format_number(full["r2"], 2)))
-            out.append((f"{s['settings']['coverage'] * 100:.0f} % intervals held",
-                        format_percent(full["coverage"])))
-        p5 = _get(s, "hashtags", "evaluation", "methods", "combined", "precision@5")
+            out.append(("like forecast R² (held-out)", format_number(full.r2, 2)))
+            out.append((f"{s.settings.coverage * 100:.0f} % intervals held",
+                        format_percent(full.coverage)))
+        p5 = s.hashtags.evaluation.precision("combined", 5) if s.hashtags.evaluation else None
         if p5 is not None:
             out.append(("hashtag precision@5", format_number(p5, 2)))
         return out
@@ -99,44 +100,43 @@ class ReportContent:
 
     def originality_notes(self) -> list[str]:
         """Sentences under the originality-against-likes chart (none without an estimate)."""
-        vs = _get(self.summary, "originality", "vs_likes")
+        vs = self.summary.originality.vs_likes
         if not vs:
             return []
-        return [f"{_direction(vs['raw'])}. Spearman's ρ = {format_number(vs['raw']['rho'], 2)}"
-                f" (95 % bootstrap interval {format_number(vs['raw']['ci_low'], 2)} to "
-                f"{format_number(vs['raw']['ci_high'], 2)}, {vs['n']} videos).",
+        return [f"{_direction(vs.raw)}. Spearman's ρ = {format_number(vs.raw.rho, 2)}"
+                f" (95 % bootstrap interval {format_number(vs.raw.ci_low, 2)} to "
+                f"{format_number(vs.raw.ci_high, 2)}, {vs.n} videos).",
                 f"Comparing authors of equal reach (what log followers leave "
-                f"unexplained): ρ = {format_number(vs['partial']['rho'], 2)}."]
+                f"unexplained): ρ = {format_number(vs.partial.rho, 2)}."]
 
     def forecast_note(self) -> str:
         """What the like forecast table measures, on which held-out videos."""
-        comp = _get(self.summary, "forecast", "comparison") or {}
+        comp = self.summary.forecast.comparison
         return ("Held-out videos the models never saw"
-                + (f" ({comp['split']} split, {comp['n_test']} videos)" if "split" in comp else "")
+                + (f" ({comp.split} split, {comp.n_test} videos)" if comp and comp.split else "")
                 + ". R² and MAE on log(1 + likes); coverage: share of held-out videos whose real "
                 "likes fell in the forecast interval.")
 
     def hashtag_rows(self) -> list[list[str]]:
-        return [[f"#{r['tag']}", f"{r['videos']:,}", format_percent(r["share"]),
-                 format_likes(r["median_likes"]), format_number(r["like_lift"], 2, "×")]
-                for r in _get(self.summary, "hashtags", "table") or []][:15]
+        return [[f"#{r.tag}", f"{r.videos:,}", format_percent(r.share),
+                 format_likes(r.median_likes), format_number(r.like_lift, 2, "×")]
+                for r in self.summary.hashtags.table][:15]
 
     def sound_rows(self) -> list[list[str]]:
-        rows = _get(self.summary, "sounds", "trends") or []
         out = []
-        for r in rows[:12]:
-            name = r.get("title") or r.get("sound_id") or f"unnamed sound #{r['cluster']}"
-            out.append([str(name), format_count(r.get("n_videos")), format_likes(r.get("median_likes")),
-                        format_number(r.get("growth"), 2, "×")])
+        for r in (self.summary.sounds.trends or [])[:12]:
+            name = r.title or r.sound_id or f"unnamed sound #{r.cluster}"
+            out.append([str(name), format_count(r.n_videos), format_likes(r.median_likes),
+                        format_number(r.growth, 2, "×")])
         return out
 
     def model_rows(self) -> list[list[str]]:
-        comp = _get(self.summary, "forecast", "comparison", "models") or {}
+        comp = self.summary.forecast.comparison
         names = {"author": "Author statistics only", "content": "Content only (embedding)",
                  "full": "Full model"}
-        rows = [[names[k], format_number(m["r2"], 3), format_number(m["mae_log"], 2),
-                 format_number(m["spearman"], 2), format_percent(m["coverage"])]
-                for k, m in comp.items()]
+        rows = [[names[k], format_number(m.r2, 3), format_number(m.mae_log, 2),
+                 format_number(m.spearman, 2), format_percent(m.coverage)]
+                for k, m in (comp.models if comp else {}).items()]
         if rows:
             rows.append(["2021 study (unseen videos)", "0.813", "–", "–", "–"])
         return rows
@@ -147,34 +147,34 @@ class ReportContent:
                  format_number(r.get("originality_rho"), 2)] for r in self.runs]
 
 
-def findings(summary: dict[str, Any]) -> list[str]:
-    """Plain-language sentences about an analysis summary (report and CLI)."""
-    s, out = summary, []
-    vs = (s.get("originality") or {}).get("vs_likes")
+def findings(summary: "AnalysisSummary") -> list[str]:
+    """Plain-language sentences about an analysis (report and CLI)."""
+    out = []
+    vs = summary.originality.vs_likes
     if vs:
-        raw, part = vs["raw"], vs["partial"]
-        out.append(f"{_direction(raw)} (Spearman ρ = {format_number(raw['rho'], 2)}, 95 % interval "
-                   f"{format_number(raw['ci_low'], 2)} to {format_number(raw['ci_high'], 2)}, "
-                   f"{vs['n']} videos). At equal follower counts ρ = {format_number(part['rho'], 2)}. "
+        raw, part = vs.raw, vs.partial
+        out.append(f"{_direction(raw)} (Spearman ρ = {format_number(raw.rho, 2)}, 95 % interval "
+                   f"{format_number(raw.ci_low, 2)} to {format_number(raw.ci_high, 2)}, "
+                   f"{vs.n} videos). At equal follower counts ρ = {format_number(part.rho, 2)}. "
                    "The 2021 study found a slightly negative link.")
-    comp = _get(s, "forecast", "comparison")
-    if comp and "models" in comp:
-        m = comp["models"]
-        out.append(f"Likes of held-out videos ({comp['split']} split, {comp['n_test']} videos) "
-                   f"are forecast with R² = {format_number(m['full']['r2'], 2)} on the log scale "
-                   f"(the 2021 study: {comp['reference_r2']:.3f} on unseen videos); author "
-                   f"statistics alone give {format_number(m['author']['r2'], 2)}, the content alone "
-                   f"{format_number(m['content']['r2'], 2)}.")
-        out.append(f"Each forecast has a {comp['coverage_nominal'] * 100:.0f} % interval; on "
+    comp = summary.forecast.comparison
+    if comp and comp.models:
+        m = comp.models
+        out.append(f"Likes of held-out videos ({comp.split} split, {comp.n_test} videos) "
+                   f"are forecast with R² = {format_number(m['full'].r2, 2)} on the log scale "
+                   f"(the 2021 study: {comp.reference_r2:.3f} on unseen videos); author "
+                   f"statistics alone give {format_number(m['author'].r2, 2)}, the content alone "
+                   f"{format_number(m['content'].r2, 2)}.")
+        out.append(f"Each forecast has a {comp.coverage_nominal * 100:.0f} % interval; on "
                    "held-out videos it contained the real likes "
-                   f"{format_percent(m['full']['coverage'])} of the time.")
-    elif _get(s, "forecast", "skipped"):
-        out.append("No like forecast: " + s["forecast"]["skipped"] + ".")
-    ev = _get(s, "hashtags", "evaluation", "methods")
-    if ev:
-        out.append(f"Suggested hashtags: {format_percent(ev['combined']['precision@5'])} of the top 5 "
+                   f"{format_percent(m['full'].coverage)} of the time.")
+    elif summary.forecast.skipped:
+        out.append("No like forecast: " + summary.forecast.skipped + ".")
+    ev = summary.hashtags.evaluation
+    if ev and ev.methods:
+        out.append(f"Suggested hashtags: {format_percent(ev.precision('combined', 5))} of the top 5 "
                    "were tags the held-out video really used (suggesting the most frequent "
-                   f"tags instead: {format_percent(ev['frequency']['precision@5'])}).")
+                   f"tags instead: {format_percent(ev.precision('frequency', 5))}).")
     return out
 
 
@@ -210,18 +210,18 @@ def gather(library: "Library", run_id: Optional[str] = None, cards: int = 5,
         other = analysis if r.id == analysis.run_id else load_analysis(library, r.id)
         if other is None:
             continue
-        s = other.summary
+        s = other.result
+        full, ev, vs = s.forecast.model("full"), s.hashtags.evaluation, s.originality.vs_likes
         runs.append({"run": r.id, "method": r.method,
-                     "forecast_r2": _get(s, "forecast", "comparison", "models", "full", "r2"),
-                     "spearman": _get(s, "forecast", "comparison", "models", "full", "spearman"),
-                     "hashtag_p5": _get(s, "hashtags", "evaluation", "methods", "combined",
-                                        "precision@5"),
-                     "originality_rho": _get(s, "originality", "vs_likes", "raw", "rho")})
+                     "forecast_r2": full.r2 if full else None,
+                     "spearman": full.spearman if full else None,
+                     "hashtag_p5": ev.precision("combined", 5) if ev else None,
+                     "originality_rho": vs.raw.rho if vs else None})
     return ReportContent(
         library=library.path.name or str(library.path),
         run={"id": run.id, "method": run.method, "preset": run.preset},
         generated=time.strftime("%Y-%m-%d %H:%M"),
-        summary=analysis.summary, originality=orig,
+        summary=analysis.result, originality=orig,
         likes=np.asarray(sc["likes"], dtype=np.float64),
         forecast=np.asarray(sc.get("like_forecast", np.full(len(ids), np.nan)), dtype=np.float64),
         most=[card(i) for i in order[:cards]], least=[card(i) for i in order[::-1][:cards]],
@@ -229,17 +229,9 @@ def gather(library: "Library", run_id: Optional[str] = None, cards: int = 5,
 
 
 # ----------------------------------------------------------------------- words
-def _get(d: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(d, dict) or d.get(key) is None:
-            return None
-        d = d[key]
-    return d
-
-
-def _direction(est: dict[str, Any]) -> str:
+def _direction(est: "Correlation") -> str:
     """Plain words for a correlation estimate with its interval."""
-    lo, hi, rho = est.get("ci_low"), est.get("ci_high"), est.get("rho")
+    lo, hi, rho = est.ci_low, est.ci_high, est.rho
     if rho is None or lo is None or hi is None or not np.isfinite(rho):
         return "Too few videos to relate originality and likes"
     if lo <= 0 <= hi:

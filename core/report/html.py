@@ -32,7 +32,7 @@ def render_html(c: ReportContent) -> str:
     parts = [
         f'<header class="cover"><h1>Reelscope report: {e(c.library)}</h1>'
         f'<div class="meta">Run {e(c.run["id"])} ({e(c.run["method"])}, {e(c.run["preset"])})'
-        f' · {e(c.summary["kind"])} embeddings · generated {e(c.generated)}</div></header>',
+        f' · {e(c.summary.kind)} embeddings · generated {e(c.generated)}</div></header>',
         f'<section><h2>Summary</h2><div class="figures">{figures}</div>'
         f'<ul class="findings">{findings}</ul></section>',
         '<section><h2>Does originality pay?</h2>'

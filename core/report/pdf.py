@@ -113,7 +113,7 @@ def _page_summary(fig: "Figure", c: ReportContent) -> None:
     _text(fig, 0.07, 0.94, f"Reelscope report: {c.library}", size=22, weight="bold")
     fig.patches.append(_band(fig))
     _text(fig, 0.07, 0.905, f"Run {c.run['id']} ({c.run['method']}, {c.run['preset']}) · "
-          f"{c.summary['kind']} embeddings · generated {c.generated}", size=9, color="#5b6472")
+          f"{c.summary.kind} embeddings · generated {c.generated}", size=9, color="#5b6472")
     figures = c.key_figures()
     for j, (label, value) in enumerate(figures):
         x, y = 0.07 + (j % 3) * 0.29, 0.86 - (j // 3) * 0.085
