@@ -14,11 +14,16 @@ UNKNOWN = "–"
 
 
 def format_likes(x: Any) -> str:
-    """Likes for people: 9,870 · 12.3k · 1.2M (and – when unknown)."""
+    """Likes for people, three significant figures or all the digits below 10,000:
+    9,870 · 12.3k · 558k · 1.2M (and – when unknown)."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return UNKNOWN
     x = float(x)
-    return f"{x / 1e6:.1f}M" if x >= 1e6 else f"{x / 1e3:.1f}k" if x >= 1e4 else f"{x:,.0f}"
+    if x >= 1e6:
+        return f"{x / 1e6:.1f}M"
+    if x >= 1e5:
+        return f"{x / 1e3:.0f}k"
+    return f"{x / 1e3:.1f}k" if x >= 1e4 else f"{x:,.0f}"
 
 
 def format_number(x: Any, digits: int, suffix: str = "") -> str:

@@ -8,8 +8,8 @@ from reelscope.core.numbers import format_count, format_likes, format_number, fo
 
 
 def test_likes_round_for_people():
-    assert [format_likes(x) for x in (9870, 12_345, 1_234_567, np.float64(99.6))] == \
-        ["9,870", "12.3k", "1.2M", "100"]
+    assert [format_likes(x) for x in (9870, 12_345, 558_300, 1_234_567, np.float64(99.6))] == \
+        ["9,870", "12.3k", "558k", "1.2M", "100"]
     assert format_likes(None) == format_likes(float("nan")) == format_likes(np.inf) == "–"
 
 

@@ -32,6 +32,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from reelscope.core.numbers import format_likes
+
 MODELS = ("author", "content", "full")
 AUTHOR_COLUMNS = ("followers", "hearts", "video_count", "following")
 CONTEXT_COLUMNS = ("log_duration", "hour_sin", "hour_cos", "weekday_sin", "weekday_cos")
@@ -323,25 +325,16 @@ def explain_forecast(forecast: dict[str, Any], neighbours: Sequence[dict[str, An
     ``neighbours``: ``[{"id", "score", "likes"}, ...]`` nearest library videos.
     """
     pct = f"{forecast['coverage'] * 100:.0f} %"
-    band = f"{_fmt(forecast['low'])}–{_fmt(forecast['high'])}"
+    band = f"{format_likes(forecast['low'])}–{format_likes(forecast['high'])}"
     if forecast.get("author_baseline") is None:
         text = (f"No author statistics, so this is a content-only forecast: "
-                f"{_fmt(forecast['forecast'])} likes ({pct} interval {band}).")
+                f"{format_likes(forecast['forecast'])} likes ({pct} interval {band}).")
     else:
-        text = (f"Videos by authors like this one get about {_fmt(forecast['author_baseline'])} "
+        text = (f"Videos by authors like this one get about {format_likes(forecast['author_baseline'])} "
                 f"likes; this content moves that ×{forecast['content_uplift']:.2f} to "
-                f"{_fmt(forecast['forecast'])} ({pct} interval {band}).")
+                f"{format_likes(forecast['forecast'])} ({pct} interval {band}).")
     known = [nb for nb in neighbours if nb.get("likes") is not None]
     if known:
-        listed = ", ".join(f"{nb['id']} ({_fmt(nb['likes'])})" for nb in known[:3])
+        listed = ", ".join(f"{nb['id']} ({format_likes(nb['likes'])})" for nb in known[:3])
         text += f" Most similar library videos: {listed}."
     return text
-
-
-def _fmt(x: float) -> str:
-    x = float(x)
-    if x >= 1e6:
-        return f"{x / 1e6:.1f}M"
-    if x >= 1e4:
-        return f"{x / 1e3:.0f}k"
-    return f"{x:,.0f}"
