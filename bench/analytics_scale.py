@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ann import embedding_like  # noqa: E402
 
 from reelscope.core.analytics.originality import DETECTORS, OriginalityScorer  # noqa: E402
-from reelscope.core.analytics.similar import VectorIndex  # noqa: E402
+from reelscope.core.analytics.vector_index import VectorIndex  # noqa: E402
 from reelscope.core.analytics.sounds import sound_clusters, trend_typicality_all  # noqa: E402
 
 

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from reelscope.core.analytics.similar import VectorIndex, exact_top_k
+from reelscope.core.analytics.vector_index import VectorIndex, exact_top_k
 
 
 def embedding_like(n: int, dim: int, seed: int = 0, latent: int = 64, clusters: int = 2000,

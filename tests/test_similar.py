@@ -10,7 +10,8 @@ import pytest
 from reelscope.core.store.embeddings import Embeddings, l2_normalise, save_embeddings
 from reelscope.core.store.library import Library
 from reelscope.core.store.models import TrainingRun
-from reelscope.core.analytics.similar import VectorIndex, exact_top_k, index_for, similar_videos
+from reelscope.core.analytics.similar import index_for, similar_videos
+from reelscope.core.analytics.vector_index import VectorIndex, exact_top_k
 
 
 def unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:

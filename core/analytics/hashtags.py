@@ -192,7 +192,7 @@ def nearest(Q: np.ndarray, X: np.ndarray, k: int, exclude: Optional[Sequence[int
     Returns ``idx`` int [M, k'] and ``sim`` float32 [M, k'] most similar first,
     k' = min(k, N - 1 if exclude else N); ``exclude[i]`` (or -1) is never returned for row i.
     """
-    from reelscope.core.analytics.similar import exact_top_k
+    from reelscope.core.analytics.vector_index import exact_top_k
 
     n = len(X)
     if exclude is None:

@@ -244,7 +244,7 @@ class OriginalityScorer:
 
     def _typical_distances(self, library: np.ndarray, k: int, sample: int = 300) -> np.ndarray:
         """float32 [m]: mean cosine distance from m sampled library rows to their k closest."""
-        from reelscope.core.analytics.similar import exact_top_k
+        from reelscope.core.analytics.vector_index import exact_top_k
 
         cache = getattr(self, "_typical_cache", None)
         if cache is None:

@@ -61,7 +61,7 @@ def sound_clusters(
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from reelscope.core.analytics.similar import VectorIndex
+    from reelscope.core.analytics.vector_index import VectorIndex
 
     X = np.asarray(audio, dtype=np.float32)
     n = len(X)
