@@ -25,7 +25,8 @@ import sqlite_utils
 
 from reelscope.core.store import lock
 from reelscope.core.store.clipcache import ClipCache
-from reelscope.core.store.models import Author, PostMetadata, Problem, Sound, TrainingRun, Video
+from reelscope.core.store.models import PostMetadata, Problem, TrainingRun, Video
+from reelscope.core.store.rows import insert_problem, save_post, video_from_row
 from reelscope.core.store.schema import LATEST_VERSION, SchemaTooNew, migrate, stored_version
 
 
@@ -183,7 +184,7 @@ class Library:
         cols = [c[0] for c in rows.description]
         records = [dict(zip(cols, r)) for r in rows.fetchall()]
         tags = self._hashtags_by_video([r["id"] for r in records] if where else None)
-        return [_video_from_row(r, tags.get(r["id"], ())) for r in records]
+        return [video_from_row(r, tags.get(r["id"], ())) for r in records]
 
     def _hashtags_by_video(self, ids: Optional[list[str]]) -> dict[str, tuple[str, ...]]:
         sql = (
@@ -240,7 +241,7 @@ class Library:
     # ------------------------------------------------------------------ writing
     def record_problem(self, problem: Problem) -> None:
         with self.transaction() as c:
-            _insert_problem(c, problem, time.time())
+            insert_problem(c, problem, time.time())
 
     def clear_problems(self, job: str, path: str) -> None:
         with self.transaction() as c:
@@ -251,7 +252,7 @@ class Library:
         n = 0
         with self.transaction() as c:
             for rec in records:
-                _save_post(c, rec)
+                save_post(c, rec)
                 n += 1
         return n
 
@@ -291,7 +292,7 @@ class Library:
                     list(row.values()),
                 )
             for p in problems:
-                _insert_problem(c, p, now)
+                insert_problem(c, p, now)
 
     def replace_problems(self, job: str, problems: Sequence[Problem]) -> None:
         """Every problem ``job`` recorded, replaced by ``problems`` (one transaction)."""
@@ -299,7 +300,7 @@ class Library:
         with self.transaction() as c:
             c.execute("DELETE FROM problems WHERE job = ?", [job])
             for p in problems:
-                _insert_problem(c, p, now)
+                insert_problem(c, p, now)
 
     # --------------------------------------------------------------------- runs
     def runs(self) -> list[TrainingRun]:
@@ -340,110 +341,3 @@ class Library:
                 },
                 pk="id",
             )
-
-
-def _insert_problem(c: sqlite3.Connection, p: Problem, now: float) -> None:
-    c.execute(
-        "INSERT OR IGNORE INTO problems(job, path, row, reason, severity, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [p.job, p.path, p.row, p.reason, p.severity, now],
-    )
-
-
-def _video_from_row(r: dict[str, Any], tags: tuple[str, ...]) -> Video:
-    author = None
-    if r.get("author_id"):
-        author = Author(
-            r["author_id"], r["unique_id"], r["nickname"], r["followers"], r["following"],
-            r["hearts"], r["video_count"], r["digg_count"],
-        )
-    sound = None
-    if r.get("sound_id"):
-        original = None if r["sound_original"] is None else bool(r["sound_original"])
-        sound = Sound(r["sound_id"], r["sound_title"], r["sound_author"], original)
-    return Video(
-        id=r["id"],
-        path=r["path"],
-        status=r["status"],
-        content_hash=r["content_hash"],
-        size_bytes=r["size_bytes"],
-        duration=r["duration"],
-        width=r["width"],
-        height=r["height"],
-        fps=r["fps"],
-        video_codec=r["video_codec"],
-        audio_codec=r["audio_codec"],
-        has_audio=None if r["has_audio"] is None else bool(r["has_audio"]),
-        rotation=r["rotation"],
-        error=r["error"],
-        warnings=tuple(json.loads(r["warnings"] or "[]")),
-        frame_times=tuple(json.loads(r["frame_times"] or "[]")),
-        description=r.get("description"),
-        posted_at=r.get("posted_at"),
-        author=author,
-        sound=sound,
-        likes=r.get("likes"),
-        shares=r.get("shares"),
-        comments=r.get("comments"),
-        plays=r.get("plays"),
-        hashtags=tags,
-        extra=json.loads(r.get("extra") or "{}"),
-    )
-
-
-def _save_post(c: sqlite3.Connection, rec: PostMetadata) -> None:
-    if rec.author is not None:
-        a = rec.author
-        # Later statistics win, but a record that lacks a field never erases a known one.
-        c.execute(
-            """INSERT INTO authors(id, unique_id, nickname, followers, following, hearts,
-                                   video_count, digg_count)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT(id) DO UPDATE SET
-                 unique_id = COALESCE(excluded.unique_id, unique_id),
-                 nickname = COALESCE(excluded.nickname, nickname),
-                 followers = COALESCE(excluded.followers, followers),
-                 following = COALESCE(excluded.following, following),
-                 hearts = COALESCE(excluded.hearts, hearts),
-                 video_count = COALESCE(excluded.video_count, video_count),
-                 digg_count = COALESCE(excluded.digg_count, digg_count)""",
-            [a.id, a.unique_id, a.nickname, a.followers, a.following, a.hearts,
-             a.video_count, a.digg_count],
-        )
-    if rec.sound is not None:
-        s = rec.sound
-        c.execute(
-            """INSERT INTO sounds(id, title, author_name, original) VALUES (?, ?, ?, ?)
-               ON CONFLICT(id) DO UPDATE SET
-                 title = COALESCE(excluded.title, title),
-                 author_name = COALESCE(excluded.author_name, author_name),
-                 original = COALESCE(excluded.original, original)""",
-            [s.id, s.title, s.author_name, None if s.original is None else int(s.original)],
-        )
-    c.execute(
-        """INSERT INTO posts(video_id, description, posted_at, author_id, sound_id,
-                             meta_duration, source, extra)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT(video_id) DO UPDATE SET
-             description = excluded.description, posted_at = excluded.posted_at,
-             author_id = excluded.author_id, sound_id = excluded.sound_id,
-             meta_duration = excluded.meta_duration, source = excluded.source,
-             extra = excluded.extra""",
-        [rec.id, rec.description, rec.posted_at, rec.author.id if rec.author else None,
-         rec.sound.id if rec.sound else None, rec.duration, rec.source,
-         json.dumps(rec.extra, ensure_ascii=False, default=str)],
-    )
-    c.execute(
-        """INSERT INTO engagement(video_id, likes, shares, comments, plays) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT(video_id) DO UPDATE SET likes = excluded.likes, shares = excluded.shares,
-             comments = excluded.comments, plays = excluded.plays""",
-        [rec.id, rec.likes, rec.shares, rec.comments, rec.plays],
-    )
-    c.execute("DELETE FROM video_hashtags WHERE video_id = ?", [rec.id])
-    for tag in dict.fromkeys(rec.hashtags):
-        c.execute("INSERT OR IGNORE INTO hashtags(tag) VALUES (?)", [tag])
-        c.execute(
-            "INSERT OR IGNORE INTO video_hashtags(video_id, hashtag_id) "
-            "SELECT ?, id FROM hashtags WHERE tag = ?",
-            [rec.id, tag],
-        )
