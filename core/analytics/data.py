@@ -30,17 +30,9 @@ def runs_with_embeddings(library: "Library") -> list["TrainingRun"]:
 
 def resolve_run(library: "Library", run_id: Optional[str] = None) -> "TrainingRun":
     """``run_id``'s run, or the newest run with embeddings; clear errors otherwise."""
-    runs = runs_with_embeddings(library)
-    if run_id is not None:
-        library.run(run_id)  # KeyError for an unknown run
-        runs = [r for r in runs if r.id == run_id]
-        if not runs:
-            raise FileNotFoundError(f"run {run_id} has no embeddings yet; run "
-                                    f"'reelscope embed --run {run_id}' first")
-    if not runs:
-        raise FileNotFoundError(f"no trained run with embeddings in {library.path}; run "
-                                "'reelscope train' (and 'reelscope embed') first")
-    return runs[-1]
+    from reelscope.core.store.embeddings import embeddings_path
+
+    return embeddings_path(library, run_id)[0]
 
 
 @dataclass

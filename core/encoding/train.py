@@ -243,16 +243,8 @@ def _find_run(library: "Library", run_id: Optional[str], method: str, preset: st
 def _trained_run(library: "Library", run_id: Optional[str]) -> TrainingRun:
     from reelscope.training.checkpoint import WEIGHTS_FILE
 
-    runs = [r for r in library.runs() if run_id is None or r.id == run_id]
-    if run_id is not None and not runs:
-        raise KeyError(f"no training run {run_id!r} in {library.path}")
-    for run in reversed(runs):
-        if (library.path / run.dir / WEIGHTS_FILE).exists():
-            return run
-    raise FileNotFoundError(
-        f"no trained run in {library.path}" + (f" with id {run_id}" if run_id else "")
-        + "; run 'reelscope train' first"
-    )
+    return library.resolve_run(run_id, WEIGHTS_FILE, "trained weights",
+                               "run 'reelscope train' (to the end) first")
 
 
 def _save(library: "Library", run: TrainingRun, **changes: Any) -> TrainingRun:

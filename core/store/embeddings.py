@@ -73,18 +73,9 @@ def load_embeddings_file(path: Path, run_id: str = "") -> Embeddings:
 
 def embeddings_path(library: "Library", run_id: Optional[str] = None) -> tuple["TrainingRun", Path]:
     """(run, path of its embeddings file): ``run_id``'s, or the newest run that has one."""
-    runs = [r for r in library.runs() if run_id is None or r.id == run_id]
-    if run_id is not None and not runs:
-        raise KeyError(f"no training run {run_id!r} in {library.path}")
-    for run in reversed(runs):
-        path = library.path / run.dir / FILE_NAME
-        if path.exists():
-            return run, path
-    raise FileNotFoundError(
-        f"no embeddings in {library.path}"
-        + (f" for run {run_id}" if run_id else "")
-        + "; run 'reelscope train' then 'reelscope embed' first"
-    )
+    run = library.resolve_run(run_id, FILE_NAME, "embeddings",
+                              "run 'reelscope train' then 'reelscope embed' first")
+    return run, library.path / run.dir / FILE_NAME
 
 
 def load_embeddings(library: "Library", run_id: Optional[str] = None) -> Embeddings:

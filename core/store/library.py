@@ -318,6 +318,20 @@ class Library:
             return run
         raise KeyError(f"no training run {run_id!r} in {self.path}")
 
+    def resolve_run(self, run_id: Optional[str], having: str, missing: str, todo: str) -> TrainingRun:
+        """The one run resolver: ``run_id``'s run, or the newest run whose folder holds the
+        file ``having``. Errors say what is ``missing`` ("embeddings", "trained weights")
+        and what to do: KeyError for an unknown id, FileNotFoundError otherwise."""
+        if run_id is not None:
+            run = self.run(run_id)  # KeyError for an unknown run
+            if not (self.path / run.dir / having).exists():
+                raise FileNotFoundError(f"run {run_id} has no {missing} yet; {todo}")
+            return run
+        for run in reversed(self.runs()):
+            if (self.path / run.dir / having).exists():
+                return run
+        raise FileNotFoundError(f"no run with {missing} in {self.path}; {todo}")
+
     def _inside(self, relative: str) -> bool:
         """Whether ``relative`` (a path read from the database) stays inside the library."""
         if not relative or Path(relative).is_absolute():
