@@ -156,8 +156,9 @@ def test_export_scores_and_embeddings(library_dir, capsys, tmp_path):
     assert header[0] == "id" and "visual_0" in header and "fused_23" in header
 
 
-def test_predict_with_stubbed_encoder(library_dir, capsys, tmp_path, monkeypatch):
-    """predict's embedding step is one call; replace it by vectors of known library videos."""
+def stub_encoder(monkeypatch, library_dir: Path, tmp_path: Path) -> list[Path]:
+    """Two undecodable "new files" whose embedding step (one call in predict) returns the
+    vectors of library videos 3 and 4, nudged; returns the files."""
     import reelscope.core.analytics.predict as predict
 
     emb = np.load(library_dir / "runs" / "run-a" / "embeddings.npz")
@@ -174,6 +175,12 @@ def test_predict_with_stubbed_encoder(library_dir, capsys, tmp_path, monkeypatch
                 for j, _ in enumerate(paths)]
 
     monkeypatch.setattr(predict, "embed_files", fake_embed)
+    return files
+
+
+def test_predict_with_stubbed_encoder(library_dir, capsys, tmp_path, monkeypatch):
+    """predict's embedding step is one call; replace it by vectors of known library videos."""
+    files = stub_encoder(monkeypatch, library_dir, tmp_path)
     before = (library_dir / "library.db").stat().st_mtime_ns
     out = run_json(capsys, "predict", *map(str, files), "--library", str(library_dir),
                    "--run", "run-a", "--followers", "20000", "--following", "10",

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from reelscope.core.cli.main import main
-from test_cli_analytics import build_library
+from test_cli_analytics import build_library, stub_encoder
 
 GOLDEN = Path(__file__).parent / "golden"
 RECORD = os.environ.get("REELSCOPE_RECORD_GOLDEN") == "1"
@@ -120,20 +120,7 @@ def test_analytics_commands_match_their_golden_output(tmp_path, capsys, monkeypa
     check("similar_audio", "similar", "v010", "-k", "5", "--kind", "audio", *lib, "--run", "run-a")
     check("evaluate", "evaluate", *lib)
 
-    # predict: its one embedding call replaced by known vectors (as in test_cli_analytics)
-    import reelscope.core.analytics.predict as predict
-
-    emb = np.load(root / "runs" / "run-a" / "embeddings.npz")
-    files = [tmp_path / "new1.mp4", tmp_path / "new2.mp4"]
-    for f in files:
-        f.write_bytes(b"not decoded in this test")
-
-    class Decoded:
-        info = type("Info", (), {"duration": 20.0})()
-        warnings: list[str] = []
-
-    monkeypatch.setattr(predict, "embed_files", lambda library, run_id, paths, progress=None, cancel=None: [
-        (Decoded(), {k: emb[k][3 + j] + 1e-3 for k in ("visual", "audio", "fused")}) for j, _ in enumerate(paths)])
+    files = stub_encoder(monkeypatch, root, tmp_path)  # predict's one embedding call, stubbed
     out = run_json(capsys, "predict", *map(str, files), *lib, "--run", "run-a", "--followers", "20000",
                    "--following", "10", "--author-likes", "300000", "--author-videos", "40", "-k", "5")
     g.check("predict", normalise(out, str(tmp_path)))
