@@ -268,3 +268,30 @@ def test_predict_add_imports_and_embeds(tmp_path, capsys, monkeypatch):
         lib.close()
     hits = run_json(capsys, "similar", "v007", "--library", str(root), "--run", "run-a", "-k", "1")
     assert hits[0]["id"] == new_id
+
+
+def test_analyze_reports_progress_inside_its_steps_and_stops_between_detectors(tmp_path):
+    """Cancel is honoured inside the originality step (between detectors), not only between
+    analyses; nothing is stored by a cancelled analysis."""
+    from reelscope.core.analytics.analyze import analyze, load_analysis
+    from reelscope.core.progress import CancelToken, Cancelled
+
+    lib = build_library(tmp_path / "lib")
+    events, token = [], CancelToken()
+
+    def progress(event):
+        events.append(event)
+        if event.message.startswith("originality: ") and len(
+                [e for e in events if e.message.startswith("originality: ")]) == 2:
+            token.cancel()  # after the first detector
+
+    with pytest.raises(Cancelled):
+        analyze(lib, "run-a", progress=progress, cancel=token)
+    inner = [e.message for e in events if e.message.startswith("originality: ")]
+    assert len(inner) == 2  # stopped at the second detector's tick, before fitting it
+    assert load_analysis(lib, "run-a") is None  # nothing half-written counts as an analysis
+    events.clear()
+    analyze(lib, "run-a", progress=events.append)
+    messages = [e.message for e in events]
+    assert any(m.startswith("originality: bootstrap") for m in messages)
+    assert sum(m.startswith("originality: ") and "bootstrap" not in m for m in messages) >= 3

@@ -25,7 +25,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Callable, Optional, TYPE_CHECKING
 
 import numpy as np
 
@@ -165,7 +165,8 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     except (ValueError, FloatingPointError) as exc:  # one failed analysis must not stop the rest
         sounds, sound_labels = SoundResult(error=f"sound clustering failed: {exc}"), None
     report.step(message="originality")
-    originality = _originality(data, X, scores, sound_labels, random_state)
+    originality = _originality(data, X, scores, sound_labels, random_state,
+                               tick=lambda what: report.update(message=f"originality: {what}"))
     report.step(message="like forecast")
     forecast, forecaster = _forecast(data, kind, split, coverage, random_state, scores)
     report.step(message="hashtags")
@@ -173,7 +174,7 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     report.step(message="similarity index")
     from reelscope.core.analytics.similar import index_for
 
-    index_for(library, data.run.id, kind)
+    index_for(library, data.run.id, kind, progress=progress, cancel=cancel)
     report.step(message="saving")
     result = AnalysisSummary(
         format=FORMAT_VERSION, run=data.run.id, method=data.run.method, kind=kind,
@@ -206,11 +207,13 @@ def originality_scorer(random_state: int = 0) -> Any:
 
 
 def _originality(data: AnalysisData, X: np.ndarray, scores: dict[str, np.ndarray],
-                 sound_labels: Optional[np.ndarray], random_state: int) -> OriginalityResult:
-    """Originality per video into ``scores``; its link with likes, overall and within sounds."""
+                 sound_labels: Optional[np.ndarray], random_state: int,
+                 tick: Optional[Callable[[str], None]] = None) -> OriginalityResult:
+    """Originality per video into ``scores``; its link with likes, overall and within sounds.
+    ``tick`` is called between detectors and bootstrap chunks (progress and cancel)."""
     from reelscope.core.analytics.originality_stats import originality_vs_likes
 
-    per = originality_scorer(random_state).fit(X).score(X)
+    per = originality_scorer(random_state).fit(X, tick=tick).score(X)
     for name, values in per.items():
         key = "originality" if name == "ensemble" else f"originality_{name}"
         scores[key] = np.asarray(values, dtype=np.float64)
@@ -226,7 +229,7 @@ def _originality(data: AnalysisData, X: np.ndarray, scores: dict[str, np.ndarray
                                                data.followers[rows],
                                                groups=None if sound_labels is None
                                                else sound_labels[rows],
-                                               seed=random_state)
+                                               seed=random_state, tick=tick)
     return OriginalityResult.from_json(jsonable(out))
 
 

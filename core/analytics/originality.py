@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -71,8 +71,9 @@ class OriginalityScorer:
         self.max_fit_samples = max_fit_samples
 
     # -------------------------------------------------------------------- fit
-    def fit(self, X: np.ndarray) -> "OriginalityScorer":
-        """Fit on the library's embeddings, float32 [N, D] (N >= 3)."""
+    def fit(self, X: np.ndarray, tick: Optional[Callable[[str], None]] = None) -> "OriginalityScorer":
+        """Fit on the library's embeddings, float32 [N, D] (N >= 3). ``tick(detector)`` is
+        called before each detector is fitted (progress, and a chance to cancel)."""
         from scipy.stats import rankdata
 
         X = _check_rows(X)
@@ -88,6 +89,8 @@ class OriginalityScorer:
         Z = self._reduce(X)
         self.detectors_, self.reference_, self.scores_ = {}, {}, {}
         for name in self.detectors:
+            if tick is not None:
+                tick(name)
             raw = self._fit_detector(name, Z, rng)
             self.reference_[name] = np.sort(raw)
             self.scores_[name] = 100.0 * (rankdata(raw) - 0.5) / n

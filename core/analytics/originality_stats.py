@@ -11,7 +11,7 @@ themselves come from :class:`reelscope.core.analytics.originality.OriginalitySco
 from __future__ import annotations
 
 import warnings
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -25,6 +25,7 @@ def originality_vs_likes(
     seed: int = 0,
     min_group_size: int = 20,
     confidence: float = 0.95,
+    tick: Optional[Callable[[str], None]] = None,
 ) -> dict:
     """Does originality go with likes? Spearman's rho with bootstrap intervals.
 
@@ -34,6 +35,8 @@ def originality_vs_likes(
         (NaN/None) or negative are left out.
     groups : optional [N] labels (a sound cluster or trend per video).
     n_boot : bootstrap resamples; each redoes the whole estimate.
+    tick : optional callable, called with a message before each chunk of resamples
+        (progress, and a chance for the caller to cancel by raising).
 
     Returns
     -------
@@ -67,8 +70,8 @@ def originality_vs_likes(
         "n": int(len(o)),
         "n_boot": int(n_boot),
         "confidence": confidence,
-        "raw": _estimate(o, ll, lf, None, "raw", n_boot, rng, confidence),
-        "partial": _estimate(o, ll, lf, None, "partial", n_boot, rng, confidence),
+        "raw": _estimate(o, ll, lf, None, "raw", n_boot, rng, confidence, tick),
+        "partial": _estimate(o, ll, lf, None, "partial", n_boot, rng, confidence, tick),
         "within_groups": None,
         "groups": {},
         "method": (
@@ -79,7 +82,7 @@ def originality_vs_likes(
     }
     if groups is not None:
         uniq, g = np.unique(labels.astype(str), return_inverse=True)
-        result["within_groups"] = _estimate(o, ll, lf, g, "partial", n_boot, rng, confidence)
+        result["within_groups"] = _estimate(o, ll, lf, g, "partial", n_boot, rng, confidence, tick)
         for code, label in enumerate(uniq):
             rows = np.flatnonzero(g == code)
             if len(rows) < min_group_size:
@@ -95,6 +98,7 @@ def originality_vs_likes(
 def _estimate(
     o: np.ndarray, ll: np.ndarray, lf: np.ndarray, g: Optional[np.ndarray], kind: str,
     n_boot: int, rng: np.random.Generator, confidence: float,
+    tick: Optional[Callable[[str], None]] = None,
 ) -> dict[str, float]:
     n = len(o)
     nan = float("nan")
@@ -105,6 +109,8 @@ def _estimate(
     boots = []
     per_chunk = max(1, 2_000_000 // n)  # bounded memory: [chunk, n] float64 arrays
     for start in range(0, n_boot, per_chunk):
+        if tick is not None:
+            tick(f"bootstrap {kind} {start}/{n_boot}")
         idx = rng.integers(0, n, size=(min(per_chunk, n_boot - start), n))
         boots.append(_rho_rows(o, ll, lf, g, kind, idx))
     boots = np.concatenate(boots) if boots else np.array([np.nan])
