@@ -157,3 +157,28 @@ def test_a_run_folder_read_from_the_database_stays_inside_the_library(tmp_path):
         with pytest.raises(LibraryError, match="outside the library"):
             lib.run("up")
         assert lib.run("ok").dir == "runs/ok"
+
+
+def test_a_writer_refuses_broken_and_foreign_databases_without_touching_them(tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    conn = sqlite3.connect(other / "library.db")
+    conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.commit()
+    conn.close()
+    before = (other / "library.db").read_bytes()
+    with pytest.raises(LibraryError, match="another application's database"):
+        Library.open(other)
+    assert (other / "library.db").read_bytes() == before and not (other / "library.db-wal").exists()
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "library.db").write_bytes(b"not a database " * 100)
+    with pytest.raises(LibraryError, match="cannot be opened as a library"):
+        Library.open(junk)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(LibraryError, match="cannot create a library"):
+        Library.create(tmp_path / "afile" / "lib")
+    for lib in (other, junk, tmp_path / "afile" / "lib"):  # the CLI: one line, no traceback
+        assert main(["import", str(tmp_path), "--library", str(lib), "--quiet"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err

@@ -58,9 +58,12 @@ class Library:
             return cls.open(path)
         if path.exists() and not path.is_dir():
             raise LibraryError(f"{path} exists and is not a folder")
-        path.mkdir(parents=True, exist_ok=True)
-        for sub in ("runs", "reports"):
-            (path / sub).mkdir(exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            for sub in ("runs", "reports"):
+                (path / sub).mkdir(exist_ok=True)
+        except OSError as exc:  # a parent that is a file, no permission, a full disk
+            raise LibraryError(f"cannot create a library at {path}: {exc.strerror or exc}") from None
         return cls._connect(path)
 
     @classmethod
@@ -80,14 +83,30 @@ class Library:
 
     @classmethod
     def _connect(cls, path: Path) -> "Library":
-        conn = sqlite3.connect(
-            path / DB_NAME, timeout=60, isolation_level=None, check_same_thread=False
-        )
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=60000")
-        migrate(conn)
+        """A writer's connection. It reads before it writes anything: a file that is not a
+        database, or another application's database, is refused untouched."""
+        db = path / DB_NAME
+        try:
+            conn = sqlite3.connect(db, timeout=60, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise LibraryError(f"cannot open {db}: {exc}") from None
+        try:
+            conn.execute("PRAGMA busy_timeout=60000")
+            if stored_version(conn) is None and conn.execute(
+                    "SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise LibraryError(f"{db} is another application's database (it has tables but no "
+                                   "Reelscope schema); Reelscope will not write into it")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            migrate(conn)
+        except sqlite3.DatabaseError as exc:  # not a database, read-only, locked, disk full
+            conn.close()
+            hint = "; open it read-only ('reelscope info' does)" if "readonly" in str(exc) else ""
+            raise LibraryError(f"{db} cannot be opened as a library: {exc}{hint}") from None
+        except BaseException:
+            conn.close()
+            raise
         return cls(path, conn)
 
     @classmethod
