@@ -295,3 +295,29 @@ def test_analyze_reports_progress_inside_its_steps_and_stops_between_detectors(t
     messages = [e.message for e in events]
     assert any(m.startswith("originality: bootstrap") for m in messages)
     assert sum(m.startswith("originality: ") and "bootstrap" not in m for m in messages) >= 3
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["analyze", "--coverage", "5"], "between 0 and 1"),
+    (["analyze", "--coverage", "-1"], "between 0 and 1"),
+    (["similar", "v001", "-k", "-1"], "at least 1"),
+    (["predict", "x.mp4", "--followers", "-5"], "at least 0"),
+    (["import", ".", "--workers", "0"], "at least 1"),
+    (["train", "--epochs", "zero"], "not a whole number"),
+])
+def test_out_of_range_options_are_usage_errors(library_dir, capsys, argv, says):
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--library", str(library_dir)])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and says in err and "Traceback" not in err
+
+
+def test_scripts_get_the_same_checks(library_dir):
+    from reelscope.core.analytics.analyze import analyze
+    from reelscope.core.analytics.similar import similar_videos
+
+    with Library.open(library_dir) as lib:
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            analyze(lib, "run-a", coverage=5)
+        with pytest.raises(ValueError, match="at least 1"):
+            similar_videos(lib, "v001", k=0, run_id="run-a")

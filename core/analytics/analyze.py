@@ -151,6 +151,8 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     """
     from reelscope.training.files import write_bytes_atomic
 
+    if not 0 < coverage < 1:
+        raise ValueError(f"coverage must be between 0 and 1 (0.8 means 80 %), not {coverage}")
     report = Reporter("analyze", 6, progress, cancel)
     data = load_data(library, run_id)
     if len(data.videos) < 3:

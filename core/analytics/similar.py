@@ -138,6 +138,8 @@ def similar_videos(
     Returns ``(video id, cosine similarity)`` pairs, most similar first; a
     video is never listed as similar to itself.
     """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
     index = index_for(library, run_id, kind)
     if isinstance(video_id_or_vector, str):
         video_id = video_id_or_vector

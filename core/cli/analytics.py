@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from reelscope.core.cli.main import CommandError, add_output_flags, open_library, print_json
+from reelscope.core.cli.main import CommandError, add_output_flags, count, open_library, print_json, share
 from reelscope.core.store.library import Library
 
 
@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="List the library videos most similar to TARGET: a video id "
                        "from the library, or a video file (embedded with the run's encoder).")
     p.add_argument("target", help="video id or path of a video file")
-    p.add_argument("-k", type=int, default=10, help="how many videos (default 10)")
+    p.add_argument("-k", type=count(1), default=10, help="how many videos (default 10)")
     _kind(p)
     _common(p)
     p.set_defaults(handler=cmd_similar)
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _kind(p)
     p.add_argument("--split", choices=("random", "author", "time"), default="random",
                    help="held-out split for the forecast comparison (default random)")
-    p.add_argument("--coverage", type=float, default=0.8,
+    p.add_argument("--coverage", type=share, default=0.8,
                    help="nominal coverage of forecast intervals (default 0.8)")
     _common(p)
     p.set_defaults(handler=cmd_analyze)
@@ -54,11 +54,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "and originality. The library is not changed unless --add is given.")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--metadata", type=Path, help="metadata file describing the files")
-    p.add_argument("--followers", type=int, help="the author's followers")
-    p.add_argument("--following", type=int, help="accounts the author follows")
-    p.add_argument("--author-likes", type=int, help="likes (hearts) the author received in total")
-    p.add_argument("--author-videos", type=int, help="videos the author has posted")
-    p.add_argument("-k", type=int, default=10, help="similar videos per file (default 10)")
+    p.add_argument("--followers", type=count(0), help="the author's followers")
+    p.add_argument("--following", type=count(0), help="accounts the author follows")
+    p.add_argument("--author-likes", type=count(0), help="likes (hearts) the author received in total")
+    p.add_argument("--author-videos", type=count(0), help="videos the author has posted")
+    p.add_argument("-k", type=count(1), default=10, help="similar videos per file (default 10)")
     p.add_argument("--add", action="store_true", help="also import the files (with --metadata) into the library and store their embeddings with the run, so similar and analyze include them")
     _common(p)
     p.set_defaults(handler=cmd_predict)

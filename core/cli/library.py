@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from reelscope.core.cli.main import CommandError, add_output_flags, open_library, print_json
+from reelscope.core.cli.main import CommandError, add_output_flags, count, open_library, positive_float, print_json
 from reelscope.core.store.library import Library
 
 
@@ -17,14 +17,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "every later stage that is available (train, embed, analyse, report).")
     p.add_argument("--dir", type=Path, default=Path("reelscope-demo"),
                    help="folder for the generated videos and the library (default: ./reelscope-demo)")
-    p.add_argument("--videos", type=int, default=300, help="number of demo videos (default 300)")
+    p.add_argument("--videos", type=count(1), default=300, help="number of demo videos (default 300)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--preset", default="small", help="training preset (default small)")
-    p.add_argument("--time-budget", type=float, default=10.0, metavar="MINUTES",
+    p.add_argument("--time-budget", type=positive_float, default=10.0, metavar="MINUTES",
                    help="training time limit in minutes (default 10)")
     p.add_argument("--generate-only", action="store_true", help="only generate the videos and metadata")
     p.add_argument("--no-train", action="store_true", help="stop after importing")
-    p.add_argument("--drafts", type=int, default=5, metavar="N",
+    p.add_argument("--drafts", type=count(0), default=5, metavar="N",
                    help="demo videos kept out of the library and checked as drafts after the "
                    "analysis, their forecasts printed beside their real likes (default 5)")
     p.add_argument("--no-window", action="store_true", help="never open the desktop window")
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metadata", type=Path, help="metadata file (TikTokApi JSON, Apify CSV/JSON, "
                    "or Reelscope CSV); default: JSON/CSV files at the top of FOLDER")
     p.add_argument("--library", type=Path, required=True, help="library folder")
-    p.add_argument("--workers", type=int, default=None, help="decoding processes (default: all cores)")
+    p.add_argument("--workers", type=count(1), default=None, help="decoding processes (default: all cores)")
     add_output_flags(p)
     p.set_defaults(handler=cmd_import)
 

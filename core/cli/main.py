@@ -30,6 +30,42 @@ class CommandError(Exception):
         self.code = code
 
 
+def count(minimum: int) -> Any:
+    """An argparse type: an integer >= ``minimum``, else a clear usage error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    parse.__name__ = "count"
+    return parse
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def share(text: str) -> float:
+    """An argparse type: a share strictly between 0 and 1 (0.8 means 80 %)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (0.8 means 80 %), got {text}")
+    return value
+
+
 def add_output_flags(p: argparse.ArgumentParser) -> None:
     """``--json`` and ``--quiet``, the same on every command."""
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from reelscope.core.cli.main import CommandError, add_output_flags, open_library, print_json
+from reelscope.core.cli.main import CommandError, add_output_flags, count, open_library, positive_float, print_json
 from reelscope.core.progress import Cancelled
 
 METHOD_CHOICES = ("simclr", "av-simclr", "moco", "byol", "simsiam")
@@ -32,8 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="self-supervised method (default av-simclr)")
     p.add_argument("--preset", choices=PRESET_CHOICES, default="small",
                    help="model and clip size: tiny (tests), small (CPU), base (GPU); default small")
-    p.add_argument("--epochs", type=int, default=None, help="passes over the library")
-    p.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
+    p.add_argument("--epochs", type=count(1), default=None, help="passes over the library")
+    p.add_argument("--time-budget", type=positive_float, default=None, metavar="MINUTES",
                    help="train as well as possible within this many minutes of training")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None,
