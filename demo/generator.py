@@ -19,9 +19,8 @@ stopped. docs/DEMO.md describes the content and the ground truth for users.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -32,6 +31,7 @@ from reelscope.demo.audio import SAMPLE_RATE, AudioPlan, draw_audio_plan, render
 from reelscope.demo.video import VisualPlan, render_frames
 from reelscope.demo.world import BAD_KINDS, DemoSpec, World
 from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
+from reelscope.core.workers import worker_pool
 from reelscope.training.files import write_bytes_atomic
 
 __all__ = ["DemoSpec", "DemoLibrary", "BAD_KINDS", "generate_demo"]
@@ -136,8 +136,7 @@ def _run(jobs: list[_Job], reporter: Reporter, workers: Optional[int]) -> None:
             _make_file(job)
             reporter.step(message=Path(job.path).name)
         return
-    # spawn: the caller may hold threads (Qt, torch) that fork would copy mid-lock.
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+    pool = worker_pool(n)
     try:
         pending: set[Future] = {pool.submit(_make_file, job) for job in jobs}
         while pending:

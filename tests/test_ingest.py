@@ -139,9 +139,9 @@ def test_cancel_stops_early_and_a_rerun_finishes(tmp_path):
 @pytest.mark.slow
 def test_sigkill_mid_import_then_rerun_finishes_without_duplicates_or_damage(tmp_path):
     src = tmp_path / "src"
-    n = 16
+    n = 40  # enough that the import is still running when the first rows appear
     for i in range(n):
-        make_clip(src / f"{1000 + i}.mp4", seed=i, seconds=2)
+        make_clip(src / f"{1000 + i}.mp4", seed=i, seconds=3)
     (src / "zero.mp4").write_bytes(b"")
     lib_dir = tmp_path / "lib"
     cmd = [sys.executable, "-m", "reelscope", "import", str(src), "--library", str(lib_dir),

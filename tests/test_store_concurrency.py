@@ -140,6 +140,7 @@ def test_readers_in_another_process_read_while_an_import_writes(tmp_path):
         with Library.open(root, read_only=True) as reader:
             seen.append(reader.counts()["imported"])
             during += proc.poll() is None
+        time.sleep(0.02)  # a reader polling as a window would, not a spin that starves the import
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert json.loads(out)["videos"]["imported"] == 10

@@ -159,3 +159,32 @@ def test_a_signal_becomes_a_stop_request_and_a_second_one_acts_as_before(signum)
         assert signal.getsignal(signum) is earlier  # and stays after the block
     finally:
         signal.signal(signum, before)
+
+
+def test_a_child_given_the_library_lock_holds_it_and_is_named_by_it(tmp_path, items):
+    """The process that does the work holds the library's writing lock: a second writer is
+    told the child's pid; a child that finds the lock taken exits 75 without training."""
+    from reelscope.core.store import lock as library_lock
+
+    library = tmp_path / "lib"
+    library.mkdir()
+    lock_file = library / library_lock.LOCK_NAME
+    run_dir = _prepare(tmp_path / "run", items, batch_size=2, epochs=400)  # runs until stopped
+    command = _command(run_dir) + ["--lock", str(lock_file)]
+    proc = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        for line in proc.stdout:  # wait until it trains
+            if TrainEvent.from_json(line).stage == "train":
+                break
+        held = library_lock.holder(library)
+        assert held is not None and held.pid == proc.pid and held.job == "train"
+        with pytest.raises(library_lock.LibraryBusy, match=f"pid {proc.pid}"):
+            with library_lock.writing(library, "import"):
+                pass
+        busy = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300)
+        assert busy.returncode == 75 and "in use by train" in busy.stderr
+        assert json.loads(busy.stdout.splitlines()[-1])["type"] == "Busy"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=300)
+    assert proc.returncode == EXIT_STOPPED and library_lock.holder(library) is None

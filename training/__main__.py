@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # torch loads only once the signal handlers are in place
 EXIT_FINISHED = 0
 EXIT_FAILED = 1  # an error line says why (a traceback goes to stderr)
 EXIT_STOPPED = 130  # stopped on request after a checkpoint: run the same command to resume
+EXIT_BUSY = 75  # --lock is held by another process (the library is in use); nothing was done
 
 
 class StopOnSignal:
@@ -102,6 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--time-budget", type=float, default=None, metavar="MINUTES")
     parser.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
+    parser.add_argument("--lock", type=Path, default=None, metavar="FILE",
+                        help="hold this writing lock (a library's library.lock) while training, so "
+                        "the lock names this process; exit 75 if another process holds it")
     parser.add_argument("--progress", choices=("none", "jsonl"), default="none",
                         help="none: print the result as one JSON document at the end (default); "
                         "jsonl: one JSON line per progress event, then a result (or error) line")
@@ -117,11 +121,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from reelscope.training import distributed
         from reelscope.training.events import json_line
 
-        out = JsonLines(sys.stdout if distributed.env_info().main else None, stop.request)
+        from reelscope.training.lockfile import Busy, hold
+
+        main_rank = distributed.env_info().main
+        out = JsonLines(sys.stdout if main_rank else None, stop.request)
         # Anything else printed while training goes to stderr: stdout carries the protocol.
         with contextlib.redirect_stdout(sys.stderr):
             try:
-                result = _train(args, (lambda e: out.write(e.to_json())) if jsonl else None, stop)
+                with hold(args.lock, "train") if args.lock and main_rank else contextlib.nullcontext():
+                    result = _train(args, (lambda e: out.write(e.to_json())) if jsonl else None, stop)
+            except Busy as exc:
+                print(f"python -m reelscope.training: {exc}", file=sys.stderr)
+                if jsonl:
+                    out.write(json_line({"event": "error", "type": "Busy", "message": str(exc)}))
+                return EXIT_BUSY
             except Exception as exc:
                 if not jsonl:
                     raise

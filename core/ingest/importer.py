@@ -12,10 +12,9 @@ rows for files whose cache entry exists without decoding them again.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -26,6 +25,7 @@ from reelscope.core.store.library import Library
 from reelscope.core.store.lock import writing_job
 from reelscope.core.store.models import Problem
 from reelscope.core.progress import CancelToken, Cancelled, ProgressCallback, Reporter
+from reelscope.core.workers import worker_pool
 
 VIDEO_EXTENSIONS = frozenset(
     ".mp4 .m4v .mov .webm .mkv .avi .3gp .3g2 .ts .mts .m2ts .flv .ogv .ogg .mpg .mpeg "
@@ -230,13 +230,11 @@ def _run_workers(
     n = max(1, min(workers or os.cpu_count() or 1, len(plan)))
     spec = library.cache.spec
     root = str(library.path)
-    # spawn: the parent may hold threads (Qt, torch) that fork would copy mid-lock.
-    ctx = multiprocessing.get_context("spawn")
     pending = list(reversed(plan))
     inflight: dict[Future, Path] = {}
     batch: list[tuple[Path, dict]] = []
     last_commit = time.monotonic()
-    with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
+    with worker_pool(n) as pool:
         try:
             while pending or inflight:
                 while pending and len(inflight) < 3 * n:
