@@ -38,3 +38,16 @@ def test_optional_fields_are_left_out_and_nulls_kept():
     c = Correlation(rho=None, ci_low=None, ci_high=None, p_value=None)
     assert c.as_json() == {"rho": None, "ci_low": None, "ci_high": None, "p_value": None}
     assert not c.excludes_zero and Correlation(0.3, 0.1, 0.5).excludes_zero
+
+
+def test_the_evaluation_reads_typed_and_writes_back_exactly():
+    from reelscope.core.analytics.results import ComparisonRow, Evaluation
+
+    data = json.loads((GOLDEN / "evaluate.json").read_text())
+    evaluation = Evaluation.from_json(data)
+    assert evaluation.as_json() == data
+    row = evaluation.comparison[0]
+    assert isinstance(row, ComparisonRow) and row.retrieval_recall_at_10 == data["comparison"][0]["retrieval_recall@10"]
+    fused = evaluation.runs[0].kinds["fused"]
+    assert fused.forecast.models["full"].r2 == data["runs"][0]["kinds"]["fused"]["forecast"]["models"]["full"]["r2"]
+    assert ComparisonRow.of(row.run, row.method, row.kind, evaluation.runs[0].kinds[row.kind]) == row

@@ -31,7 +31,7 @@ import numpy as np
 
 from reelscope.core.analytics.data import AnalysisData, load_data, resolve_run
 from reelscope.core.analytics.results import (AnalysisSettings, AnalysisSummary, ForecastResult, HashtagResult,
-                                              OriginalityResult, SoundResult)
+                                              OriginalityResult, SoundResult, jsonable)
 from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
 from reelscope.core.store.lock import writing_job
 
@@ -317,20 +317,3 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return buf.getvalue()
-
-
-def jsonable(obj: Any) -> Any:
-    """``obj`` with numpy scalars/arrays as Python values and NaN/inf as None."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
+from reelscope.core.analytics.results import ComparisonRow, Evaluation, KindEvaluation, RunEvaluation, jsonable
+
 from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
 
 if TYPE_CHECKING:
@@ -167,7 +169,7 @@ def retrieval_metrics(X: np.ndarray, groups: Sequence[Optional[str]],
 # ---------------------------------------------------------------- whole library
 def evaluate_run(data: Any, kind: str, label: Optional[Sequence[Optional[str]]],
                  relevance: Sequence[Optional[str]], split: str = "random",
-                 coverage: float = 0.8) -> dict[str, Any]:
+                 coverage: float = 0.8) -> KindEvaluation:
     """All four evaluations of one run's ``kind`` embeddings (``data``: an AnalysisData)."""
     from reelscope.core.analytics.forecast_eval import compare_models
     from reelscope.core.analytics.hashtags import evaluate_hashtags
@@ -193,7 +195,7 @@ def evaluate_run(data: Any, kind: str, label: Optional[Sequence[Optional[str]]],
         res = evaluate_hashtags(X[tagged], [data.tags[i] for i in tagged],
                                 [data.likes_or_none(i) for i in tagged], ks=(1, 3, 5, 10))
         out["hashtags"] = res if res["methods"] else None
-    return out
+    return KindEvaluation.from_json(jsonable(out))
 
 
 def evaluate_library(library: "Library", run_ids: Optional[Sequence[str]] = None,
@@ -201,7 +203,7 @@ def evaluate_library(library: "Library", run_ids: Optional[Sequence[str]] = None
                      label: Optional[str] = None, labels_file: Optional[str | Path] = None,
                      relevance: str = "sound", split: str = "random", coverage: float = 0.8,
                      progress: Optional[ProgressCallback] = None,
-                     cancel: Optional[CancelToken] = None) -> dict[str, Any]:
+                     cancel: Optional[CancelToken] = None) -> Evaluation:
     """Evaluate each run (default: every run with embeddings) and kind; see docs/ANALYTICS.md."""
     from reelscope.core.analytics.data import load_data, runs_with_embeddings
 
@@ -219,40 +221,18 @@ def evaluate_library(library: "Library", run_ids: Optional[Sequence[str]] = None
     label_name = (f"{Path(labels_file).name}" + (f":{label}" if label else "")
                   if mapping is not None else label)
     report = Reporter("evaluate", len(runs) * len(kinds), progress, cancel)
-    out: dict[str, Any] = {"library": str(library.path), "label": label_name,
-                           "relevance": relevance, "split": split, "runs": [], "comparison": []}
+    evaluated: list[RunEvaluation] = []
+    comparison: list[ComparisonRow] = []
     for run in runs:
         data = load_data(library, run.id)
         labels = (label_values(data.videos, label or "", mapping)
                   if (label or mapping is not None) else None)
         groups = label_values(data.videos, relevance)
-        entry: dict[str, Any] = {"run": run.id, "method": run.method, "preset": run.preset,
-                                 "videos": len(data.ids), "kinds": {}}
+        results: dict[str, KindEvaluation] = {}
         for kind in kinds:
             report.check()
-            res = evaluate_run(data, kind, labels, groups, split, coverage)
-            entry["kinds"][kind] = res
-            out["comparison"].append(_comparison_row(run.id, run.method, kind, res))
+            results[kind] = evaluate_run(data, kind, labels, groups, split, coverage)
+            comparison.append(ComparisonRow.of(run.id, run.method, kind, results[kind]))
             report.step(message=f"{run.id} {kind}")
-        out["runs"].append(entry)
-    return out
-
-
-def _comparison_row(run_id: str, method: str, kind: str, res: dict[str, Any]) -> dict[str, Any]:
-    """One flat row per run and kind: the headline number of each evaluation."""
-    def pick(section: str, *path: str) -> Optional[float]:
-        node: Any = res.get(section)
-        for key in path:
-            if not isinstance(node, dict) or key not in node:
-                return None
-            node = node[key]
-        return None if node is None else float(node)
-
-    return {"run": run_id, "method": method, "kind": kind,
-            "probe_accuracy": pick("probe", "accuracy"),
-            "retrieval_map": pick("retrieval", "map"),
-            "retrieval_recall@10": pick("retrieval", "recall@10"),
-            "forecast_r2": pick("forecast", "models", "full", "r2"),
-            "forecast_spearman": pick("forecast", "models", "full", "spearman"),
-            "forecast_coverage": pick("forecast", "models", "full", "coverage"),
-            "hashtag_precision@5": pick("hashtags", "methods", "combined", "precision@5")}
+        evaluated.append(RunEvaluation(run.id, run.method, run.preset, len(data.ids), results))
+    return Evaluation(str(library.path), label_name, relevance, split, evaluated, comparison)

@@ -6,7 +6,8 @@ build them) and what ``runs/<run>/analytics/summary.json`` stores: ``as_json()``
 exactly the JSON documented in docs/ANALYTICS.md (``reelscope analyze --json`` prints
 it), and ``from_json()`` reads it back, nested results included. A field marked
 ``optional`` is left out of the JSON when it is None (e.g. ``skipped`` when nothing was
-skipped); others are written as ``null``.
+skipped); others are written as ``null``. A field whose JSON key is not a Python name
+(``retrieval_recall@10``) says so in its metadata (``key``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional, TypeVar
+
+import numpy as np
 
 T = TypeVar("T")
 
@@ -33,7 +37,7 @@ class Result:
             value = getattr(self, f.name)
             if value is None and f.metadata.get("optional"):
                 continue
-            out[f.name] = _to_json(value)
+            out[f.metadata.get("key", f.name)] = _to_json(value)
         return out
 
     @classmethod
@@ -41,9 +45,27 @@ class Result:
         hints = typing.get_type_hints(cls)
         kwargs = {}
         for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            if f.name in data:
-                kwargs[f.name] = _from_json(hints[f.name], data[f.name])
+            key = f.metadata.get("key", f.name)
+            if key in data:
+                kwargs[f.name] = _from_json(hints[f.name], data[key])
         return cls(**kwargs)
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy scalars/arrays as Python values and NaN/inf as None."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
 
 
 def _to_json(value: Any) -> Any:
@@ -264,3 +286,75 @@ class AnalysisSummary(Result):
     originality: OriginalityResult
     forecast: ForecastResult
     hashtags: HashtagResult
+
+
+# ------------------------------------------------------------------- evaluation
+@dataclass(frozen=True)
+class ProbeScore(Result):
+    """Linear-probe accuracy from the embedding to a label, by stratified k-fold."""
+
+    accuracy: float
+    majority_baseline: float
+    classes: int
+    videos: int
+    folds: int
+
+
+@dataclass(frozen=True)
+class KindEvaluation(Result):
+    """The four evaluations of one run's embeddings of one kind (None where not possible:
+    no label for the probe, too few liked or tagged videos)."""
+
+    probe: Optional[ProbeScore]
+    retrieval: dict[str, float]  # recall@1/5/10, map, random_map, queries
+    forecast: Optional[ForecastComparison]
+    hashtags: Optional[HashtagEvaluation]
+
+
+@dataclass(frozen=True)
+class RunEvaluation(Result):
+    run: str
+    method: str
+    preset: str
+    videos: int
+    kinds: dict[str, KindEvaluation]
+
+
+@dataclass(frozen=True)
+class ComparisonRow(Result):
+    """One flat row per run and kind: each evaluation's headline number."""
+
+    run: str
+    method: str
+    kind: str
+    probe_accuracy: Optional[float]
+    retrieval_map: Optional[float]
+    retrieval_recall_at_10: Optional[float] = field(metadata={"key": "retrieval_recall@10"})
+    forecast_r2: Optional[float] = None
+    forecast_spearman: Optional[float] = None
+    forecast_coverage: Optional[float] = None
+    hashtag_precision_at_5: Optional[float] = field(default=None, metadata={"key": "hashtag_precision@5"})
+
+    @classmethod
+    def of(cls, run_id: str, method: str, kind: str, res: KindEvaluation) -> "ComparisonRow":
+        full = res.forecast.models.get("full") if res.forecast else None
+        return cls(run_id, method, kind,
+                   probe_accuracy=res.probe.accuracy if res.probe else None,
+                   retrieval_map=res.retrieval.get("map"),
+                   retrieval_recall_at_10=res.retrieval.get("recall@10"),
+                   forecast_r2=full.r2 if full else None,
+                   forecast_spearman=full.spearman if full else None,
+                   forecast_coverage=full.coverage if full else None,
+                   hashtag_precision_at_5=res.hashtags.precision("combined", 5) if res.hashtags else None)
+
+
+@dataclass(frozen=True)
+class Evaluation(Result):
+    """``reelscope evaluate``: every run and kind side by side (docs/ANALYTICS.md)."""
+
+    library: str
+    label: Optional[str]
+    relevance: str
+    split: str
+    runs: list[RunEvaluation]
+    comparison: list[ComparisonRow]

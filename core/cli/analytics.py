@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from reelscope.core.numbers import format_number
 from reelscope.core.cli.main import CommandError, add_output_flags, count, open_library, print_json, share
 from reelscope.core.store.library import Library
 
@@ -167,15 +168,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                                labels_file=args.labels, relevance=args.relevance,
                                split=args.split, progress=bars, cancel=cancel)
     if args.json:
-        print_json(out)
+        print_json(out.as_json())
         return 0
     cols = ("probe_accuracy", "retrieval_map", "retrieval_recall@10", "forecast_r2",
             "forecast_coverage", "hashtag_precision@5")
-    width = max([3] + [len(r["run"]) for r in out["comparison"]])
+    width = max([3] + [len(r.run) for r in out.comparison])
     print(f"{'run':<{width}} {'kind':<7} " + " ".join(f"{c:>20}" for c in cols))
-    for row in out["comparison"]:
-        cells = " ".join(f"{'–' if row[c] is None else format(row[c], '.3f'):>20}" for c in cols)
-        print(f"{row['run']:<{width}} {row['kind']:<7} {cells}")
+    for row in out.comparison:
+        values = row.as_json()
+        cells = " ".join(f"{format_number(values[c], 3):>20}" for c in cols)
+        print(f"{row.run:<{width}} {row.kind:<7} {cells}")
     return 0
 
 
