@@ -6,6 +6,8 @@ in every module, the lazy ones inside functions included, and by importing every
 - inside core: the store imports no other core package; ingest and encoding import no
   analytics, report or CLI; analytics import no report or CLI; report imports no CLI;
   only the CLI may import the demo generator;
+- the window's queries (core.query) import no ingest, encoding, report, CLI, demo or
+  training, and only the CLI (and the desktop) import them;
 - heavy libraries stay lazy: importing core and building the CLI loads none of them.
 """
 
@@ -24,21 +26,24 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"reelscope.core": ROOT / "core", "reelscope.training": ROOT / "training",
            "reelscope.demo": ROOT / "demo", "reelscope": ROOT / "packaging" / "reelscope"}
 QT = ("PySide6", "shiboken6", "pyqtgraph", "superqt", "reelscope.desktop")
-CORE_PACKAGES = ("store", "ingest", "encoding", "analytics", "report", "cli")
+CORE_PACKAGES = ("store", "ingest", "encoding", "analytics", "report", "cli", "query")
 
 # importer prefix -> prefixes it must never import
 FORBIDDEN = {
     "reelscope.training": ("reelscope.core", "reelscope.demo", *QT),
     "reelscope.core": QT,
-    "reelscope.demo": QT,
+    "reelscope.demo": (*QT, "reelscope.core.query"),
     "reelscope.core.store": tuple(f"reelscope.core.{p}" for p in CORE_PACKAGES if p != "store")
     + ("reelscope.demo",),
-    "reelscope.core.ingest": tuple(f"reelscope.core.{p}" for p in ("encoding", "analytics", "report", "cli"))
+    "reelscope.core.ingest": tuple(f"reelscope.core.{p}" for p in ("encoding", "analytics", "report", "cli", "query"))
     + ("reelscope.demo",),
-    "reelscope.core.encoding": tuple(f"reelscope.core.{p}" for p in ("ingest", "analytics", "report", "cli"))
+    "reelscope.core.encoding": tuple(f"reelscope.core.{p}" for p in ("ingest", "analytics", "report", "cli", "query"))
     + ("reelscope.demo",),
-    "reelscope.core.analytics": ("reelscope.core.report", "reelscope.core.cli", "reelscope.demo"),
-    "reelscope.core.report": ("reelscope.core.cli", "reelscope.demo"),
+    "reelscope.core.analytics": ("reelscope.core.report", "reelscope.core.cli", "reelscope.demo",
+                                 "reelscope.core.query"),
+    "reelscope.core.report": ("reelscope.core.cli", "reelscope.demo", "reelscope.core.query"),
+    "reelscope.core.query": tuple(f"reelscope.core.{p}" for p in ("ingest", "encoding", "report", "cli"))
+    + ("reelscope.demo", "reelscope.training"),
 }
 
 
