@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +133,20 @@ def test_prepared_run_trained_by_the_module_entry_point_then_recorded(library):
     assert json.loads(proc.stdout)["status"] == "finished"
     done = train(library, run_id=run.id, method="simclr", preset="tiny", device="cpu")
     assert done.id == run.id and done.status == "done" and done.metrics["steps"] == 1
+
+
+def test_a_run_started_with_a_relative_library_path_finishes_from_anywhere(tmp_path, monkeypatch, capsys):
+    """The manifest names the clip cache by absolute paths (issue 16: a relative --library
+    once made resuming from another folder fail and mark the run failed)."""
+    make_library(tmp_path / "work" / "lib").close()
+    monkeypatch.chdir(tmp_path / "work")
+    assert main(["train", "--library", "lib", "--preset", "tiny", "--prepare-only", "--json"]) == 0
+    prepared = json.loads(capsys.readouterr().out)
+    manifest = json.loads((tmp_path / "work" / "lib" / "runs" / prepared["id"] / "manifest.json").read_text())
+    assert all(Path(item["frames"]).is_absolute() for item in manifest)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["train", "--library", str(tmp_path / "work" / "lib"), "--run", prepared["id"],
+                 "--preset", "tiny", "--epochs", "1", "--device", "cpu", "--json", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "done"

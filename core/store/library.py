@@ -41,7 +41,7 @@ class Library:
     """A video library on disk. Create with :meth:`create`, reopen with :meth:`open`."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection, read_only: bool = False) -> None:
-        self.path = Path(path)
+        self.path = Path(path).absolute()  # a run made from a relative path must work from anywhere
         self.read_only = read_only
         self._conn = conn
         self.db = sqlite_utils.Database(conn)
