@@ -10,6 +10,7 @@ hashtags, posting times and the forecast's features.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Optional
 
 import numpy as np
@@ -37,14 +38,18 @@ def resolve_run(library: "Library", run_id: Optional[str] = None) -> "TrainingRu
 
 @dataclass
 class AnalysisData:
-    """One run's embeddings joined to the library's videos (row i ↔ ``videos[i]``)."""
+    """One run's embeddings joined to the library's videos (row i ↔ ``videos[i]``).
+
+    The per-video columns are computed once (cached): callers index them row by row, and
+    rebuilding a 300k-long list per row made the hashtag suggester quadratic.
+    """
 
     run: "TrainingRun"
     embeddings: "Embeddings"
     videos: list["Video"]
     not_embedded: int = 0
 
-    @property
+    @cached_property
     def ids(self) -> list[str]:
         return [v.id for v in self.videos]
 
@@ -52,33 +57,33 @@ class AnalysisData:
         """float32 [N, D] embeddings of kind ``name``."""
         return self.embeddings.kind(name)
 
-    @property
+    @cached_property
     def likes(self) -> np.ndarray:
-        """float64 [N], NaN where unknown."""
-        return np.array([np.nan if v.likes is None else float(v.likes) for v in self.videos])
+        """float64 [N], NaN where unknown (read-only)."""
+        return _frozen(np.array([np.nan if v.likes is None else float(v.likes) for v in self.videos]))
 
     def likes_or_none(self, i: int) -> Optional[float]:
         return None if self.videos[i].likes is None else float(self.videos[i].likes)
 
-    @property
+    @cached_property
     def followers(self) -> np.ndarray:
-        """float64 [N], NaN where unknown."""
-        return np.array([np.nan if v.author is None or v.author.followers is None
-                         else float(v.author.followers) for v in self.videos])
+        """float64 [N], NaN where unknown (read-only)."""
+        return _frozen(np.array([np.nan if v.author is None or v.author.followers is None
+                                 else float(v.author.followers) for v in self.videos]))
 
-    @property
+    @cached_property
     def authors(self) -> list[Optional[str]]:
         return [v.author.id if v.author else None for v in self.videos]
 
-    @property
+    @cached_property
     def sound_ids(self) -> list[Optional[str]]:
         return [v.sound.id if v.sound else None for v in self.videos]
 
-    @property
+    @cached_property
     def tags(self) -> list[tuple[str, ...]]:
         return [v.hashtags for v in self.videos]
 
-    @property
+    @cached_property
     def posted_at(self) -> list[Optional[int]]:
         return [v.posted_at for v in self.videos]
 
@@ -94,6 +99,11 @@ class AnalysisData:
     def with_tags(self) -> np.ndarray:
         """int [M] rows with at least one hashtag."""
         return np.array([i for i, v in enumerate(self.videos) if v.hashtags], dtype=int)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
 
 
 def load_data(library: "Library", run_id: Optional[str] = None) -> AnalysisData:
