@@ -141,7 +141,7 @@ def test_sound_trends_from_a_library(tmp_path) -> None:
     lib.save_metadata(records)
     clusters = {"ids": ids, "labels": np.array(labels), "cluster_sound": ["song-a", "song-b", None]}
 
-    trends = sound_trends(lib, clusters)
+    trends = sound_trends(lib.videos(status=None), clusters)
     assert [t["sound_id"] for t in trends] == ["song-a", "song-b"]  # C is not reused
     a, b = trends
     assert a["title"] == "Title song-a" and a["n_videos"] == 6

@@ -25,7 +25,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, TYPE_CHECKING
+from typing import Any, Optional, TYPE_CHECKING
 
 import numpy as np
 
@@ -138,6 +138,27 @@ def _source(library: "Library", run: "TrainingRun") -> dict[str, int]:
 
 
 # --------------------------------------------------------------------- analyze
+@dataclass(frozen=True)
+class AnalysisParams:
+    """What every analysis of one run is run with."""
+
+    kind: str = "fused"  # the embedding kind the analyses use
+    split: str = "random"  # the forecast comparison's held-out split: random, author or time
+    coverage: float = 0.8  # nominal coverage of the forecast intervals
+    random_state: int = 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one analysis returns: its typed ``result`` (a section of ``summary.json``),
+    its per-video ``columns`` (float64 [N] each, stored in ``scores.npz``) and the fitted
+    ``model`` to store beside them (None when there is nothing to store)."""
+
+    result: Any
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    model: Any = None
+
+
 @writing_job("analyze")
 def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused",
             split: str = "random", coverage: float = 0.8, random_state: int = 0,
@@ -148,34 +169,37 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     ``kind``: the embedding kind the analyses use; ``split``: how the forecast's
     held-out comparison splits videos (random, author or time); ``coverage``: nominal
     coverage of the forecast intervals. Re-running replaces the stored results.
+
+    Load (:func:`load_data`) -> each analysis as a pure ``run_*(data, params, progress,
+    cancel) -> Outcome`` -> save; nothing is written until every analysis is done.
     """
+    from reelscope.core.analytics.similar import index_for
     from reelscope.training.files import write_bytes_atomic
 
     if not 0 < coverage < 1:
         raise ValueError(f"coverage must be between 0 and 1 (0.8 means 80 %), not {coverage}")
+    params = AnalysisParams(kind, split, coverage, random_state)
     report = Reporter("analyze", 6, progress, cancel)
     data = load_data(library, run_id)
     if len(data.videos) < 3:
         raise ValueError(f"run {data.run.id} has embeddings for only {len(data.videos)} "
                          "library videos; import and embed more videos first")
-    X = data.kind(kind)
-    scores: dict[str, np.ndarray] = {"ids": np.asarray(data.ids, dtype=str), "likes": data.likes}
-    report.update(0, "sounds")
-    try:
-        sounds, sound_labels = _sounds(library, data)
-        scores["sound_cluster"] = sound_labels.astype(np.float64)
-    except (ValueError, FloatingPointError) as exc:  # one failed analysis must not stop the rest
-        sounds, sound_labels = SoundResult(error=f"sound clustering failed: {exc}"), None
-    report.step(message="originality")
-    originality = _originality(data, X, scores, sound_labels, random_state,
-                               tick=lambda what: report.update(message=f"originality: {what}"))
-    report.step(message="like forecast")
-    forecast, forecaster = _forecast(data, kind, split, coverage, random_state, scores)
-    report.step(message="hashtags")
-    hashtags, suggester = _hashtags(data, X, random_state)
-    report.step(message="similarity index")
-    from reelscope.core.analytics.similar import index_for
 
+    def inside(step: str) -> ProgressCallback:
+        """An analysis' own events, shown as messages of the analyze bar."""
+        return lambda event: report.update(message=f"{step}: {event.message}")
+
+    report.update(0, "sounds")
+    sounds = run_sounds(data, params, inside("sounds"), cancel)
+    report.step(message="originality")
+    labels = sounds.columns.get("sound_cluster")
+    originality = run_originality(data, params, inside("originality"), cancel,
+                                  groups=None if labels is None else labels.astype(np.int64))
+    report.step(message="like forecast")
+    forecast = run_forecast(data, params, inside("like forecast"), cancel)
+    report.step(message="hashtags")
+    hashtags = run_hashtags(data, params, inside("hashtags"), cancel)
+    report.step(message="similarity index")
     index_for(library, data.run.id, kind, progress=progress, cancel=cancel)
     report.step(message="saving")
     result = AnalysisSummary(
@@ -184,11 +208,15 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
         not_embedded=data.not_embedded, videos_with_likes=int(len(data.with_likes())),
         videos_with_hashtags=int(len(data.with_tags())),
         settings=AnalysisSettings(split=split, coverage=coverage, random_state=random_state),
-        sounds=sounds, originality=originality, forecast=forecast, hashtags=hashtags)
+        sounds=sounds.result, originality=originality.result, forecast=forecast.result,
+        hashtags=hashtags.result)
+    scores: dict[str, np.ndarray] = {"ids": np.asarray(data.ids, dtype=str), "likes": data.likes}
+    for outcome in (sounds, originality, forecast):
+        scores.update(outcome.columns)
 
     folder = analysis_folder(library, data.run)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, model in (("forecast.npz", forecaster), ("hashtags.npz", suggester)):
+    for name, model in (("forecast.npz", forecast.model), ("hashtags.npz", hashtags.model)):
         if model is None:
             (folder / name).unlink(missing_ok=True)
         else:
@@ -208,18 +236,21 @@ def originality_scorer(random_state: int = 0) -> Any:
     return OriginalityScorer(random_state=random_state)
 
 
-def _originality(data: AnalysisData, X: np.ndarray, scores: dict[str, np.ndarray],
-                 sound_labels: Optional[np.ndarray], random_state: int,
-                 tick: Optional[Callable[[str], None]] = None) -> OriginalityResult:
-    """Originality per video into ``scores``; its link with likes, overall and within sounds.
-    ``tick`` is called between detectors and bootstrap chunks (progress and cancel)."""
+def run_originality(data: AnalysisData, params: AnalysisParams,
+                    progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+                    groups: Optional[np.ndarray] = None) -> Outcome:
+    """Originality per video (columns ``originality`` and ``originality_<detector>``) and
+    its link with likes, overall and within ``groups`` (sound clusters). Reports each
+    detector and bootstrap chunk, and stops there when cancelled."""
     from reelscope.core.analytics.originality_stats import originality_vs_likes
 
-    per = originality_scorer(random_state).fit(X, tick=tick).score(X)
-    for name, values in per.items():
-        key = "originality" if name == "ensemble" else f"originality_{name}"
-        scores[key] = np.asarray(values, dtype=np.float64)
-    ens = scores["originality"]
+    report = Reporter("originality", None, progress, cancel)
+    tick = lambda what: report.update(message=what)  # noqa: E731
+    per = originality_scorer(params.random_state).fit(data.kind(params.kind), tick=tick) \
+        .score(data.kind(params.kind))
+    columns = {("originality" if name == "ensemble" else f"originality_{name}"):
+               np.asarray(values, dtype=np.float64) for name, values in per.items()}
+    ens = columns["originality"]
     order = np.argsort(-ens, kind="stable")
     out: dict[str, Any] = {"detectors": [k for k in per if k != "ensemble"],
                            "most_original": [data.ids[i] for i in order[:10]],
@@ -227,79 +258,96 @@ def _originality(data: AnalysisData, X: np.ndarray, scores: dict[str, np.ndarray
                            "vs_likes": None}
     rows = data.with_likes()
     if len(rows) >= 10:
-        out["vs_likes"] = originality_vs_likes(ens[rows], data.likes[rows],
-                                               data.followers[rows],
-                                               groups=None if sound_labels is None
-                                               else sound_labels[rows],
-                                               seed=random_state, tick=tick)
-    return OriginalityResult.from_json(jsonable(out))
+        out["vs_likes"] = originality_vs_likes(ens[rows], data.likes[rows], data.followers[rows],
+                                               groups=None if groups is None else groups[rows],
+                                               seed=params.random_state, tick=tick)
+    return Outcome(OriginalityResult.from_json(jsonable(out)), columns)
 
 
-def _forecast(data: AnalysisData, kind: str, split: str, coverage: float, random_state: int,
-              scores: dict[str, np.ndarray]) -> tuple[ForecastResult, Any]:
+def run_forecast(data: AnalysisData, params: AnalysisParams,
+                 progress: Optional[ProgressCallback] = None,
+                 cancel: Optional[CancelToken] = None) -> Outcome:
+    """The like forecaster (model), its held-out comparison, and each video's forecast with
+    its interval (columns ``like_forecast``, ``like_low``, ``like_high``; NaN if none)."""
     from reelscope.core.analytics.forecast import LikeForecaster
     from reelscope.core.analytics.forecast_eval import compare_models
 
+    report = Reporter("like forecast", None, progress, cancel)
     n = len(data.videos)
-    for key in ("like_forecast", "like_low", "like_high"):
-        scores[key] = np.full(n, np.nan)
+    columns = {key: np.full(n, np.nan) for key in ("like_forecast", "like_low", "like_high")}
     rows = data.with_likes()
     if len(rows) < MIN_FORECAST_VIDEOS:
-        return ForecastResult(skipped=f"only {len(rows)} videos have likes; the forecast needs "
-                                      f"{MIN_FORECAST_VIDEOS}"), None
-    features, likes = data.features(kind), data.likes
-    params = {"coverage": coverage, "random_state": random_state}
+        return Outcome(ForecastResult(skipped=f"only {len(rows)} videos have likes; the forecast "
+                                              f"needs {MIN_FORECAST_VIDEOS}"), columns)
+    features, likes = data.features(params.kind), data.likes
+    fit = {"coverage": params.coverage, "random_state": params.random_state}
+    report.update(message="held-out comparison")
     try:
-        comparison = compare_models(features.take(rows), likes[rows], split=split,
+        comparison = compare_models(features.take(rows), likes[rows], split=params.split,
                                     groups=[data.authors[i] for i in rows],
-                                    times=[data.posted_at[i] for i in rows], **params)
+                                    times=[data.posted_at[i] for i in rows], **fit)
     except ValueError as exc:  # e.g. a time split without posting times
         comparison = {"error": str(exc)}
-    model = LikeForecaster(**params).fit(features.take(rows), likes[rows])
+    report.update(message="final model")
+    model = LikeForecaster(**fit).fit(features.take(rows), likes[rows])
     # Library videos get a forecast from a model that never saw them: out-of-fold (the
     # forecasts that calibrated the intervals) for those with likes, the final model for
     # the rest.
     log_f = np.log1p(model.predict(features))
     log_f[rows] = np.clip(model.oof_log_, 0, None)  # log1p of likes clipped at 0
     q = model.q_["full"]
-    scores["like_forecast"] = np.expm1(log_f)
-    scores["like_low"] = np.expm1(np.clip(log_f - q, 0, None))
-    scores["like_high"] = np.expm1(log_f + q)
-    return ForecastResult.from_json(jsonable({
-        "comparison": comparison, "videos": int(len(rows)), "coverage": coverage,
-        "interval_half_width_log": q, "n_fit": model.n_fit_,
-        "n_calibration": model.n_calibration_})), model
+    columns = {"like_forecast": np.expm1(log_f), "like_low": np.expm1(np.clip(log_f - q, 0, None)),
+               "like_high": np.expm1(log_f + q)}
+    result = ForecastResult.from_json(jsonable({
+        "comparison": comparison, "videos": int(len(rows)), "coverage": params.coverage,
+        "interval_half_width_log": q, "n_fit": model.n_fit_, "n_calibration": model.n_calibration_}))
+    return Outcome(result, columns, model)
 
 
-def _hashtags(data: AnalysisData, X: np.ndarray, random_state: int
-              ) -> tuple[HashtagResult, Any]:
+def run_hashtags(data: AnalysisData, params: AnalysisParams,
+                 progress: Optional[ProgressCallback] = None,
+                 cancel: Optional[CancelToken] = None) -> Outcome:
+    """The hashtag table, the suggesters' held-out evaluation and the fitted suggester."""
     from reelscope.core.analytics.hashtags import HashtagSuggester, evaluate_hashtags, hashtag_table
 
+    report = Reporter("hashtags", None, progress, cancel)
     table = hashtag_table(data.tags, [data.likes_or_none(i) for i in range(len(data.videos))])
     rows = data.with_tags()
     if len(rows) < MIN_TAGGED_VIDEOS:
-        return HashtagResult.from_json(jsonable({
+        return Outcome(HashtagResult.from_json(jsonable({
             "table": table, "skipped": f"only {len(rows)} videos have hashtags; "
-                                       f"suggestions need {MIN_TAGGED_VIDEOS}"})), None
+                                       f"suggestions need {MIN_TAGGED_VIDEOS}"})))
+    X = data.kind(params.kind)
     tags = [data.tags[i] for i in rows]
     likes = [data.likes_or_none(i) for i in rows]
+    report.update(message="held-out evaluation")
     evaluation = evaluate_hashtags(X[rows], tags, likes, ks=(1, 3, 5, 10),
-                                   random_state=random_state)
-    model = HashtagSuggester(random_state=random_state).fit(X[rows], tags, likes)
+                                   random_state=params.random_state)
+    report.update(message="suggester")
+    model = HashtagSuggester(random_state=params.random_state).fit(X[rows], tags, likes)
     if len(model.vocabulary_) == 0:
-        return HashtagResult.from_json(jsonable({
+        return Outcome(HashtagResult.from_json(jsonable({
             "table": table, "evaluation": evaluation,
-            "skipped": "no hashtag is used often enough to suggest"})), None
-    return HashtagResult.from_json(jsonable({"table": table, "evaluation": evaluation,
-                                             "vocabulary": int(len(model.vocabulary_))})), model
+            "skipped": "no hashtag is used often enough to suggest"})))
+    return Outcome(HashtagResult.from_json(jsonable({
+        "table": table, "evaluation": evaluation, "vocabulary": int(len(model.vocabulary_))})),
+        model=model)
 
 
-def _sounds(library: "Library", data: AnalysisData) -> tuple[SoundResult, np.ndarray]:
-    """Sound clusters from the audio embeddings and their trends; int64 [N] cluster per video."""
+def run_sounds(data: AnalysisData, params: AnalysisParams,
+               progress: Optional[ProgressCallback] = None,
+               cancel: Optional[CancelToken] = None) -> Outcome:
+    """Sound clusters from the audio embeddings (column ``sound_cluster``) and their
+    trends. A clustering that fails numerically is reported in the result, not raised:
+    one failed analysis must not stop the rest."""
     from reelscope.core.analytics.sounds import sound_clusters, sound_trends
 
-    clusters = sound_clusters(data.kind("audio"), data.ids, data.sound_ids)
-    trends = sound_trends(library, clusters)
+    Reporter("sounds", None, progress, cancel).update(message="clustering the audio")
+    try:
+        clusters = sound_clusters(data.kind("audio"), data.ids, data.sound_ids)
+    except (ValueError, FloatingPointError) as exc:
+        return Outcome(SoundResult(error=f"sound clustering failed: {exc}"))
+    trends = sound_trends(data.videos, clusters)
     for t in trends:  # the summary stays small; per-video labels live in scores.npz
         t["video_ids"] = t["video_ids"][:20]
     summary = {"threshold": clusters["threshold"], "threshold_method": clusters["threshold_method"],
@@ -308,7 +356,8 @@ def _sounds(library: "Library", data: AnalysisData) -> tuple[SoundResult, np.nda
                "videos_reusing_a_sound": int(np.sum(clusters["reused"])),
                "metadata_mismatches": len(clusters["mismatches"]),
                "mismatches": clusters["mismatches"][:50], "trends": trends[:100]}
-    return SoundResult.from_json(jsonable(summary)), np.asarray(clusters["labels"], dtype=np.int64)
+    labels = np.asarray(clusters["labels"], dtype=np.int64)
+    return Outcome(SoundResult.from_json(jsonable(summary)), {"sound_cluster": labels.astype(np.float64)})
 
 
 # --------------------------------------------------------------------- helpers

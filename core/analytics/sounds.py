@@ -12,12 +12,12 @@ typical one video is of its sound's trend.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from reelscope.core.store.library import Library
+    from reelscope.core.store.models import Video
 
 
 def sound_clusters(
@@ -200,10 +200,11 @@ def _compare_with_metadata(
     return cluster_sound, mismatches
 
 
-def sound_trends(library: "Library", clusters: dict[str, Any], min_videos: int = 2) -> list[dict[str, Any]]:
+def sound_trends(videos: "Iterable[Video]", clusters: dict[str, Any], min_videos: int = 2) -> list[dict[str, Any]]:
     """One summary per reused sound, the most used first.
 
-    ``clusters`` is what :func:`sound_clusters` returned. Each dict holds
+    ``clusters`` is what :func:`sound_clusters` returned; ``videos`` the records of (at
+    least) the clustered videos, for their dates, likes and sound titles. Each dict holds
     ``cluster``, ``sound_id`` and ``title`` (from the metadata, may be None),
     ``n_videos``, ``video_ids`` (oldest first), ``first_use`` / ``last_use``
     (unix seconds, None when no dates are known), ``uses_first_third`` /
@@ -211,7 +212,7 @@ def sound_trends(library: "Library", clusters: dict[str, Any], min_videos: int =
     ratio: above 1 the sound is catching on, below 1 it is fading; None with
     fewer than 3 dated uses or no span) and ``median_likes`` (None if unknown).
     """
-    videos = {v.id: v for v in library.videos(status=None)}
+    videos = {v.id: v for v in videos}
     labels = np.asarray(clusters["labels"])
     by_cluster: dict[int, list[str]] = {}
     for vid, c in zip(clusters["ids"], labels):
