@@ -24,6 +24,8 @@ import time
 
 import numpy as np
 
+from timing import best_time  # bench/timing.py, beside this script
+
 from reelscope.core.analytics.vector_index import VectorIndex, exact_top_k
 
 
@@ -50,15 +52,6 @@ def embedding_like(n: int, dim: int, seed: int = 0, latent: int = 64, clusters: 
 def random_unit(n: int, dim: int, seed: int = 0) -> np.ndarray:
     x = np.random.default_rng(seed).standard_normal((n, dim), dtype=np.float32)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def best_time(fn, repeats: int) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, result
 
 
 def main() -> None:

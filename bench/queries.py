@@ -31,6 +31,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from timing import best_time  # bench/timing.py, beside this script
+
 from reelscope.core.store.library import Library
 
 RUN_ID = "bench-run"
@@ -241,16 +243,6 @@ def _fake_run(lib: Library, rng: np.random.Generator, ids: np.ndarray, likes: np
 
 
 # ------------------------------------------------------------------------ timing
-def timed(fn: Callable[[], Any], repeats: int = 1) -> tuple[float, Any]:
-    """(best seconds of ``repeats`` calls, last result)."""
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, result
-
-
 class Baseline:
     """The naive window: every video loaded with Library.videos(), the stored scores
     joined in Python, then each query filtered, sorted and sliced in Python."""
@@ -320,9 +312,9 @@ def run_bench(root: Path, repeats: int) -> dict[str, Any]:
         """``judge``: the figure held against the goal — ``first`` for a new sort or
         filter (it counts, and a new sort column builds its index), ``warm`` for paging
         on, None for a one-time cost."""
-        first, _ = timed(ours)
-        warm, _ = timed(ours, repeats)
-        naive_s = timed(naive)[0] if naive is not None else None
+        first, _ = best_time(ours)
+        warm, _ = best_time(ours, repeats)
+        naive_s = best_time(naive)[0] if naive is not None else None
         judged = {"first": first, "warm": warm, None: 0.0}[judge]
         row = {"first_s": first, "warm_s": warm, "goal_s": goal if judge else None,
                "naive_s": None if naive_s is None else base.load_s + naive_s,

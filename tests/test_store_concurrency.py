@@ -4,7 +4,6 @@ tested with real processes (issue 13 item 3)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -67,13 +66,18 @@ def test_a_read_only_library_reads_and_never_writes(tmp_path):
     assert _files(root) == before
 
 
-def test_a_reader_never_migrates_or_touches_a_foreign_database(tmp_path):
-    other = tmp_path / "other"
-    other.mkdir()
-    conn = sqlite3.connect(other / "library.db")
+def _foreign_library_db(folder: Path) -> Path:
+    """A folder whose library.db is another application's SQLite database."""
+    folder.mkdir()
+    conn = sqlite3.connect(folder / "library.db")
     conn.execute("CREATE TABLE notes (text TEXT)")
     conn.commit()
     conn.close()
+    return folder
+
+
+def test_a_reader_never_migrates_or_touches_a_foreign_database(tmp_path):
+    other = _foreign_library_db(tmp_path / "other")
     before = _files(other)
     with pytest.raises(LibraryError, match="not a Reelscope library"):
         Library.open(other, read_only=True)
@@ -102,7 +106,7 @@ def test_a_second_writer_is_told_who_holds_the_library_and_a_killed_holder_frees
         code = main(["import", str(folder), "--library", str(root), "--quiet"])
         err = capsys.readouterr().err
         assert code == BUSY
-        assert f"library in use by import since" in err and f"(pid {holder.pid})" in err
+        assert "library in use by import since" in err and f"(pid {holder.pid})" in err
         assert "Traceback" not in err
         with Library.open(root) as lib:
             assert lib.videos() == []  # the refused import did nothing
@@ -161,12 +165,7 @@ def test_a_run_folder_read_from_the_database_stays_inside_the_library(tmp_path):
 
 
 def test_a_writer_refuses_broken_and_foreign_databases_without_touching_them(tmp_path, capsys):
-    other = tmp_path / "other"
-    other.mkdir()
-    conn = sqlite3.connect(other / "library.db")
-    conn.execute("CREATE TABLE notes (text TEXT)")
-    conn.commit()
-    conn.close()
+    other = _foreign_library_db(tmp_path / "other")
     before = (other / "library.db").read_bytes()
     with pytest.raises(LibraryError, match="another application's database"):
         Library.open(other)

@@ -12,7 +12,7 @@ import argparse
 import importlib
 import json
 import sys
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 # Modules contributing subcommands, in the order they appear in --help.
 COMMAND_MODULES = (
@@ -44,26 +44,24 @@ def count(minimum: int) -> Any:
     return parse
 
 
-def positive_float(text: str) -> float:
-    """An argparse type: a finite number > 0."""
+def _number(text: str, ok: Callable[[float], bool], rule: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (value > 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
     return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    return _number(text, lambda v: 0 < v < float("inf"), "a positive number")
 
 
 def share(text: str) -> float:
     """An argparse type: a share strictly between 0 and 1 (0.8 means 80 %)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (0.8 means 80 %), got {text}")
-    return value
+    return _number(text, lambda v: 0 < v < 1, "between 0 and 1 (0.8 means 80 %)")
 
 
 def add_output_flags(p: argparse.ArgumentParser) -> None:
