@@ -195,3 +195,56 @@ def test_import_files_adds_single_files_with_their_metadata(tmp_path, messy_fold
     assert lib.get("333").likes == 10
     with pytest.raises(FileNotFoundError, match="is not a file"):
         import_files(lib, [messy_folder / "missing.mp4"])
+
+
+def test_junk_metadata_files_and_non_regular_files_never_stop_an_import(tmp_path):
+    """A stray metadata-looking file (deeply nested JSON, a CSV line past the field limit)
+    is skipped with a warning, and a FIFO named like a video is skipped, not read forever."""
+    src = tmp_path / "src"
+    make_clip(src / "101.mp4", seed=1)
+    (src / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (src / "long.csv").write_text("id,likes\n" + "a" * 200_000 + ",1\n")
+    os.mkfifo(src / "202.mp4")
+    lib = Library.create(tmp_path / "lib")
+    report = import_folder(lib, src, workers=1)
+    assert [v.id for v in lib.videos()] == ["101"]
+    reasons = {Path(p.path).name: p.reason for p in report.errors + report.notes}
+    assert "nested too deeply" in reasons["deep.json"]
+    assert "not a regular file" in reasons["202.mp4"]
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat_file.parent.name))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_killing_an_import_ends_its_decoding_workers(tmp_path):
+    src = tmp_path / "src"
+    for i in range(30):
+        make_clip(src / f"{2000 + i}.mp4", seed=i, seconds=3)
+    cmd = [sys.executable, "-m", "reelscope", "import", str(src), "--library", str(tmp_path / "lib"),
+           "--workers", "2", "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    workers: set[int] = set()
+    while time.monotonic() < deadline and proc.poll() is None and len(workers) < 2:
+        workers = {p for p in _children(proc.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()}
+        time.sleep(0.05)
+    assert proc.poll() is None and workers, "the import ended before its workers could be seen"
+    os.kill(proc.pid, signal.SIGKILL)  # the CLI alone, as a crash or the OOM killer would
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in workers):
+        time.sleep(0.1)
+    alive = [p for p in workers if Path(f"/proc/{p}/stat").exists()
+             and Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert not alive, f"workers outlived the killed import: {alive}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict, dataclass, field
@@ -198,6 +199,10 @@ def _plan(
             st = path.stat()
         except OSError as exc:
             library.record_problem(Problem(JOB, key, f"cannot read file: {exc.strerror}"))
+            continue
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block a decoder forever
+            library.record_problem(Problem(JOB, key, "not a regular file (a pipe, socket or device "
+                                           "named like a video); skipped"))
             continue
         row = rows.get(key)
         if row and row["status"] in ("ok", "failed") and row["size_bytes"] == st.st_size \

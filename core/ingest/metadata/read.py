@@ -96,6 +96,8 @@ def _parse_json(path: Path, text: str) -> tuple[str, list[tuple[int, Any]], list
     problems: list[Problem] = []
     try:
         document = json.loads(text)
+    except RecursionError:  # a junk file, or one built to crash readers: never metadata
+        raise MetadataError(f"{path}: JSON nested too deeply to be metadata") from None
     except json.JSONDecodeError as whole_error:
         if not text.lstrip().startswith("{"):
             raise MetadataError(f"{path}: not valid JSON ({whole_error})") from None
@@ -109,6 +111,8 @@ def _parse_json(path: Path, text: str) -> tuple[str, list[tuple[int, Any]], list
             except json.JSONDecodeError as exc:
                 reason = f"line is not JSON ({exc.msg} at column {exc.colno})"
                 problems.append(problem_at(path, number, reason))
+            except RecursionError:
+                problems.append(problem_at(path, number, "line nested too deeply to be a post"))
         if not rows:
             raise MetadataError(f"{path}: not valid JSON ({whole_error})") from None
     else:
