@@ -182,3 +182,29 @@ def test_a_writer_refuses_broken_and_foreign_databases_without_touching_them(tmp
         assert main(["import", str(tmp_path), "--library", str(lib), "--quiet"]) == 1
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_missing_index_is_built_only_under_the_lock_and_a_fresh_one_is_read_without_it(tmp_path):
+    from test_cli_analytics import build_library
+
+    from reelscope.core.analytics import similar
+
+    root = tmp_path / "lib"
+    build_library(root, n=30).close()
+    lib = Library.open(root)
+    holder = _holder(root, "import")
+    try:  # another process writes: building the index (a write) must wait its turn
+        with pytest.raises(lock.LibraryBusy, match=f"pid {holder.pid}"):
+            similar.similar_videos(lib, "v001", k=3)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    assert len(similar.similar_videos(lib, "v001", k=3)) == 3  # built and saved now
+    similar._cache.clear()
+    holder = _holder(root, "import")
+    try:  # a fresh saved index is only read: no lock needed
+        assert len(similar.similar_videos(lib, "v001", k=3)) == 3
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+        lib.close()

@@ -66,8 +66,12 @@ def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fus
         with _cache_lock:
             if key in _cache:  # built by the caller we waited for
                 return _cache[key]
-        index = _load_or_update(library.path / run.dir / "index" / kind, emb_path, run.id, kind, stat,
-                                progress, cancel)
+        folder = library.path / run.dir / "index" / kind
+        index = _load_fresh(folder, stat)
+        if index is None:  # building writes the library's files: a writing job, under its lock
+            with library.writing("similarity index"):
+                index = _load_fresh(folder, stat) or _build(folder, emb_path, run.id, kind, stat,
+                                                            progress, cancel)
         with _cache_lock:
             for old in [k for k in _cache if k[:3] == key[:3]]:  # superseded: free its memory now
                 del _cache[old]
@@ -77,21 +81,33 @@ def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fus
         return index
 
 
-def _load_or_update(folder: Path, emb_path: Path, run_id: str, kind: str, stat: os.stat_result,
-                    progress: Optional["ProgressCallback"] = None,
-                    cancel: Optional["CancelToken"] = None) -> VectorIndex:
+def _stamp(stat: os.stat_result) -> dict[str, int]:
+    return {"embeddings_mtime_ns": stat.st_mtime_ns, "embeddings_size": stat.st_size}
+
+
+def _load_fresh(folder: Path, stat: os.stat_result) -> Optional[VectorIndex]:
+    """The saved index when it was built from exactly these embeddings, else None."""
+    try:
+        if json.loads((folder / "source.json").read_text()) == _stamp(stat):
+            return VectorIndex.load(folder)
+    except (OSError, ValueError, KeyError, RuntimeError):
+        pass  # missing or damaged: derived data, so it is rebuilt
+    return None
+
+
+def _build(folder: Path, emb_path: Path, run_id: str, kind: str, stat: os.stat_result,
+           progress: Optional["ProgressCallback"] = None,
+           cancel: Optional["CancelToken"] = None) -> VectorIndex:
+    """Add to the saved index what the embeddings have and it lacks (or start over when
+    videos were dropped or the files are damaged), and save it."""
     from reelscope.core.progress import Reporter
     from reelscope.core.store.embeddings import load_embeddings_file
 
-    stamp = {"embeddings_mtime_ns": stat.st_mtime_ns, "embeddings_size": stat.st_size}
-    stamp_path = folder / "source.json"
     index: Optional[VectorIndex] = None
     try:
         index = VectorIndex.load(folder)
-        if json.loads(stamp_path.read_text()) == stamp:
-            return index
     except (OSError, ValueError, KeyError, RuntimeError):
-        index = None  # missing or damaged: derived data, so rebuild
+        index = None
     emb = load_embeddings_file(emb_path, run_id)
     vectors = emb.kind(kind)
     ids = [str(i) for i in emb.ids]
@@ -108,7 +124,7 @@ def _load_or_update(folder: Path, emb_path: Path, run_id: str, kind: str, stat: 
     index.save(folder)
     from reelscope.training.files import write_bytes_atomic
 
-    write_bytes_atomic(stamp_path, json.dumps(stamp).encode())
+    write_bytes_atomic(folder / "source.json", json.dumps(_stamp(stat)).encode())
     return index
 
 
