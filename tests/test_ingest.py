@@ -248,3 +248,16 @@ def test_killing_an_import_ends_its_decoding_workers(tmp_path):
     alive = [p for p in workers if Path(f"/proc/{p}/stat").exists()
              and Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
     assert not alive, f"workers outlived the killed import: {alive}"
+
+
+def test_files_the_import_cannot_use_count_as_failed(tmp_path):
+    """A broken link and a FIFO are listed as errors and counted as failed: the totals agree
+    with the error list (issue 16)."""
+    src = tmp_path / "src"
+    make_clip(src / "301.mp4", seed=1)
+    (src / "302.mp4").symlink_to(tmp_path / "gone.mp4")
+    os.mkfifo(src / "303.mp4")
+    lib = Library.create(tmp_path / "lib")
+    report = import_folder(lib, src, workers=1)
+    file_errors = {p.path for p in report.errors if not p.path.startswith("metadata:")}
+    assert report.imported_total == 1 and report.failed_total == len(file_errors) == 2

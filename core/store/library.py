@@ -225,9 +225,15 @@ class Library:
         by_status = dict(
             self._conn.execute("SELECT status, COUNT(*) FROM videos GROUP BY status").fetchall()
         )
+        # A file the import could not use at all (a broken link, a duplicate id, a pipe)
+        # has a problem but no video row: it counts as failed too, so the totals agree
+        # with the list of errors.
+        unusable = self._conn.execute(
+            "SELECT COUNT(DISTINCT path) FROM problems WHERE job = 'import' AND severity = 'error' "
+            "AND path NOT IN (SELECT path FROM videos)").fetchone()[0]
         return {
             "imported": by_status.get("ok", 0),
-            "failed": by_status.get("failed", 0),
+            "failed": by_status.get("failed", 0) + unusable,
             "pending": by_status.get("pending", 0),
             "metadata_rows": self._conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0],
             "authors": self._conn.execute("SELECT COUNT(*) FROM authors").fetchone()[0],
