@@ -38,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None,
                    help="auto: bf16 on CUDA, and on CPUs with native bf16 (AMX, AVX-512 BF16) "
-                   "where a timed probe shows it is faster; else fp32 (default: the run's, else the preset's: auto; tiny: fp32)")
+                   "where a timed probe shows it is faster; else fp32. bf16 on a CPU without "
+                   "native bf16 trains in fp32. Embedding later reuses the run's choice where the "
+                   "machine runs it natively (default: the run's, else the preset's: auto; tiny: fp32)")
     p.add_argument("--run", default=None, metavar="ID", help="continue this run")
     p.add_argument("--new", action="store_true", help="start a new run instead of resuming")
     p.add_argument("--no-embed", action="store_true", help="do not embed the videos afterwards")
