@@ -261,3 +261,34 @@ def test_files_the_import_cannot_use_count_as_failed(tmp_path):
     report = import_folder(lib, src, workers=1)
     file_errors = {p.path for p in report.errors if not p.path.startswith("metadata:")}
     assert report.imported_total == 1 and report.failed_total == len(file_errors) == 2
+
+
+def test_files_sharing_a_name_stem_get_distinct_stable_ids_and_only_identical_content_is_a_duplicate(tmp_path):
+    """promo.mov, promo.mp4 and sub/promo.mp4 are three videos; a byte-for-byte copy is a
+    duplicate; the metadata row 'promo' could describe several files and is reported as
+    ambiguous; a second import keeps every id (issue 16)."""
+    import shutil
+
+    src = tmp_path / "src"
+    make_clip(src / "promo.mov", seed=1)
+    make_clip(src / "promo.mp4", seed=2)
+    make_clip(src / "sub" / "promo.mp4", seed=3)
+    (src / "copy").mkdir()
+    shutil.copy(src / "promo.mov", src / "copy" / "promo.mov")
+    (src / "meta.json").write_text(json.dumps([_tiktok_item("promo")]))
+    lib = Library.create(tmp_path / "lib")
+    report = import_folder(lib, src, workers=1)
+    by_path = {Path(v.path).relative_to(src).as_posix(): v.id for v in lib.videos()}
+    assert set(by_path) == {"promo.mov", "promo.mp4", "sub/promo.mp4"}
+    assert by_path["promo.mov"] == "promo"  # the first in sorted order keeps the plain id
+    assert by_path["promo.mp4"].startswith("promo~") and by_path["sub/promo.mp4"].startswith("promo~")
+    assert len(set(by_path.values())) == 3
+    reasons = [(Path(p.path).relative_to(src).as_posix(), p.reason) for p in report.errors + report.notes
+               if not p.path.startswith("metadata:") and Path(p.path).is_relative_to(src)]
+    assert any(path == "copy/promo.mov" and "duplicate of" in r and "same file content" in r
+               for path, r in reasons)
+    assert sum("ambiguous metadata" in r for _, r in reasons) == 2
+    assert lib.get("promo").likes is not None  # the row stays with the file that keeps the id
+    again = import_folder(lib, src, workers=1)
+    assert {Path(v.path).relative_to(src).as_posix(): v.id for v in lib.videos()} == by_path
+    assert again.new == 0

@@ -11,6 +11,7 @@ rows for files whose cache entry exists without decoding them again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -212,13 +213,43 @@ def _plan(
         video_id = (row["id"] if row else None) or id_from_filename(path.name, known_ids) or path.stem
         other = path_of_id.get(video_id)
         if other is not None and other != key:
-            library.record_problem(Problem(JOB, key, f"duplicate video id {video_id!r}: already "
-                                           f"imported from {other}; file skipped"))
-            continue
+            if _same_content(key, other, rows.get(other)):
+                library.record_problem(Problem(JOB, key, f"duplicate of {other} (the same file "
+                                               f"content, video {video_id!r}); skipped"))
+                continue
+            if video_id in known_ids:
+                library.record_problem(Problem(
+                    IDS_JOB, key, f"ambiguous metadata: the row for id {video_id!r} could describe "
+                    f"{other} or this file; it stays with {other}, and this file is video "
+                    f"{distinct_id(video_id, key)!r} without metadata", severity="warning"))
+            video_id = distinct_id(video_id, key)
         path_of_id[video_id] = key
         ids_for[path] = video_id
         plan.append(path)
     return plan, ids_for
+
+
+IDS_JOB = "ids"  # problems about which file gets which id (kept apart from a file's own)
+
+
+def distinct_id(base: str, path: str) -> str:
+    """The id of a file whose name gives an id that another file already has:
+    ``<base>~<8 hex digits of its path's hash>``, stable for the same path. The first file
+    (in the import's sorted order, or the one imported earlier) keeps ``base``, so
+    libraries imported before this rule keep their ids (docs/METADATA.md)."""
+    return f"{base}~{hashlib.sha1(path.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
+
+
+def _same_content(path: str, other: str, other_row: Optional[dict]) -> bool:
+    """Whether two files hold the same bytes (only identical content is a duplicate)."""
+    from reelscope.core.ingest.media import MediaError, content_hash
+
+    try:
+        mine = content_hash(path)
+        theirs = (other_row or {}).get("content_hash") or content_hash(other)
+    except MediaError:
+        return False  # one cannot be read: not provably the same, so both are kept apart
+    return mine == theirs
 
 
 # ------------------------------------------------------------------ workers
