@@ -106,14 +106,16 @@ def test_reimport_skips_unchanged_files_and_redoes_changed_ones(tmp_path, messy_
     assert len(lib.videos(status=None)) == 7
 
 
-def test_duplicate_ids_in_two_folders_are_reported_not_merged(tmp_path):
+def test_the_same_name_in_two_folders_is_two_videos_unless_the_bytes_are_the_same(tmp_path):
     src = tmp_path / "src"
     make_clip(src / "a" / "777.mp4", seed=1)
     make_clip(src / "b" / "777.mp4", seed=2)
+    (src / "c").mkdir()
+    (src / "c" / "777.mp4").write_bytes((src / "a" / "777.mp4").read_bytes())
     lib = Library.create(tmp_path / "lib")
     report = import_folder(lib, src, workers=1)
-    assert report.imported_total == 1
-    assert any("duplicate video id '777'" in e.reason for e in report.errors)
+    assert report.imported_total == 2 and lib.get("777").path.endswith("a/777.mp4")
+    assert [e for e in report.errors if "duplicate of" in e.reason and e.path.endswith("c/777.mp4")]
 
 
 def test_cancel_stops_early_and_a_rerun_finishes(tmp_path):
