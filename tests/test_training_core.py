@@ -150,3 +150,19 @@ def test_a_run_started_with_a_relative_library_path_finishes_from_anywhere(tmp_p
     assert main(["train", "--library", str(tmp_path / "work" / "lib"), "--run", prepared["id"],
                  "--preset", "tiny", "--epochs", "1", "--device", "cpu", "--json", "--quiet"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "done"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other tensors"])
+def test_damaged_or_mismatched_weights_are_one_clear_line(library, capsys, damage):
+    from safetensors.torch import save_file
+
+    run = train(library, method="simclr", preset="tiny", epochs=1, device="cpu", embed_after=False)
+    weights = library.path / run.dir / "model.safetensors"
+    if damage == "truncated":
+        weights.write_bytes(weights.read_bytes()[:1000])
+    else:
+        save_file({"not.a.layer": torch.zeros(3)}, str(weights))
+    code = main(["embed", "--library", str(library.path), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "is damaged or does not fit" in err
+    assert err.count("\n") == 1 and "Traceback" not in err

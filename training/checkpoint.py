@@ -68,13 +68,29 @@ def save_weights(run_dir: Path, model: torch.nn.Module, cfg: TrainConfig, precis
     return path
 
 
+class DamagedWeights(ValueError):
+    """A run's weights file cannot be read, or does not fit the run's config."""
+
+
+def _damaged(path: Path, exc: BaseException) -> DamagedWeights:
+    reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    return DamagedWeights(f"{path} is damaged or does not fit its run's config ({reason}); "
+                          "train the run again (or restore the file)")
+
+
 def trained_precision(run_dir: Path) -> Optional[str]:
     """"bf16" or "fp32": what a finished run trained in, from its weights' metadata, or
     from its config where that asked for one explicitly; None for an older ``auto`` run."""
     from safetensors import safe_open
 
-    with safe_open(str(Path(run_dir) / WEIGHTS_FILE), framework="pt") as f:
-        recorded = (f.metadata() or {}).get("precision")
+    path = Path(run_dir) / WEIGHTS_FILE
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            recorded = (f.metadata() or {}).get("precision")
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # safetensors' own error type for a damaged header
+        raise _damaged(path, exc) from None
     if recorded in ("bf16", "fp32"):
         return recorded
     asked = load_config(run_dir).precision
@@ -90,7 +106,10 @@ def load_model(run_dir: Path, device: str | torch.device = "cpu") -> tuple[torch
     if not path.exists():
         raise FileNotFoundError(f"{run_dir} has no {WEIGHTS_FILE}; train the run to the end first")
     model = build_model(cfg)
-    model.load_state_dict(load_file(str(path), device=str(device)))
+    try:
+        model.load_state_dict(load_file(str(path), device=str(device)))
+    except Exception as exc:  # a damaged file, or tensors of other names or shapes
+        raise _damaged(path, exc) from None
     return model.to(device).eval(), cfg
 
 

@@ -120,7 +120,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
             bars.close()
             print(f"reelscope embed: {exc}", file=sys.stderr)
             return 130
-        except (KeyError, FileNotFoundError) as exc:
+        except (KeyError, FileNotFoundError, ValueError) as exc:  # ValueError: damaged weights
             raise CommandError(str(exc).strip("'\"")) from None
         finally:
             bars.close()
