@@ -96,3 +96,18 @@ def test_demo_checks_its_held_back_videos_as_drafts(tmp_path, capsys):
     lines = format_drafts(drafts)
     assert "real likes" in lines[1] and all(d["id"] in "\n".join(lines) for d in drafts)
     assert lines[-1].startswith("  Real likes inside the interval:")
+
+
+def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
+    import reelscope.core.cli.library as cli_library
+
+    def broken(library):
+        raise ZeroDivisionError("a bug")
+
+    Library.create(tmp_path / "lib").close()
+    monkeypatch.setattr(cli_library, "library_summary", broken)
+    assert main(["info", "--library", str(tmp_path / "lib")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unexpected error: ZeroDivisionError: a bug" in err and "--debug" in err
+    with pytest.raises(ZeroDivisionError):
+        main(["--debug", "info", "--library", str(tmp_path / "lib")])

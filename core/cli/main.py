@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from typing import Any, Callable, Optional, Sequence
 
@@ -93,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Audio-visual embeddings and analytics for short-form video libraries.",
     )
     parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an unexpected error (or set REELSCOPE_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -133,6 +136,12 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"reelscope {args.command}: interrupted; run it again to resume", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or an unforeseen failure: still one line, unless debugging
+        if getattr(args, "debug", False) or os.environ.get("REELSCOPE_DEBUG") == "1":
+            raise
+        print(f"reelscope {args.command}: unexpected error: {type(exc).__name__}: {exc} "
+              "(run again with --debug for the traceback, and please report it)", file=sys.stderr)
+        return 1
 
 
 def print_json(obj: Any) -> None:
