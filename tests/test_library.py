@@ -119,3 +119,20 @@ def test_transaction_rolls_back_every_step_on_error(tmp_path):
             raise RuntimeError("boom")
     assert lib.videos(status=None) == []
     assert lib.integrity_ok()
+
+
+def test_a_content_hash_from_the_database_never_becomes_a_path_outside_the_cache(tmp_path):
+    """A library.db someone sent you may hold '../..' in content_hash: no cache path is
+    built from it (issue 16)."""
+    import pytest
+
+    from reelscope.core.query import thumbnail
+
+    lib = Library.create(tmp_path / "lib")
+    lib.db["videos"].insert({"id": "evil", "path": str(tmp_path / "v.mp4"), "status": "ok",
+                             "content_hash": "../../../../tmp/evil"})
+    for make in (lib.cache.thumb_path, lib.cache.frames_path, lib.cache.mel_path, lib.cache.info_path):
+        with pytest.raises(ValueError, match="not a content hash"):
+            make("../../../../tmp/evil")
+    assert lib.cache.thumb_path("ab12cd").parent.parent == lib.cache.thumbs
+    assert thumbnail(lib, "evil") is None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
 SORTS = tuple(lst.SORT_COLUMNS)
 MAX_LIMIT = 10_000
 MAX_CLUSTER_VIDEOS = 100
-_HASH = re.compile(r"[0-9A-Za-z_-]+")
 
 
 def video_page(library: "Library", run_id: Optional[str] = None, *, offset: int = 0,
@@ -75,9 +73,10 @@ def _row(library: "Library", r: dict[str, Any]) -> VideoRow:
 def _thumb_path(library: "Library", content_hash: Optional[str]) -> Optional[Path]:
     """The thumbnail file of a content hash, None when there is none (or the hash is
     not a plain token: a path is never built from anything else)."""
-    if not content_hash or not _HASH.fullmatch(content_hash):
+    try:
+        path = library.cache.thumb_path(content_hash or "")
+    except ValueError:  # not a plain token (store.clipcache.safe_hash)
         return None
-    path = library.cache.thumb_path(content_hash)
     return path if path.is_file() else None
 
 

@@ -18,6 +18,7 @@ half-written entry that looks complete.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -77,17 +78,17 @@ class ClipCache:
         return removed
 
     def frames_path(self, content_hash: str) -> Path:
-        return self.root / "clips" / content_hash[:2] / f"{content_hash}.frames.npy"
+        return self.root / "clips" / safe_hash(content_hash)[:2] / f"{content_hash}.frames.npy"
 
     def mel_path(self, content_hash: str) -> Path:
-        return self.root / "clips" / content_hash[:2] / f"{content_hash}.mel.npy"
+        return self.root / "clips" / safe_hash(content_hash)[:2] / f"{content_hash}.mel.npy"
 
     def info_path(self, content_hash: str) -> Path:
         """JSON sidecar: probe info, frame times and decode warnings of the entry."""
-        return self.root / "clips" / content_hash[:2] / f"{content_hash}.json"
+        return self.root / "clips" / safe_hash(content_hash)[:2] / f"{content_hash}.json"
 
     def thumb_path(self, content_hash: str) -> Path:
-        return self.thumbs / content_hash[:2] / f"{content_hash}.jpg"
+        return self.thumbs / safe_hash(content_hash)[:2] / f"{content_hash}.jpg"
 
     def has(self, content_hash: str) -> bool:
         return self.frames_path(content_hash).exists() and self.mel_path(content_hash).exists()
@@ -106,6 +107,18 @@ class ClipCache:
             raise ValueError(f"frames must be uint8 [T,S,S,3], got {frames.dtype} {frames.shape}")
         atomic_save_npy(self.mel_path(content_hash), mel.astype(np.float16, copy=False))
         atomic_save_npy(self.frames_path(content_hash), frames)
+
+
+_TOKEN = re.compile(r"[0-9A-Za-z_-]{2,128}")
+
+
+def safe_hash(content_hash: str) -> str:
+    """``content_hash`` when it is a plain token (what the importer writes: hex); else
+    ValueError. Every cache path is built from one, and a library.db someone sent you
+    could hold '../../somewhere' in that column: no path is ever built from that."""
+    if not isinstance(content_hash, str) or not _TOKEN.fullmatch(content_hash):
+        raise ValueError(f"not a content hash: {str(content_hash)[:40]!r}")
+    return content_hash
 
 
 def atomic_save_npy(path: Path, array: np.ndarray) -> None:
