@@ -294,3 +294,22 @@ def test_files_sharing_a_name_stem_get_distinct_stable_ids_and_only_identical_co
     again = import_folder(lib, src, workers=1)
     assert {Path(v.path).relative_to(src).as_posix(): v.id for v in lib.videos()} == by_path
     assert again.new == 0
+
+
+def test_a_file_that_decodes_too_long_is_failed_with_the_time_limit_and_the_rest_goes_on(tmp_path, capsys):
+    """The per-file time limit (import --file-timeout): here so small that every decode
+    exceeds it; each file gets that reason, none hangs the import, and a normal limit
+    imports them on the next run."""
+    from reelscope.core.cli.main import main
+
+    src = tmp_path / "src"
+    for i in range(2):
+        make_clip(src / f"40{i}.mp4", seed=i)
+    lib_dir = tmp_path / "lib"
+    assert main(["import", str(src), "--library", str(lib_dir), "--workers", "1", "--quiet", "--json",
+                 "--file-timeout", "0.0001"]) == 1  # nothing could be imported
+    out = json.loads(capsys.readouterr().out)
+    assert out["videos"] == {"imported": 0, "failed": 2}
+    assert all("per-file time limit" in e["reason"] for e in out["errors"])
+    assert main(["import", str(src), "--library", str(lib_dir), "--workers", "1", "--quiet", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["videos"] == {"imported": 2, "failed": 0}

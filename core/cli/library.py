@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from reelscope.core.cli.main import CommandError, add_output_flags, count, open_library, positive_float, print_json
+from reelscope.core.ingest.importer import FILE_TIMEOUT_S
 from reelscope.core.store.library import Library
 
 
@@ -39,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "or Reelscope CSV); default: JSON/CSV files at the top of FOLDER")
     p.add_argument("--library", type=Path, required=True, help="library folder")
     p.add_argument("--workers", type=count(1), default=None, help="decoding processes (default: all cores)")
+    p.add_argument("--file-timeout", type=positive_float, default=FILE_TIMEOUT_S, metavar="SECONDS",
+                   help="give up on a file whose decoding takes longer (recorded as failed; "
+                   f"default {FILE_TIMEOUT_S:g})")
     add_output_flags(p)
     p.set_defaults(handler=cmd_import)
 
@@ -58,12 +62,15 @@ def run_import(args: argparse.Namespace, folder: Path, library: Library,
 
     bars = TerminalProgress(quiet=args.quiet)
     metadata, workers = getattr(args, "metadata", None), getattr(args, "workers", None)
+    limit = getattr(args, "file_timeout", FILE_TIMEOUT_S)
     try:
         with cancel_on_interrupt() as cancel:
             if files is None:
-                report = import_folder(library, folder, metadata, workers=workers, progress=bars, cancel=cancel)
+                report = import_folder(library, folder, metadata, workers=workers, progress=bars,
+                                       cancel=cancel, file_timeout=limit)
             else:
-                report = import_files(library, files, metadata, workers=workers, progress=bars, cancel=cancel)
+                report = import_files(library, files, metadata, workers=workers, progress=bars,
+                                      cancel=cancel, file_timeout=limit)
     except Cancelled as exc:
         report = exc.partial  # its "cancelled" is true; the caller exits with 130
     except FileNotFoundError as exc:

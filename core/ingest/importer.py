@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
 import os
 import stat
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from reelscope.core.store.clipcache import CacheSpec, ClipCache
 from reelscope.training.files import write_bytes_atomic
@@ -35,6 +37,7 @@ VIDEO_EXTENSIONS = frozenset(
 )
 METADATA_EXTENSIONS = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".tsv"})
 JOB = "import"
+FILE_TIMEOUT_S = 300.0  # per file; a normal short video takes well under a second
 
 
 @dataclass
@@ -94,18 +97,21 @@ def import_folder(
     workers: Optional[int] = None,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
+    file_timeout: Optional[float] = FILE_TIMEOUT_S,
 ) -> ImportReport:
     """Import every video under ``folder`` and its metadata into ``library``.
 
     ``metadata`` names the metadata file; without it, JSON/CSV files at the top of
     ``folder`` are tried. Safe to run again at any time: finished work is skipped.
+    A file whose decoding takes longer than ``file_timeout`` seconds is recorded as
+    failed ("took longer than …") and the import goes on (None: no limit).
     """
     folder = Path(folder).resolve()
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder")
     candidates = [Path(metadata)] if metadata is not None else find_metadata_files(folder)
     return _import(library, lambda: find_media(folder), candidates, metadata is not None,
-                   workers, progress, cancel)
+                   workers, progress, cancel, file_timeout)
 
 
 def import_files(
@@ -115,6 +121,7 @@ def import_files(
     workers: Optional[int] = None,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
+    file_timeout: Optional[float] = FILE_TIMEOUT_S,
 ) -> ImportReport:
     """Import the given video files (and an optional metadata file), as :func:`import_folder` does."""
     files = [Path(p).resolve() for p in paths]
@@ -122,7 +129,7 @@ def import_files(
         if not f.is_file():
             raise FileNotFoundError(f"{f} is not a file")
     candidates = [Path(metadata)] if metadata is not None else []
-    return _import(library, lambda: files, candidates, True, workers, progress, cancel)
+    return _import(library, lambda: files, candidates, True, workers, progress, cancel, file_timeout)
 
 
 @writing_job("import")
@@ -134,6 +141,7 @@ def _import(
     workers: Optional[int],
     progress: Optional[ProgressCallback],
     cancel: Optional[CancelToken],
+    file_timeout: Optional[float] = FILE_TIMEOUT_S,
 ) -> ImportReport:
     started = time.monotonic()
     report = ImportReport(library=str(library.path))
@@ -147,7 +155,7 @@ def _import(
     reporter = Reporter("import", len(media), progress, cancel, done=len(media) - len(plan))
     reporter.update(message="starting")
     try:
-        _run_workers(library, plan, ids_for, reporter, report, workers)
+        _run_workers(library, plan, ids_for, reporter, report, workers, file_timeout)
     except Cancelled:
         report.cancelled = True
     _finish(library, report, known_ids)
@@ -207,7 +215,7 @@ def _plan(
             continue
         row = rows.get(key)
         if row and row["status"] in ("ok", "failed") and row["size_bytes"] == st.st_size \
-                and row["mtime_ns"] == st.st_mtime_ns:
+                and row["mtime_ns"] == st.st_mtime_ns and not _timed_out(row):
             report.skipped += 1
             continue
         video_id = (row["id"] if row else None) or id_from_filename(path.name, known_ids) or path.stem
@@ -260,6 +268,7 @@ def _run_workers(
     reporter: Reporter,
     report: ImportReport,
     workers: Optional[int],
+    file_timeout: Optional[float] = FILE_TIMEOUT_S,
 ) -> None:
     if not plan:
         return
@@ -275,7 +284,7 @@ def _run_workers(
             while pending or inflight:
                 while pending and len(inflight) < 3 * n:
                     path = pending.pop()
-                    inflight[pool.submit(process_file, str(path), root, asdict(spec))] = path
+                    inflight[pool.submit(process_file, str(path), root, asdict(spec), file_timeout)] = path
                 done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
                 for fut in done:
                     path = inflight.pop(fut)
@@ -301,12 +310,54 @@ def _run_workers(
                 _commit(library, batch, ids_for, report)
 
 
-def process_file(path: str, library_dir: str, spec_dict: dict) -> dict:
+class _TooSlow(Exception):
+    pass
+
+
+TIMED_OUT = "decoding took longer than"
+
+
+def _timed_out(row: dict) -> bool:
+    """A file that failed only by the time limit is tried again (the limit may have grown)."""
+    return row["status"] == "failed" and (row.get("error") or "").startswith(TIMED_OUT)
+
+
+@contextmanager
+def _time_limit(seconds: Optional[float]) -> Iterator[None]:
+    """Raise :class:`_TooSlow` in this (worker) process after ``seconds``: decoding runs in
+    Python between FFmpeg calls, so a file that loops or stalls is stopped there. Where
+    the OS has no interval timer (Windows), no limit."""
+    if not seconds or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def too_slow(signum: int, frame: Any) -> None:
+        raise _TooSlow()
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def process_file(path: str, library_dir: str, spec_dict: dict,
+                 time_limit: Optional[float] = FILE_TIMEOUT_S) -> dict:
     """Worker: hash, decode and cache one file. Returns the row fields or ``{"error": ...}``."""
+    spec = CacheSpec(**spec_dict)
+    try:
+        with _time_limit(time_limit):
+            return _process(path, ClipCache(Path(library_dir), spec), spec)
+    except _TooSlow:
+        return {"error": f"{TIMED_OUT} {time_limit:g} s, the per-file time limit "
+                         "(import --file-timeout)", **_stat_fields(path)}
+
+
+def _process(path: str, cache: ClipCache, spec: CacheSpec) -> dict:
     from reelscope.core.ingest.media import MediaError, content_hash, decode_for_cache
 
-    spec = CacheSpec(**spec_dict)
-    cache = ClipCache(Path(library_dir), spec)
     try:
         st = os.stat(path)
         digest = content_hash(path)

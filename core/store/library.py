@@ -286,8 +286,9 @@ class Library:
 
     # ------------------------------------------------------------------- import
     def import_state(self) -> dict[str, dict[str, Any]]:
-        """path -> ``{id, path, size_bytes, mtime_ns, status, content_hash}`` of every file seen before."""
-        rows = self.db.query("SELECT id, path, size_bytes, mtime_ns, status, content_hash FROM videos")
+        """path -> ``{id, path, size_bytes, mtime_ns, status, error, content_hash}`` of every
+        file seen before."""
+        rows = self.db.query("SELECT id, path, size_bytes, mtime_ns, status, error, content_hash FROM videos")
         return {r["path"]: r for r in rows}
 
     def video_ids(self) -> set[str]:
