@@ -321,3 +321,22 @@ def test_scripts_get_the_same_checks(library_dir):
             analyze(lib, "run-a", coverage=5)
         with pytest.raises(ValueError, match="at least 1"):
             similar_videos(lib, "v001", k=0, run_id="run-a")
+
+
+def test_exported_csv_cells_never_run_as_formulas(tmp_path, capsys):
+    """User text that a spreadsheet would execute (=, +, -, @) is exported inert."""
+    from reelscope.core.report.export import safe_cell
+
+    for text in ("=HYPERLINK(\"http://evil\")", "+1+1", "-2+3", "@SUM(A1)", "\tx"):
+        assert safe_cell(text) == "'" + text
+    assert safe_cell("plain caption") == "plain caption"
+    root = tmp_path / "lib"
+    lib = build_library(root, n=40)
+    lib.db.execute("UPDATE authors SET unique_id = '=cmd|calc' WHERE id = 'a0'")
+    lib.close()
+    out = tmp_path / "scores.csv"
+    assert main(["export", "--library", str(root), "--run", "run-a", "--what", "scores", "--out", str(out),
+                 "--quiet"]) == 0
+    text = out.read_text(encoding="utf-8-sig")
+    assert "=cmd|calc" in text and not any(cell.startswith("=") for line in csv.reader(io.StringIO(text))
+                                            for cell in line)
