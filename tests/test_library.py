@@ -136,3 +136,18 @@ def test_a_content_hash_from_the_database_never_becomes_a_path_outside_the_cache
             make("../../../../tmp/evil")
     assert lib.cache.thumb_path("ab12cd").parent.parent == lib.cache.thumbs
     assert thumbnail(lib, "evil") is None
+
+
+@pytest.mark.slow
+def test_listing_more_videos_than_sqlite_takes_variables_works(tmp_path):
+    """videos() joins hashtags for every listed video: that was one IN (...) with a
+    variable per video, past SQLite's limit ("too many SQL variables" at 300k videos)."""
+    import sqlite3
+
+    lib = Library.create(tmp_path / "lib")
+    n = lib.db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) + 1  # 250,001 here
+    lib.db["videos"].insert_all({"id": f"v{i:05d}", "path": f"/x/{i}.mp4", "status": "ok"} for i in range(n))
+    lib.db.execute("INSERT INTO hashtags(tag) VALUES ('fyp')")
+    lib.db.execute("INSERT INTO video_hashtags(video_id, hashtag_id) SELECT 'v00007', id FROM hashtags")
+    videos = lib.videos()
+    assert len(videos) == n and videos[7].hashtags == ("fyp",) and videos[8].hashtags == ()

@@ -211,14 +211,19 @@ class Library:
             "JOIN hashtags h ON h.id = vh.hashtag_id"
         )
         args: list[Any] = []
+        wanted: Optional[set[str]] = None
         if ids is not None:
             if not ids:
                 return {}
-            sql += f" WHERE vh.video_id IN ({','.join('?' * len(ids))})"
-            args = ids
+            if len(ids) <= 500:
+                sql += f" WHERE vh.video_id IN ({','.join('?' * len(ids))})"
+                args = ids
+            else:  # SQLite caps a statement's variables (32,766): read all, keep these
+                wanted = set(ids)
         out: dict[str, list[str]] = {}
         for vid, tag in self._conn.execute(sql + " ORDER BY h.tag", args):
-            out.setdefault(vid, []).append(tag)
+            if wanted is None or vid in wanted:
+                out.setdefault(vid, []).append(tag)
         return {k: tuple(v) for k, v in out.items()}
 
     def counts(self) -> dict[str, int]:
