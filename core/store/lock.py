@@ -1,6 +1,6 @@
 """One writing job per library at a time, across processes.
 
-A writing job (import, train, embed, analyze) holds an exclusive OS lock on
+A writing job (import, train, embed, analyze, report, an index build) holds an exclusive OS lock on
 ``<library>/library.lock`` for as long as it runs (``training/lockfile.py`` is the
 mechanism, shared with a training child process). A second writer gets
 :class:`LibraryBusy` — "library in use by import since 14:02:11 (pid 4711)" — instead of
@@ -23,8 +23,9 @@ import functools
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Optional, TypeVar
 
+from reelscope.training import lockfile
 from reelscope.training.lockfile import Busy as LibraryBusy
-from reelscope.training.lockfile import LockHolder, hold
+from reelscope.training.lockfile import LockHolder
 
 LOCK_NAME = "library.lock"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,15 +39,13 @@ def lock_file(library_path: str | Path) -> Path:
 
 def holder(library_path: str | Path) -> Optional[LockHolder]:
     """Who holds the library's writing lock now (None when nobody does). Never blocks."""
-    from reelscope.training.lockfile import holder as lock_holder
-
-    return lock_holder(lock_file(library_path))
+    return lockfile.holder(lock_file(library_path))
 
 
 def writing(library_path: str | Path, job: str) -> ContextManager[LockHolder]:
     """Hold the library's writing lock for ``job``; raises :class:`LibraryBusy` when
     another process holds it. Re-entrant within this process."""
-    return hold(lock_file(library_path), job)
+    return lockfile.hold(lock_file(library_path), job)
 
 
 def writing_job(job: str) -> Callable[[F], F]:
