@@ -55,6 +55,20 @@ def pick_drafts(demo: "DemoLibrary", count: int) -> list[Path]:
     return [demo.folder / videos[vid]["file"] for vid in picks]
 
 
+def hold_back_drafts(demo: "DemoLibrary", library: "Library", count: int, metadata_out: Path) -> list[Path]:
+    """Choose ``count`` demo videos to keep out of the library as drafts (never one an
+    older import already holds) and write the library's metadata file without their rows
+    to ``metadata_out``. Returns the drafts' paths."""
+    from reelscope.training.files import write_bytes_atomic
+
+    imported = {v.id for v in library.videos()}
+    drafts = [p for p in pick_drafts(demo, count) if p.stem not in imported]
+    held = {p.stem for p in drafts}
+    items = [it for it in json.loads(demo.metadata_path.read_text()) if str(it.get("id")) not in held]
+    write_bytes_atomic(metadata_out, json.dumps(items, ensure_ascii=False).encode())
+    return drafts
+
+
 def check_drafts(library: "Library", run_id: str, demo: "DemoLibrary", drafts: Sequence[Path],
                  progress: Optional["ProgressCallback"] = None,
                  cancel: Optional["CancelToken"] = None) -> list[DraftCheck]:

@@ -200,19 +200,9 @@ LIBRARY_METADATA = "library-metadata.json"  # the demo's metadata without its dr
 
 
 def _hold_back_drafts(args: argparse.Namespace, demo: Any, library: Library, root: Path) -> list[Path]:
-    """Choose the demo videos kept out of the library (not ones an older demo already
-    imported) and write the library's metadata file without their rows."""
-    import json
+    from reelscope.demo.drafts import hold_back_drafts
 
-    from reelscope.training.files import write_bytes_atomic
-    from reelscope.demo.drafts import pick_drafts
-
-    imported = {v.id for v in library.videos()}
-    drafts = [p for p in pick_drafts(demo, args.drafts) if p.stem not in imported]
-    held = {p.stem for p in drafts}
-    items = [it for it in json.loads(demo.metadata_path.read_text()) if str(it.get("id")) not in held]
-    write_bytes_atomic(root / LIBRARY_METADATA, json.dumps(items, ensure_ascii=False).encode())
-    return drafts
+    return hold_back_drafts(demo, library, args.drafts, root / LIBRARY_METADATA)
 
 
 def _later_stages(args: argparse.Namespace, library: Library, summary: dict[str, Any], demo: Any,

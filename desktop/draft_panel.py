@@ -1,0 +1,17 @@
+"""The Check a draft view (placeholder until it is built)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QVBoxLayout
+
+from reelscope.desktop.widgets import EmptyState, Panel
+
+
+class DraftPanel(Panel):
+    name = "draft"
+    title = "Check a draft"
+
+    def __init__(self, session, jobs, parent=None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(session, jobs, parent)
+        layout = QVBoxLayout(self)
+        layout.addWidget(EmptyState("Check a draft: not built yet"))
