@@ -92,7 +92,8 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(QSize(900, 600))
         self.panels: dict[str, Panel] = {}
         self.nav = QListWidget(self)
-        self.nav.setFixedWidth(190)
+        self.nav.setFixedWidth(180)
+        self.nav.setFrameShape(QListWidget.Shape.NoFrame)
         self.nav.setSpacing(2)
         self.stack = QStackedWidget(self)
         for key, module, cls, title in VIEWS:
@@ -104,12 +105,13 @@ class MainWindow(QMainWindow):
             item.setSizeHint(QSize(170, 30))
             self.nav.addItem(item)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
-        splitter = QSplitter(self)
-        splitter.addWidget(self.nav)
-        splitter.addWidget(self.stack)
-        splitter.setStretchFactor(1, 1)
-        splitter.setCollapsible(1, False)
-        self.setCentralWidget(splitter)
+        central = QWidget(self)
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.nav)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
 
         self.job_status = JobStatus(self.jobs, self)
         self.library_label = QLabel(self)
@@ -254,9 +256,9 @@ class MainWindow(QMainWindow):
 
         def show(info: tuple[dict[str, int], Optional[str]]) -> None:
             counts, run = info
-            text = f"{self.session.name}: {counts.get('videos_ok', 0):,} videos"
-            if counts.get("videos_failed"):
-                text += f", {counts['videos_failed']:,} failed"
+            text = f"{self.session.name}: {counts.get('imported', 0):,} videos"
+            if counts.get("failed"):
+                text += f", {counts['failed']:,} failed"
             text += f" · run {run}" if run else " · not trained yet"
             self.library_label.setText(text)
 

@@ -110,8 +110,22 @@ def import_folder(
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder")
     candidates = [Path(metadata)] if metadata is not None else find_metadata_files(folder)
+    source = {"folder": str(folder), "metadata": str(Path(metadata).resolve()) if metadata is not None else None}
     return _import(library, lambda: find_media(folder), candidates, metadata is not None,
-                   workers, progress, cancel, file_timeout)
+                   workers, progress, cancel, file_timeout, source)
+
+
+FOLDERS_SETTING = "import_folders"  # [{"folder": ..., "metadata": ... or None}], for a rescan
+
+
+def imported_folders(library: Library) -> list[dict[str, Optional[str]]]:
+    """The folders imported so far (``folder``, ``metadata``), oldest first."""
+    return [e for e in (library.setting(FOLDERS_SETTING) or []) if isinstance(e, dict) and e.get("folder")]
+
+
+def _remember_folder(library: Library, source: dict[str, Optional[str]]) -> None:
+    entries = [e for e in imported_folders(library) if e.get("folder") != source["folder"]]
+    library.set_setting(FOLDERS_SETTING, entries + [source])
 
 
 def import_files(
@@ -142,9 +156,12 @@ def _import(
     progress: Optional[ProgressCallback],
     cancel: Optional[CancelToken],
     file_timeout: Optional[float] = FILE_TIMEOUT_S,
+    source: Optional[dict[str, Optional[str]]] = None,
 ) -> ImportReport:
     started = time.monotonic()
     report = ImportReport(library=str(library.path))
+    if source is not None:
+        _remember_folder(library, source)
     library.cache.ensure()
     library.cache.sweep_temp()  # only one import writes a library at a time
 

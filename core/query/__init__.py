@@ -18,12 +18,15 @@ training, desktop or Qt. Only the CLI and the desktop window import this package
 
 from __future__ import annotations
 
+from reelscope.core.query.authors import author_table
+from reelscope.core.query.frames import frame_strip
 from reelscope.core.query.reader import change_counter
-from reelscope.core.query.results import (LikeForecast, Neighbour, ScatterData, SoundCluster,
-                                          TagSuggestion, VideoDetail, VideoPage, VideoRow)
+from reelscope.core.query.results import (AuthorRow, LikeForecast, Neighbour, ScatterData,
+                                          SoundCluster, TagSuggestion, VideoDetail, VideoPage,
+                                          VideoRow)
 from reelscope.core.query.scatter import scatter_data
 from reelscope.core.query.videos import SORTS, thumbnail, video_detail, video_page
 
-__all__ = ["video_page", "video_detail", "thumbnail", "scatter_data", "change_counter", "SORTS",
+__all__ = ["frame_strip", "video_page", "video_detail", "thumbnail", "scatter_data", "change_counter", "SORTS",
            "VideoPage", "VideoRow", "VideoDetail", "LikeForecast", "Neighbour", "TagSuggestion",
-           "SoundCluster", "ScatterData"]
+           "SoundCluster", "ScatterData", "author_table", "AuthorRow"]

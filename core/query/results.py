@@ -161,3 +161,26 @@ class ScatterData:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+@dataclass(frozen=True)
+class AuthorRow:
+    """One line of the authors table: an author's videos in the library, summarised.
+
+    ``videos`` counts the library's videos (any import status) whose post names this
+    author — what the video table shows when filtered by the author. ``median_likes``
+    is over those with known likes; ``reach_adjusted_likes`` is that median per 1,000
+    of the author's followers (None when followers are unknown or zero), so a small
+    account's strong videos stand out next to a big account's. ``mean_originality``
+    (0-100) averages the run's stored originality over the author's analysed videos
+    (None without a stored analysis); ``sounds_used`` counts distinct sounds.
+    """
+
+    author_id: str
+    handle: str  # the unique_id, else the author id
+    followers: Optional[int]
+    videos: int
+    median_likes: Optional[float]
+    reach_adjusted_likes: Optional[float]
+    mean_originality: Optional[float]
+    sounds_used: int
