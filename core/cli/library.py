@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--drafts", type=count(0), default=5, metavar="N",
                    help="demo videos kept out of the library and checked as drafts after the "
                    "analysis, their forecasts printed beside their real likes (default 5)")
-    p.add_argument("--no-window", action="store_true", help="never open the desktop window")
+    p.add_argument("--no-gui", "--no-window", dest="no_window", action="store_true",
+                   help="never open the desktop window (without a display it never opens)")
     add_output_flags(p)
     p.set_defaults(handler=cmd_demo)
 

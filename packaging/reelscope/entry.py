@@ -2,7 +2,7 @@
 
 Core never knows a window exists; this top package does. After ``reelscope demo`` it
 opens the window on the demo library when one can be shown (a display, the desktop
-package, no ``--no-window``); otherwise the demo's printed summary is the end.
+package, no ``--no-gui``); otherwise the demo's printed summary is the end.
 """
 
 from __future__ import annotations
