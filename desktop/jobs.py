@@ -46,6 +46,7 @@ class Job(QObject):
         self.outcome: Optional[str] = None  # "succeeded", "failed" or "cancelled" once ended
         self.result: Any = None
         self.error: Optional[str] = None
+        self.details = ""
         self.started_at = time.monotonic()
         self._fn = fn
         self._last_emit = 0.0
@@ -68,6 +69,7 @@ class Job(QObject):
 
     def _report(self, event: Any) -> None:
         """Called on the worker thread for every core event; forwards a throttled stream."""
+        self.last_progress = event
         now = time.monotonic()
         stage = getattr(event, "stage", None)
         last = getattr(event, "total", None) is not None and event.done >= event.total
@@ -85,6 +87,7 @@ class Job(QObject):
             self.cancelled.emit(payload)
         else:
             self.error = payload
+            self.details = details
             log.error("%s failed: %s\n%s", self.title, payload, details)
             self.failed.emit(payload, details)
         self.ended.emit()

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QL
                                QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter,
                                QStackedWidget, QWidget)
 
-from reelscope.desktop.errors import log_path, message_of, show_error
+from reelscope.desktop.errors import log_path, message_of, setup_logging, show_error
 from reelscope.desktop.jobs import Job, JobRunner
 from reelscope.desktop.session import Session, recent_libraries
 from reelscope.desktop.widgets import Panel
@@ -86,6 +86,7 @@ class JobStatus(QWidget):
 class MainWindow(QMainWindow):
     def __init__(self, session: Optional[Session] = None, jobs: Optional[JobRunner] = None) -> None:
         super().__init__()
+        setup_logging()
         self.session = session or Session(self)
         self.jobs = jobs or JobRunner(self)
         self.setAcceptDrops(True)
@@ -277,7 +278,7 @@ class MainWindow(QMainWindow):
         if job.writes:
             self.session.notify_changed()
         if job.outcome == "failed":
-            show_error(self, f"{job.title} failed", job.error or "", "")
+            show_error(self, f"{job.title} failed", job.error or "", job.details)
         elif job.outcome == "cancelled":
             self.statusBar().showMessage(f"{job.title} cancelled; what finished is kept — "
                                          "run it again to resume", 10000)

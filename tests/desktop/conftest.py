@@ -19,6 +19,20 @@ import pytest  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ helpers (build_library)
 
 
+def _root_conftest():  # type: ignore[no-untyped-def]
+    """tests/conftest.py, whose name this file shadows for ``from conftest import``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("reelscope_tests_root_conftest",
+                                                  Path(__file__).resolve().parents[1] / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_clip = _root_conftest().make_clip  # real tiny H.264/AAC clips: ``from conftest import make_clip``
+
+
 @pytest.fixture(scope="session")
 def synthetic_library(tmp_path_factory) -> Path:
     """120 videos in 4 clusters with 6 shared sounds, likes, hashtags and thumbnails for
