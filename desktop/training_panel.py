@@ -42,7 +42,7 @@ METHODS = {  # core's methods (training/config.py METHODS), in the user's words
 }
 PRESETS = {"tiny": "Tiny — a quick test (seconds)", "small": "Small — a laptop CPU (minutes)",
            "base": "Base — a GPU (hours)"}
-STATUS_WORDS = {"done": "Finished", "trained": "Trained, not embedded", "cancelled": "Stopped — resumable",
+STATUS_WORDS = {"done": "Finished", "finished": "Finished", "trained": "Trained, not embedded", "cancelled": "Stopped — resumable",
                 "prepared": "Unfinished — resumable", "running": "Interrupted — resumable",
                 "failed": "Failed — resumable"}
 SPLITS = {"random": "Random videos", "author": "Unseen authors", "time": "Newest videos"}
@@ -269,7 +269,18 @@ class TrainingPanel(Panel):
             buttons.addWidget(b)
         form.addRow(buttons)
 
-        again = QHBoxLayout()
+        layout = QVBoxLayout()
+        layout.addWidget(box)
+        layout.addWidget(self._build_analyse(page))
+        layout.addStretch(1)
+        holder = QWidget(page)
+        holder.setLayout(layout)
+        layout.setContentsMargins(0, 0, 0, 0)
+        return holder
+
+    def _build_analyse(self, page: QWidget) -> QWidget:
+        box = QGroupBox("Analyse again", page)
+        form = QFormLayout(box)
         self.coverage = QDoubleSpinBox(box)
         self.coverage.setRange(0.5, 0.99)
         self.coverage.setSingleStep(0.05)
@@ -278,13 +289,14 @@ class TrainingPanel(Panel):
         self.split = QComboBox(box)
         for key, text in SPLITS.items():
             self.split.addItem(text, key)
-        self.split.setToolTip("Which videos the forecast's accuracy is measured on")
+        self.split.setToolTip("Which held-out videos the forecast's accuracy is measured on")
         self.analyse_button = QPushButton("Analyse again", box)
+        self.analyse_button.setToolTip("Refit originality, the like forecast, hashtags and sounds "
+                                       "for the run the analytics use")
         self.analyse_button.clicked.connect(self._on_analyse)
-        again.addWidget(self.coverage)
-        again.addWidget(self.split)
-        again.addWidget(self.analyse_button)
-        form.addRow("Interval / test", again)
+        form.addRow("Forecast interval covers", self.coverage)
+        form.addRow("Test the forecast on", self.split)
+        form.addRow(self.analyse_button)
         return box
 
     def _build_history(self, page: QWidget) -> QWidget:
@@ -300,7 +312,7 @@ class TrainingPanel(Panel):
         self.history.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.history.verticalHeader().setVisible(False)
         self.history.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.history.horizontalHeader().setStretchLastSection(True)
+        self.history.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.history.itemSelectionChanged.connect(self._on_run_chosen)
         layout.addWidget(self.history)
         row = QHBoxLayout()
@@ -332,7 +344,7 @@ class TrainingPanel(Panel):
         self.comparison.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.comparison.verticalHeader().setVisible(False)
         self.comparison.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.comparison.horizontalHeader().setStretchLastSection(True)
+        self.comparison.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.comparison)
         return box
 
@@ -796,7 +808,7 @@ def _read_state(library: "Library", run_id: Optional[str]) -> PanelState:
     except (FileNotFoundError, KeyError):
         in_use = None
     writer = holder(library.path) if (library.path / LOCK_NAME).exists() else None
-    return PanelState(library.counts().get("videos_ok", 0), library.runs(), embedded, in_use, writer)
+    return PanelState(library.counts().get("imported", 0), library.runs(), embedded, in_use, writer)
 
 
 def _read_curve(library: "Library", run_id: str) -> tuple[list[float], list[float], list[float]]:
