@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QColor
 
-from reelscope.desktop.widgets import format_date, likes_text
+from reelscope.desktop.widgets import format_date, likes_text, plain_tooltip
 
 if TYPE_CHECKING:
     from reelscope.core.query.results import VideoPage, VideoRow
@@ -191,7 +191,9 @@ class VideoTableModel(QAbstractTableModel):
             return QColor("#c0392b")
         if role == Qt.ItemDataRole.ToolTipRole:
             if column.key == "hashtags":
-                return " ".join("#" + t for t in row.hashtags)
+                return plain_tooltip(" ".join("#" + t for t in row.hashtags))
+            if column.key in ("id", "author", "sound"):
+                return plain_tooltip(display(row, column.key))
             if column.key == "like_forecast" and row.like_forecast is not None:
                 return "The like forecast of the run's stored analysis (out-of-fold for videos whose likes are known)"
         if role == Qt.ItemDataRole.UserRole:

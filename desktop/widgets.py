@@ -28,6 +28,14 @@ def plain_label(text: str = "", parent: Optional[QWidget] = None, *, wrap: bool 
     return label
 
 
+def plain_tooltip(text: str) -> str:
+    """A tooltip that shows ``text`` literally. Qt renders a tooltip as rich text whenever
+    it looks like markup, so user text is escaped inside an explicit rich-text paragraph."""
+    import html
+
+    return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>" if text else ""
+
+
 def heading(text: str, parent: Optional[QWidget] = None, scale: float = 1.35) -> QLabel:
     label = plain_label(text, parent)
     font = label.font()
@@ -194,7 +202,7 @@ class Gallery(QListWidget):
         for vid, caption in items:
             item = QListWidgetItem(caption)
             item.setData(Qt.ItemDataRole.UserRole, vid)
-            item.setToolTip(vid)
+            item.setToolTip(plain_tooltip(f"{vid}\n{caption}"))
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             pix = self.session.thumbnail(vid)
             item.setIcon(pix if pix is not None else self._placeholder)
