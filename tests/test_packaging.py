@@ -38,3 +38,49 @@ def test_importing_reelscope_makes_openmp_wait_passively_unless_the_user_chose()
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, timeout=60)
     assert out.stdout.strip() == "ACTIVE"
+
+
+def _app_files():
+    sys.path.insert(0, str(ROOT / "packaging"))
+    try:
+        import app_files
+    finally:
+        sys.path.pop(0)
+    return app_files
+
+
+def test_the_app_spec_carries_every_resource_file_and_every_module_loaded_by_name():
+    import importlib.util
+
+    app_files = _app_files()
+    carried = {Path(src).resolve() for src, _ in app_files.data_files()}
+    tracked = subprocess.run(["git", "ls-files", "resources"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    needed = {(ROOT / f).resolve() for f in tracked if not f.endswith(".py")} or \
+        {p.resolve() for p in (ROOT / "resources").rglob("*") if p.is_file() and p.suffix != ".py"}
+    assert needed and needed <= carried
+    for src, dest in app_files.data_files():  # each lands where importlib.resources looks
+        assert dest.startswith("reelscope/resources")
+    from reelscope.desktop.main_window import VIEWS
+
+    hidden = app_files.hidden_imports()
+    for _, module, _, _ in VIEWS:
+        assert f"reelscope.desktop.{module}" in hidden
+    for name in hidden:
+        assert importlib.util.find_spec(name) is not None, name
+    spec = (ROOT / "packaging" / "reelscope.spec").read_text()
+    assert "data_files()" in spec and "hidden_imports()" in spec
+
+
+def test_the_desktop_entry_and_metainfo_name_the_same_app_and_icons_exist():
+    import configparser
+    import xml.etree.ElementTree as ET
+
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.read(ROOT / "packaging" / "linux" / "io.reelscope.Reelscope.desktop")
+    icon = entry["Desktop Entry"]["Icon"]
+    meta = ET.parse(ROOT / "packaging" / "linux" / "io.reelscope.Reelscope.metainfo.xml").getroot()
+    assert meta.findtext("id") == icon
+    assert meta.find("launchable").text == f"{icon}.desktop"
+    for size in (16, 24, 32, 48, 64, 128, 256, 512):
+        assert (ROOT / "resources" / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{icon}.png").is_file()
+    assert (ROOT / "resources" / "icons" / "hicolor" / "scalable" / "apps" / f"{icon}.svg").is_file()
