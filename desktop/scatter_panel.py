@@ -15,17 +15,32 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QHBoxLayout, QListWidget,
-                               QListWidgetItem, QPushButton, QSplitter, QStackedWidget,
-                               QVBoxLayout, QWidget)
-
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 from reelscope.desktop.scatter_plot import LOD_LIMIT, ScatterCanvas
-from reelscope.desktop.widgets import EmptyState, Panel, heading, likes_text, plain_label
+from reelscope.desktop.widgets import (
+    EmptyState,
+    Panel,
+    heading,
+    likes_text,
+    plain_label,
+)
 
 if TYPE_CHECKING:
     from reelscope.core.analytics.results import OriginalityVsLikes
@@ -46,13 +61,17 @@ class ScatterView:
     """What the view reads in one query: the arrays, the stored correlation and core's
     sentence about it (None without an analysis)."""
 
-    data: "ScatterData"
-    vs_likes: Optional["OriginalityVsLikes"]
-    finding: Optional[str]
+    data: ScatterData
+    vs_likes: OriginalityVsLikes | None
+    finding: str | None
+    likes_equal: np.ndarray | None = None  # float64 [N], see equal_follower_likes
+    median_followers: float = float("nan")
 
 
-def read_scatter(library: "Library", run_id: Optional[str]) -> ScatterView:
-    """Runs on the query thread: the scatter arrays and the stored analysis' finding."""
+def read_scatter(library: Library, run_id: str | None) -> ScatterView:
+    """Runs on the query thread: the scatter arrays, the stored analysis' finding and
+    the likes at equal follower counts (so the GUI thread only draws)."""
+    import matplotlib.path  # noqa: F401 - warm for the first lasso, off the GUI thread
     from reelscope.core.query import scatter_data
     from reelscope.core.query.reader import reader_for
     from reelscope.core.query.stored import stored_run
@@ -67,7 +86,8 @@ def read_scatter(library: "Library", run_id: Optional[str]) -> ScatterView:
             vs = summary.originality.vs_likes
             # findings() words the originality link first whenever there is one.
             finding = findings(summary)[0] if vs is not None else None
-    return ScatterView(data, vs, finding)
+    likes_equal, median = equal_follower_likes(data.likes, data.followers)
+    return ScatterView(data, vs, finding, likes_equal, median)
 
 
 def equal_follower_likes(likes: np.ndarray, followers: np.ndarray) -> tuple[np.ndarray, float]:
@@ -112,8 +132,6 @@ def follower_groups(followers: np.ndarray) -> Groups:
     """Decades of followers (10–100, 100–1k, …) coloured along viridis, then unknown."""
     import pyqtgraph as pg
 
-    from reelscope.core.numbers import format_likes
-
     known = np.isfinite(followers)
     decade = np.clip(np.floor(np.log10(np.maximum(np.where(known, followers, 1), 1))), 0, 9).astype(np.int32)
     lo, hi = (int(decade[known].min()), int(decade[known].max())) if known.any() else (0, 0)
@@ -121,10 +139,15 @@ def follower_groups(followers: np.ndarray) -> Groups:
     steps = max(1, hi - lo)
     labels, colours = [], []
     for d in range(lo, hi + 1):
-        labels.append(f"{format_likes(10 ** d)}–{format_likes(10 ** (d + 1))} followers")
-        colours.append(cmap.map(0.1 + 0.8 * (d - lo) / steps, mode="qcolor"))
+        labels.append(f"{_decade(d)}–{_decade(d + 1)} followers")
+        colours.append(cmap.map(0.05 + 0.8 * (d - lo) / steps, mode="qcolor"))
     of = np.where(known, decade - lo, hi - lo + 1).astype(np.int32)
     return Groups(of, tuple(labels) + ("Followers unknown",), tuple(colours) + (QColor(OTHER_COLOUR),))
+
+
+def _decade(d: int) -> str:
+    """10 ** d as people write it in a legend: 100, 1k, 10k, 1M."""
+    return f"{10 ** (d - 6)}M" if d >= 6 else f"{10 ** (d - 3)}k" if d >= 3 else f"{10 ** d}"
 
 
 def swatch(colour: QColor) -> QIcon:
@@ -137,17 +160,16 @@ class ScatterPanel(Panel):
     name = "scatter"
     title = "Originality vs likes"
 
-    def __init__(self, session: Any, jobs: Any, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, session: Any, jobs: Any, parent: QWidget | None = None) -> None:
         super().__init__(session, jobs, parent)
-        self.view: Optional[ScatterView] = None
-        self.groups: Optional[Groups] = None
+        self.view: ScatterView | None = None
+        self.groups: Groups | None = None
         self.hidden: set[int] = set()
         self.selection = np.empty(0, dtype=np.int64)
         self.y_raw = self.y_equal = np.empty(0)
-        self.brushes = np.empty(0, dtype=object)
+        self.brushes: list[QBrush] = []
         self.median_followers = float("nan")
-        self._row_of: dict[str, int] = {}
-        self._pending_video: Optional[str] = None
+        self._pending_video: str | None = None
         self._hover = -1
 
         layout = QVBoxLayout(self)
@@ -273,9 +295,10 @@ class ScatterPanel(Panel):
             self.stack.setCurrentWidget(self.empty)
             return
         self.stack.setCurrentWidget(self.page)
-        self._row_of = {str(v): i for i, v in enumerate(data.ids)}
         self.y_raw = np.log10(1 + data.likes)
-        adjusted, self.median_followers = equal_follower_likes(data.likes, data.followers)
+        adjusted, self.median_followers = view.likes_equal, view.median_followers
+        if adjusted is None:
+            adjusted, self.median_followers = equal_follower_likes(data.likes, data.followers)
         self.y_equal = np.log10(1 + adjusted)
         self.finding.setText(view.finding or "Too few videos with likes to relate originality and likes.")
         self.canvas.set_theme(_dark())
@@ -292,7 +315,8 @@ class ScatterPanel(Panel):
         x = data.originality.astype(np.float64)
         n = int((np.isfinite(x) & np.isfinite(y)).sum())
         size = 9.0 if n < 2000 else 6.0 if n < 30_000 else 3.5
-        self.canvas.set_points(x, y, self.brushes, size, self._groups_shown())
+        self.canvas.set_points(x, y, self.groups.of, self.brushes, size,  # type: ignore[union-attr]
+                               self._groups_shown())
         self.selection = np.empty(0, dtype=np.int64)
         self._show_selection_bar()
         self._fill_legend()
@@ -300,14 +324,13 @@ class ScatterPanel(Panel):
         item = self.canvas.getPlotItem()
         item.setLabel("bottom", "Originality (0–100, more original →)")
         if equal:
-            item.setLabel("left", f"Likes at equal follower counts (as if {likes_text(self.median_followers)} "
-                                  "followers), log scale")
+            item.setLabel("left", "Likes at equal follower counts (log scale)")
         else:
             item.setLabel("left", "Likes (log scale)")
 
     def _recolour(self) -> None:
         """Groups and one shared brush per group for the "Colour by" choice; every group
-        shown again. The per-video brush array is one numpy take, no Python loop."""
+        shown again: one shared brush per group, never one per video."""
         data = self.view.data  # type: ignore[union-attr]
         key = self.colour_by.currentData()
         if key == "followers":
@@ -321,12 +344,11 @@ class ScatterPanel(Panel):
             self.groups = code_groups(codes, names, unknown)
         self.hidden = set()
         alpha = 220 if len(data) < 2000 else 150 if len(data) < 30_000 else 90
-        table = np.empty(len(self.groups.colours), dtype=object)
-        for i, colour in enumerate(self.groups.colours):
+        self.brushes = []
+        for colour in self.groups.colours:
             c = QColor(colour)
             c.setAlpha(alpha)
-            table[i] = QBrush(c)
-        self.brushes = table[self.groups.of]
+            self.brushes.append(QBrush(c))
 
     def _groups_shown(self) -> np.ndarray:
         """bool [N]: the video's colour group is not hidden in the legend."""
@@ -366,6 +388,8 @@ class ScatterPanel(Panel):
         if no_likes:
             parts.append(f"{no_likes:,} have no like count")
         if self.likes_mode.currentData() == "equal":
+            parts.append(f"likes shown as if every author had {likes_text(self.median_followers)} followers "
+                         "(the median)")
             no_followers = int((np.isfinite(data.likes) & ~np.isfinite(data.followers)).sum())
             if no_followers:
                 parts.append(f"{no_followers:,} without a follower count are left out")
@@ -379,7 +403,7 @@ class ScatterPanel(Panel):
         if self.view is None or self.groups is None:
             return
         self._recolour()
-        self.canvas.set_brushes(self.brushes, self._groups_shown())
+        self.canvas.set_colours(self.groups.of, self.brushes, self._groups_shown())
         self._fill_legend()
         self._update_note()
 
@@ -393,7 +417,7 @@ class ScatterPanel(Panel):
             self.hidden.discard(group)
         else:
             self.hidden.add(group)
-        self.canvas.set_brushes(self.brushes, self._groups_shown())
+        self.canvas.set_colours(self.groups.of, self.brushes, self._groups_shown())
         self._update_note()
 
     def _on_hovered(self, index: int, pos: QPointF) -> None:
@@ -429,18 +453,26 @@ class ScatterPanel(Panel):
     def _on_point_clicked(self, index: int) -> None:
         self.session.select(str(self.view.data.ids[index]))  # type: ignore[union-attr]
 
+    def row_of(self, video_id: str) -> int:
+        """``video_id``'s row in the arrays, -1 when not there (a vectorised compare:
+        a dict of 300,000 ids would cost more to build than every lookup a session makes)."""
+        if self.view is None:
+            return -1
+        rows = np.flatnonzero(self.view.data.ids == video_id)
+        return int(rows[0]) if len(rows) else -1
+
     def _on_video_selected(self, video_id: str) -> None:
-        row = self._row_of.get(video_id, -1)
         if self.view is not None and self.stack.currentWidget() is self.page:
-            self.canvas.highlight(row)
+            self.canvas.highlight(self.row_of(video_id))
 
     def show_video(self, video_id: str) -> None:
         """Ring ``video_id``'s point (once the data is drawn)."""
-        if video_id not in self._row_of:
+        row = self.row_of(video_id)
+        if row < 0 or self.stack.currentWidget() is not self.page:
             self._pending_video = video_id
             return
         self._pending_video = None
-        self.canvas.highlight(self._row_of[video_id])
+        self.canvas.highlight(row)
 
     # ---------------------------------------------------------------- selection
     def set_selection(self, indices: np.ndarray) -> None:
@@ -492,7 +524,7 @@ class ScatterPanel(Panel):
             out.writerow(CSV_COLUMNS)
             for i in self.selection:
                 out.writerow([safe_cell(str(data.ids[i])), number(data.likes[i], ".0f"),
-                              number(float(data.originality[i]), ".1f"), number(data.followers[i], ".0f"),
+                              number(float(data.originality[i]), ".2f"), number(data.followers[i], ".0f"),
                               safe_cell(name(data.author_codes, data.authors, i)),
                               safe_cell(name(data.sound_codes, data.sounds, i)),
                               safe_cell(name(data.category_codes, data.categories, i))])
@@ -531,7 +563,7 @@ class ScatterPanel(Panel):
         if self.jobs.start("Analysing", work) is None:
             self.session.status_message.emit(f"{self.jobs.writer_busy()} is running; analyse when it ends")
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+    def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
             self.canvas.set_theme(_dark())

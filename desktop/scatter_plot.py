@@ -12,13 +12,19 @@ counts still use every point.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
-from PySide6.QtWidgets import QFrame, QGraphicsPathItem, QGraphicsRectItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsPathItem,
+    QGraphicsRectItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 LOD_LIMIT = 50_000  # most spots drawn at once
 HOVER_RADIUS_PX = 8.0
@@ -69,7 +75,7 @@ class PointGrid:
         return cand[(cx >= x0) & (cx <= x1) & (cy >= y0) & (cy <= y1)]
 
     def nearest(self, x: float, y: float, rx: float, ry: float,
-                allowed: Optional[np.ndarray] = None) -> int:
+                allowed: np.ndarray | None = None) -> int:
         """The point nearest to (x, y) within the ellipse of radii ``rx``, ``ry`` (data
         units of one pixel radius each way, so the distance is measured in pixels), among
         ``allowed`` (bool [N]) when given; -1 when none."""
@@ -111,7 +117,7 @@ def lod_sample(eligible: np.ndarray, order: np.ndarray, limit: int) -> np.ndarra
 class LikesAxis(pg.AxisItem):
     """An axis over log10(1 + likes) labelled in likes (1 · 10 · 100 · 1k · 10k · 1M)."""
 
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[Any]:  # noqa: N802
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[Any]:
         if not (np.isfinite(minVal) and np.isfinite(maxVal)) or maxVal <= minVal:
             return []
         lo, hi = max(0.0, minVal), max(0.0, maxVal)
@@ -124,7 +130,7 @@ class LikesAxis(pg.AxisItem):
         minor = sorted(v for v in minor if minVal <= v <= maxVal)
         return [(1.0, major), (0.5, minor)]
 
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         from reelscope.core.numbers import format_likes
 
         # "50k", not "50.0k": tick values are round, the trailing zero is noise.
@@ -145,7 +151,7 @@ class SelectViewBox(pg.ViewBox):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.mode = "pan"
-        self._shape: Optional[str] = None
+        self._shape: str | None = None
         self._lasso: list[QPointF] = []
         pen = QPen(QColor(79, 70, 229), 0)
         pen.setCosmetic(True)
@@ -159,7 +165,7 @@ class SelectViewBox(pg.ViewBox):
             item.hide()
             self.addItem(item, ignoreBounds=True)
 
-    def _shape_for(self, event: Any) -> Optional[str]:
+    def _shape_for(self, event: Any) -> str | None:
         if self.mode in ("box", "lasso"):
             return self.mode
         mods = event.modifiers()
@@ -169,7 +175,7 @@ class SelectViewBox(pg.ViewBox):
             return "lasso"
         return None
 
-    def mouseDragEvent(self, ev: Any, axis: Any = None) -> None:  # noqa: N802
+    def mouseDragEvent(self, ev: Any, axis: Any = None) -> None:
         if ev.button() != Qt.MouseButton.LeftButton:
             super().mouseDragEvent(ev, axis)
             return
@@ -204,7 +210,7 @@ class SelectViewBox(pg.ViewBox):
         if ev.isFinish():
             self._shape = None
 
-    def mouseClickEvent(self, ev: Any) -> None:  # noqa: N802
+    def mouseClickEvent(self, ev: Any) -> None:
         if ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
             self.clicked_at.emit(self.mapToView(ev.pos()))
@@ -217,8 +223,41 @@ class _PassiveScatter(pg.ScatterPlotItem):
     """A scatter item that leaves clicks to the view box: pyqtgraph's own handler
     would search every spot with ``pointsAt`` and swallow the click."""
 
-    def mouseClickEvent(self, ev: Any) -> None:  # noqa: N802
+    def mouseClickEvent(self, ev: Any) -> None:
         ev.ignore()
+
+
+class GroupedScatter(_PassiveScatter):
+    """One scatter item whose points take one of a few shared brushes by group.
+
+    pyqtgraph looks a spot's cached pixmap up per point in Python (and maps a brush list
+    point by point), about 2 µs a spot; here the few (symbol, size, pen, brush) styles
+    are looked up once each and every spot's atlas cell is one numpy take by its group.
+    Relies on pyqtgraph 0.13-0.14's pixmap atlas (``fragmentAtlas``, ``sourceRect``);
+    any other style change falls back to pyqtgraph's own per-point path.
+    """
+
+    def set_groups(self, x: np.ndarray, y: np.ndarray, group: np.ndarray, brushes: list[QBrush],
+                   size: float, rows: np.ndarray) -> None:
+        """``x``, ``y``: float [K]; ``group``: int [K] index into ``brushes``; ``rows``:
+        int [K] kept as each spot's ``data`` (the row in the caller's arrays)."""
+        self._group = np.asarray(group, dtype=np.intp)
+        self._brushes = list(brushes)
+        self.opts["size"] = size
+        self.setData(x=x, y=y, data=rows)
+
+    def updateSpots(self, dataSet: Any = None) -> None:
+        group = getattr(self, "_group", None)
+        data = self.data
+        if group is None or len(group) != len(data) or not (self.opts["pxMode"] and self.opts["useCache"]):
+            super().updateSpots(dataSet)
+            return
+        if len(data):
+            styles = [(self.opts["symbol"], self.opts["size"], self.opts["pen"], b) for b in self._brushes]
+            cells = np.array([tuple(c) for c in self.fragmentAtlas[styles]], dtype=data["sourceRect"].dtype)
+            data["sourceRect"] = cells[group]
+        self._updateMaxSpotSizes(data=data)
+        self.invalidate()
 
 
 class HoverCard(QFrame):
@@ -278,15 +317,15 @@ class ScatterCanvas(pg.PlotWidget):
     point_clicked = Signal(int)
     area_selected = Signal(object)
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         vb, axis = SelectViewBox(), LikesAxis("left")
         super().__init__(parent, viewBox=vb, axisItems={"left": axis})
         self.vb, self.likes_axis = vb, axis
         self.setMenuEnabled(False)
         self.setMouseTracking(True)
         self.hideButtons()
-        self.item = _PassiveScatter(pxMode=True, useCache=True, pen=None)
-        self.selected_item = _PassiveScatter(pxMode=True, useCache=True, brush=None)
+        self.item = GroupedScatter(pxMode=True, useCache=True, pen=None)
+        self.selected_item = GroupedScatter(pxMode=True, useCache=True, brush=None)
         self.ring = _PassiveScatter(pxMode=True, size=18, brush=None)
         self.ring.setZValue(10)
         self.selected_item.setZValue(5)
@@ -295,7 +334,8 @@ class ScatterCanvas(pg.PlotWidget):
         self.card = HoverCard(self)
         self.point_size = 6.0
         self.xs = self.ys = np.empty(0)
-        self.brushes = np.empty(0, dtype=object)
+        self.group = np.empty(0, dtype=np.int32)
+        self.brushes: list[QBrush] = []
         self.eligible = np.zeros(0, dtype=bool)
         self.shown = np.empty(0, dtype=np.int64)
         self.shown_mask = np.zeros(0, dtype=bool)
@@ -315,13 +355,14 @@ class ScatterCanvas(pg.PlotWidget):
         self.set_theme(False)
 
     # ------------------------------------------------------------------ data
-    def set_points(self, x: np.ndarray, y: np.ndarray, brushes: np.ndarray, size: float,
-                   groups_shown: Optional[np.ndarray] = None) -> None:
-        """New coordinates (float [N], NaN = not drawn), brushes (object [N] of shared
-        QBrush) and which points' groups are shown (bool [N], default all): rebuilds the
-        index, keeps nothing selected, and frames the data."""
+    def set_points(self, x: np.ndarray, y: np.ndarray, group: np.ndarray, brushes: list[QBrush],
+                   size: float, groups_shown: np.ndarray | None = None) -> None:
+        """New coordinates (float [N], NaN = not drawn), each point's colour group (int
+        [N] into ``brushes``, one shared QBrush per group) and which points' groups are
+        shown (bool [N], default all): rebuilds the index, keeps nothing selected, and
+        frames the data."""
         self.xs, self.ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        self.brushes = brushes
+        self.group, self.brushes = np.asarray(group), list(brushes)
         self.point_size = size
         finite = np.isfinite(self.xs) & np.isfinite(self.ys)
         self.eligible = finite if groups_shown is None else finite & groups_shown
@@ -332,10 +373,10 @@ class ScatterCanvas(pg.PlotWidget):
         self._redraw()
         self.frame()
 
-    def set_brushes(self, brushes: np.ndarray, eligible: np.ndarray) -> None:
-        """Recolour and hide groups (``eligible``: bool [N], finite points to draw)."""
-        self.brushes = brushes
-        self.eligible = eligible & np.isfinite(self.xs) & np.isfinite(self.ys)
+    def set_colours(self, group: np.ndarray, brushes: list[QBrush], groups_shown: np.ndarray) -> None:
+        """Recolour (as :meth:`set_points`) and hide groups (``groups_shown``: bool [N])."""
+        self.group, self.brushes = np.asarray(group), list(brushes)
+        self.eligible = groups_shown & np.isfinite(self.xs) & np.isfinite(self.ys)
         self._redraw()
 
     def frame(self) -> None:
@@ -358,8 +399,8 @@ class ScatterCanvas(pg.PlotWidget):
         self.shown = lod_sample(eligible, self._order, LOD_LIMIT)
         self.shown_mask = np.zeros(len(self.xs), dtype=bool)
         self.shown_mask[self.shown] = True
-        self.item.setData(x=self.xs[self.shown], y=self.ys[self.shown], brush=list(self.brushes[self.shown]),
-                          size=self.point_size, data=self.shown)
+        self.item.set_groups(self.xs[self.shown], self.ys[self.shown], self.group[self.shown], self.brushes,
+                             self.point_size, self.shown)
         self._draw_selection()
 
     def _on_range_changed(self, *_: Any) -> None:
@@ -376,7 +417,9 @@ class ScatterCanvas(pg.PlotWidget):
             self.selected_item.setData([], [])
             return
         sel = self.selected[self.shown_mask[self.selected]] if len(self.shown_mask) else self.selected
-        self.selected_item.setData(x=self.xs[sel], y=self.ys[sel], size=self.point_size + 4, pen=self._sel_pen)
+        self.selected_item.setPen(self._sel_pen, update=False)
+        self.selected_item.set_groups(self.xs[sel], self.ys[sel], np.zeros(len(sel), dtype=np.intp),
+                                      [self.selected_item.opts["brush"]], self.point_size + 4, sel)
 
     def highlight(self, index: int) -> None:
         """Ring one point (-1: none) and pan to it when it is out of view."""
@@ -423,7 +466,7 @@ class ScatterCanvas(pg.PlotWidget):
         index = self.point_at(self.vb.mapSceneToView(scene_pos))
         self.hovered.emit(index, QPointF(self.mapFromScene(scene_pos)))
 
-    def leaveEvent(self, event: Any) -> None:  # noqa: N802
+    def leaveEvent(self, event: Any) -> None:
         super().leaveEvent(event)
         self.hovered.emit(-1, QPointF())
 
@@ -437,6 +480,6 @@ class ScatterCanvas(pg.PlotWidget):
             axis.setPen(pg.mkPen(fg))
             axis.setTextPen(pg.mkPen(fg))
         self.getPlotItem().showGrid(x=True, y=True, alpha=0.15)
-        self._sel_pen = pg.mkPen(QColor("#ffffff") if dark else QColor("#111111"), width=1.5)
+        self._sel_pen = pg.mkPen(QColor("#f4f4ff") if dark else QColor("#1d1d1f"), width=1.2)
         self._ring_pen = pg.mkPen(QColor("#ff9f1c"), width=3)
         self._draw_selection()
