@@ -199,3 +199,24 @@ def test_compare_runs_shows_core_s_evaluation(qtbot, opened):
         assert table.item(r, 2).text() == row.kind
         assert table.item(r, 4).text() == format_number(row.retrieval_map, 3)
         assert table.item(r, 6).text() == format_number(row.forecast_r2, 3)
+
+
+def test_keep_training_in_the_background_hands_the_run_to_a_detached_child(qtbot, window, library):
+    import signal
+
+    panel = _training(qtbot, window, library)
+    _choose(panel, "av-simclr", minutes=0.5)
+    panel.train_button.click()
+    child = _wait_for_steps(qtbot, panel)
+    panel.ask_close = lambda: "background"
+    assert panel.confirm_close() is True
+    assert child.exit_code == 130  # stopped with a checkpoint, then handed over
+    pid = panel.background_pid
+    assert pid and pid != os.getpid()
+    try:  # the detached child resumes the run and holds the library's lock itself
+        qtbot.waitUntil(lambda: getattr(holder(library), "pid", None) == pid, timeout=60_000)
+        assert holder(library).job == "train"
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    qtbot.waitUntil(lambda: holder(library) is None, timeout=60_000)
+    assert '"event": "progress"' in (child.plan.run_dir / "background.jsonl").read_text()
