@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIndex,
+                            QSortFilterProxyModel, Qt)
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLineEdit, QPushButton,
                                QStackedWidget, QTableView, QVBoxLayout, QWidget)
 
@@ -19,6 +20,7 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 AUTHOR_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
 ModelIndex = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()
 
 
 def _text(field: str, fmt: Callable[[Any], str]) -> Callable[[Any], str]:
@@ -53,17 +55,17 @@ class AuthorsModel(QAbstractTableModel):
         self.rows = rows
         self.endResetModel()
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802 - Qt's name
+    def rowCount(self, parent: ModelIndex = _ROOT) -> int:  # noqa: N802 - Qt's name
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802
+    def columnCount(self, parent: ModelIndex = _ROOT) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         row = self.rows[index.row()]
-        header, field, text, _ = COLUMNS[index.column()]
+        _, field, text, _ = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return text(row)
         if role == SORT_ROLE:
@@ -125,12 +127,13 @@ class AuthorsPanel(Panel):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setVisible(False)
+        rows = self.table.verticalHeader()
+        rows.setVisible(False)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 10)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # share the width evenly
         header.setMinimumSectionSize(90)
+        header.setHighlightSections(False)
         self.table.doubleClicked.connect(self._on_double_clicked)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
 
@@ -187,8 +190,6 @@ class AuthorsPanel(Panel):
         self.note.setText("Originality appears once the run is analysed (Training → Analyse)."
                           if no_scores else "")
         self.note.setVisible(no_scores)
-        self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self._update_count()
         if selected:
             self.select_author(selected)
@@ -230,4 +231,5 @@ class AuthorsPanel(Panel):
 
     def _update_count(self) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
-        self.count_label.setText(f"{total:,} authors" if shown == total else f"{shown:,} of {total:,} authors")
+        self.count_label.setText(f"{total:,} authors" if shown == total
+                                 else f"{shown:,} of {total:,} authors")

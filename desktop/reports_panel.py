@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
                                QLineEdit, QProgressBar, QPushButton, QSizePolicy, QStackedWidget,
@@ -22,7 +22,8 @@ FORMATS = {"pdf": ("PDF report", "pdf"), "html": ("HTML report (opens in a brows
            "csv": ("CSV table", "csv")}
 # what a CSV holds (reelscope export --what) -> label
 CSV_WHAT = {"scores": "Per-video scores: originality, likes, forecast", "embeddings": "Embeddings"}
-REPORT_SUFFIXES = {".pdf", ".html", ".htm", ".csv", ".npz"}
+KINDS = {".pdf": "PDF report", ".html": "HTML report", ".htm": "HTML report", ".csv": "CSV table",
+         ".npz": "NumPy arrays"}
 NO_RUN = "No training run yet — Train now"
 
 
@@ -36,7 +37,8 @@ def default_name(fmt: str, what: str, today: Optional[date] = None) -> str:
     return f"{stem}-{(today or date.today()).isoformat()}.{FORMATS[fmt][1]}"
 
 
-def export_job(library_path: Path, fmt: str, what: str, out: Path, run_id: Optional[str]) -> Callable[..., Any]:
+def export_job(library_path: Path, fmt: str, what: str, out: Path,
+               run_id: Optional[str]) -> Callable[..., Any]:
     """A writing job (``fn(progress, cancel)``): core's ``write_report`` (PDF/HTML, by the
     suffix) or ``export`` (CSV) into ``out`` with a writable library; returns ``out``.
     Core writes atomically; a file finished just as the job was cancelled is removed
@@ -74,7 +76,7 @@ def list_reports(folder: Path) -> list[tuple[str, int, float]]:
         return []
     found = []
     for p in folder.iterdir():
-        if p.is_file() and p.suffix.lower() in REPORT_SUFFIXES and not p.name.startswith("."):
+        if p.is_file() and p.suffix.lower() in KINDS and not p.name.startswith("."):
             st = p.stat()
             found.append((p.name, st.st_size, st.st_mtime))
     return sorted(found, key=lambda r: (-r[2], r[0]))
@@ -123,12 +125,15 @@ class ReportsPanel(Panel):
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel)
         self.message = plain_label("", self, wrap=True)
+        self.run_note = plain_label("", self, wrap=True)
+        self.run_note.setVisible(False)
         actions = QHBoxLayout()
         actions.addWidget(self.export_button)
         actions.addWidget(self.progress)
         actions.addWidget(self.cancel_button)
         actions.addStretch(1)
         form = QFormLayout()
+        form.addRow(self.run_note)
         form.addRow("Format", self.format_box)
         form.addRow("Table (CSV)", self.what_box)
         form.addRow("Save as", path_row)
@@ -138,7 +143,8 @@ class ReportsPanel(Panel):
         self.what_box.currentIndexChanged.connect(self._on_format_changed)
 
         self.reports = QTreeWidget(self)
-        self.reports.setHeaderLabels(["Name", "Size", "Modified"])
+        self.reports.setHeaderLabels(["Name", "Kind", "Size", "Modified"])
+        self.reports.setUniformRowHeights(True)
         self.reports.setRootIsDecorated(False)
         self.reports.setAlternatingRowColors(True)
         self.reports.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -198,20 +204,21 @@ class ReportsPanel(Panel):
             self.stack.setCurrentWidget(self.empty)
             return
         self.stack.setCurrentWidget(self.page)
-        if self.job is None or not self.job.running:
-            unanalysed = any("analys" in n for n in page.notes)
-            self.message.setText(f"Run {page.run_id} is not analysed yet: the report analyses it "
-                                 "first, which takes a while." if unanalysed else "")
+        unanalysed = any("analys" in n for n in page.notes)
+        self.run_note.setText(f"Run {page.run_id} is not analysed yet: exporting analyses it "
+                              "first, which takes a while." if unanalysed else "")
+        self.run_note.setVisible(unanalysed)
 
     def _on_reports(self, rows: list[tuple[str, int, float]]) -> None:
         self.reports.clear()
         for name, size, mtime in rows:
-            item = QTreeWidgetItem([name, size_text(size),
+            item = QTreeWidgetItem([name, KINDS.get(Path(name).suffix.lower(), ""), size_text(size),
                                     datetime.fromtimestamp(mtime).strftime("%Y-%m-%d %H:%M")])
             item.setData(0, Qt.ItemDataRole.UserRole, name)
-            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setSizeHint(0, QSize(0, self.fontMetrics().height() + 10))
             self.reports.addTopLevelItem(item)
-        for column, least in ((1, 90), (2, 140)):
+        for column, least in ((1, 120), (2, 90), (3, 140)):
             self.reports.resizeColumnToContents(column)
             self.reports.setColumnWidth(column, max(least, self.reports.columnWidth(column) + 16))
         self.reports_note.setText("No reports yet." if not rows else "Double-click one to open it.")

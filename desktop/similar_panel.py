@@ -14,7 +14,7 @@ sound's videos).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -58,6 +58,7 @@ class Found:
     no_run: bool = False
     build: Optional[str] = None
     unanalysed: bool = False  # the stored analysis (and its fused index) is missing or stale
+    authors: dict[str, str] = field(default_factory=dict)  # neighbour id -> author handle
 
 
 def _video_card(library: Any, video_id: str) -> Card:
@@ -69,37 +70,61 @@ def _video_card(library: Any, video_id: str) -> Card:
     return Card(video.id, " · ".join(parts), (video.description or "").strip(), video.id)
 
 
-def likes_of(library: Any, run_id: Optional[str], ids: list[str]) -> dict[str, Optional[int]]:
-    """video id -> likes, from the scatter query's cached arrays (one lookup however many)."""
+def facts_of(library: Any, run_id: Optional[str], ids: list[str]
+             ) -> dict[str, tuple[Optional[int], Optional[str]]]:
+    """video id -> (likes, author handle), from the scatter query's cached arrays (ids in
+    order, so one binary search finds any number of videos)."""
     import numpy as np
 
     from reelscope.core.query import scatter_data
 
     data = scatter_data(library, run_id)
-    wanted = np.asarray(ids, dtype=str)
-    at = np.clip(np.searchsorted(data.ids, wanted), 0, max(len(data.ids) - 1, 0))
-    out: dict[str, Optional[int]] = {}
+    at = np.clip(np.searchsorted(data.ids, np.asarray(ids, dtype=str)), 0, max(len(data.ids) - 1, 0))
+    out: dict[str, tuple[Optional[int], Optional[str]]] = {}
     for vid, i in zip(ids, at.tolist()):
-        hit = len(data.ids) and data.ids[i] == vid and not np.isnan(data.likes[i])
-        out[vid] = int(data.likes[i]) if hit else None
+        if not len(data.ids) or data.ids[i] != vid:
+            out[vid] = (None, None)
+            continue
+        code = int(data.author_codes[i])
+        out[vid] = (None if np.isnan(data.likes[i]) else int(data.likes[i]),
+                    data.authors[code] if code >= 0 else None)
     return out
+
+
+def caption(likes: Optional[int], author: Optional[str], score: Optional[float] = None) -> str:
+    """A thumbnail's plain-text caption: similarity, likes, author, one per line."""
+    lines = [f"similarity {score:.2f}"] if score is not None else []
+    lines.append(f"{likes_text(likes)} likes")
+    if author:
+        lines.append(f"@{author}")
+    return "\n".join(lines)
+
+
+def _found(card: Card, hits: Any, library: Any, run_id: Optional[str]) -> Found:
+    """``hits`` ((id, score) pairs) as neighbours with their likes and authors."""
+    from reelscope.core.query import Neighbour
+
+    facts = facts_of(library, run_id, [vid for vid, _ in hits])
+    return Found(card, tuple(Neighbour(vid, float(s), facts[vid][0]) for vid, s in hits),
+                 authors={vid: a for vid, (_, a) in facts.items() if a})
 
 
 def find_similar(library: Any, video_id: str, kind: str, k: int, run_id: Optional[str]) -> Found:
     """The query thread's half: ``video_id``'s ``k`` nearest videos of ``kind``."""
     from reelscope.core.analytics.data import resolve_run
-    from reelscope.core.query import Neighbour, video_detail
+    from reelscope.core.query import video_detail
     from reelscope.core.store.library import LibraryError
 
     try:
-        run = resolve_run(library, run_id)
+        resolve_run(library, run_id)
     except (FileNotFoundError, KeyError) as exc:
         return Found(None, note=str(exc.args[0] if exc.args else exc), no_run=True)
     card = _video_card(library, video_id)
     if kind == "fused":
         detail = video_detail(library, video_id, run_id, k=k)
         if detail.similar:
-            return Found(card, detail.similar)
+            facts = facts_of(library, run_id, [n.id for n in detail.similar])
+            return Found(card, detail.similar, authors={v: a for v, (_, a) in facts.items() if a})
         notes = [n for n in detail.notes if "similar" in n or "analys" in n or "index" in n]
         return Found(card, note=" ".join(notes), unanalysed=bool(notes))
     from reelscope.core.analytics.similar import similar_videos
@@ -107,13 +132,14 @@ def find_similar(library: Any, video_id: str, kind: str, k: int, run_id: Optiona
     try:
         hits = similar_videos(library, video_id, k, run_id=run_id, kind=kind)
     except LibraryError:  # the index is not saved and a read-only library cannot build it
-        return Found(card, note=f"The {kind} similarity index of run {run.id} is not built yet "
-                     f"(or is older than the run's embeddings). Build it here, or run "
-                     f"'reelscope similar {video_id} --kind {kind}'.", build=kind)
+        what = "sound" if kind == "audio" else "what they show"
+        return Found(card, note=f"Finding videos by {what} needs the run's {kind} similarity "
+                     f"index, which is not built yet (or is older than the run's embeddings). "
+                     f"Building it takes seconds to minutes; from a terminal: "
+                     f"reelscope similar {video_id} --kind {kind}", build=kind)
     except KeyError as exc:
         return Found(card, note=str(exc.args[0] if exc.args else exc))
-    likes = likes_of(library, run_id, [vid for vid, _ in hits])
-    return Found(card, tuple(Neighbour(vid, float(s), likes[vid]) for vid, s in hits))
+    return _found(card, hits, library, run_id)
 
 
 def file_job(library_path: Path, file: Path, kind: str, k: int, run_id: Optional[str]) -> Any:
@@ -124,7 +150,6 @@ def file_job(library_path: Path, file: Path, kind: str, k: int, run_id: Optional
         from reelscope.core.analytics.data import resolve_run
         from reelscope.core.analytics.predict import embed_files
         from reelscope.core.analytics.similar import similar_videos
-        from reelscope.core.query import Neighbour
         from reelscope.core.store.library import Library
 
         with Library.open(library_path, read_only=True) as library:
@@ -135,10 +160,9 @@ def file_job(library_path: Path, file: Path, kind: str, k: int, run_id: Optional
             cancel.raise_if_cancelled()
             decoded, vectors = item
             hits = similar_videos(library, vectors[kind], k, run_id=resolved.id, kind=kind)
-            likes = likes_of(library, resolved.id, [vid for vid, _ in hits])
-        card = Card(file.name, f"a file outside the library, in {file.parent}",
-                    thumbnail_jpeg=getattr(decoded, "thumbnail_jpeg", None) or None)
-        return Found(card, tuple(Neighbour(vid, float(s), likes[vid]) for vid, s in hits))
+            card = Card(file.name, f"a file outside the library, in {file.parent}",
+                        thumbnail_jpeg=getattr(decoded, "thumbnail_jpeg", None) or None)
+            return _found(card, hits, library, resolved.id)
 
     return run
 
@@ -243,15 +267,13 @@ class SimilarPanel(Panel):
         self.busy_bar.setLayout(busy)
         self.busy_bar.setVisible(False)
 
-        self.note = plain_label("", self, wrap=True)
-        self.build_button = QPushButton("Build it now", self)
-        self.build_button.clicked.connect(self._on_build_index)
-        notes = QHBoxLayout()
-        notes.addWidget(self.note, 1)
-        notes.addWidget(self.build_button)
-
         self.gallery = Gallery(self.session, self)
         self.gallery.opened.connect(self._on_opened)
+        self.notice = EmptyState(parent=self)  # in the gallery's place: why there is nothing
+        self.notice.button.clicked.connect(self._on_build_index)
+        self.results = QStackedWidget(self)
+        self.results.addWidget(self.gallery)
+        self.results.addWidget(self.notice)
 
         self.card_box = QWidget(self)
         self.card_box.setLayout(card)
@@ -261,8 +283,7 @@ class SimilarPanel(Panel):
         inner.addWidget(self.card_box)
         inner.addWidget(self.handed_bar)
         inner.addWidget(self.busy_bar)
-        inner.addLayout(notes)
-        inner.addWidget(self.gallery, 1)
+        inner.addWidget(self.results, 1)
         self.empty = EmptyState(NO_VIDEO, "Find videos like a file…", self._on_choose_file, self)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(page)
@@ -373,7 +394,7 @@ class SimilarPanel(Panel):
         self.card_box.setVisible(True)
         self._show_card(found.card)
         self._set_note(found.note, found.build, found.unanalysed)
-        self.gallery.set_items((n.id, f"similarity {n.score:.2f}\n{likes_text(n.likes)} likes")
+        self.gallery.set_items((n.id, caption(n.likes, found.authors.get(n.id), n.score))
                                for n in found.neighbours)
 
     def _on_failed(self, message: str, details: str) -> None:
@@ -408,10 +429,11 @@ class SimilarPanel(Panel):
             self._show_card(self.found.card)
 
     def _set_note(self, text: str, build: Optional[str] = None, unanalysed: bool = False) -> None:
-        self.note.setText(text)
-        self.note.setVisible(bool(text))
-        self.build_button.setVisible(build is not None or unanalysed)
-        self.build_button.setText(f"Build the {build} index now" if build else "Analyse now")
+        """Say why the gallery is empty (in its place), with the button that fixes it."""
+        self.notice.label.setText(text)
+        self.notice.button.setVisible(build is not None or unanalysed)
+        self.notice.button.setText(f"Build the {build} index now" if build else "Analyse now")
+        self.results.setCurrentWidget(self.notice if text else self.gallery)
 
     # ------------------------------------------------------ handed-over galleries
     def _on_gallery_requested(self, title: str, ids: list) -> None:
@@ -431,12 +453,12 @@ class SimilarPanel(Panel):
         self._set_note("")
         run_id = self.session.run_id
         self.gallery.set_items((vid, "") for vid in shown)
-        self.load("handed", lambda library: likes_of(library, run_id, shown), self._on_handed_likes)
+        self.load("handed", lambda library: facts_of(library, run_id, shown), self._on_handed_facts)
 
-    def _on_handed_likes(self, likes: dict[str, Optional[int]]) -> None:
+    def _on_handed_facts(self, facts: dict[str, tuple[Optional[int], Optional[str]]]) -> None:
         if self.handed is None:
             return
-        self.gallery.set_items((vid, f"{likes_text(likes.get(vid))} likes")
+        self.gallery.set_items((vid, caption(*facts.get(vid, (None, None))))
                                for vid in self.handed[1][:MAX_GALLERY])
 
     def _on_back_to_similar(self) -> None:
@@ -445,16 +467,13 @@ class SimilarPanel(Panel):
 
     # ------------------------------------------------------------------- slots
     def _on_video_selected(self, video_id: str) -> None:
+        """A video chosen in another view becomes the query when this view is shown (once,
+        however many were chosen meanwhile, so Back goes where the user was here). While
+        this view is shown a selection comes from its own gallery, where a click only
+        selects (a double-click makes the query), or from ``show_video``, which sets it."""
         if not self.isVisible():
-            # chosen in another view: it becomes the query when this view is shown (once,
-            # however many were clicked meanwhile, so Back goes where the user was here)
             self._pending = video_id
             self._stale = True
-            return
-        if video_id in self.gallery.ids():
-            return  # a click on our own gallery selects it; a double-click makes it the query
-        self.handed = None
-        self._push(("video", video_id))
 
     def _on_opened(self, video_id: str) -> None:
         self.handed = None
