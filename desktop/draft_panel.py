@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGroup
                                QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from reelscope.desktop.sounds_panel import gallery_caption, video_facts
-from reelscope.desktop.widgets import EmptyState, Gallery, Panel, heading, likes_text, plain_label
+from reelscope.desktop.widgets import (EmptyState, Gallery, Panel, heading, likes_text, plain_label,
+                                       plain_tooltip)
 
 COLUMNS = ("Draft", "Forecast likes", "Likely range", "Originality", "Top hashtags", "Status")
 STAT_MAX = 2_000_000_000  # a spin box holds an int32
@@ -143,7 +144,7 @@ def _cell(text: str, right: bool = False, tip: str = "") -> QTableWidgetItem:
     if right:
         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     if tip:
-        item.setToolTip(tip)
+        item.setToolTip(plain_tooltip(tip))
     return item
 
 

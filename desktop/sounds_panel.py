@@ -18,7 +18,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QSplitter,
                                QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from reelscope.desktop.widgets import EmptyState, Gallery, Panel, format_date, heading, likes_text, plain_label
+from reelscope.desktop.widgets import (EmptyState, Gallery, Panel, format_date, heading, likes_text, plain_label,
+                                       plain_tooltip)
 
 GALLERY_MAX = 200  # thumbnails shown for one sound; "Open in gallery" gets them all
 TREND_COLUMNS = ("Sound", "Uses", "Growth", "First use", "Last use", "Median likes")
@@ -40,6 +41,16 @@ def sound_name(trend: Any) -> str:
     """A trend's name as the user knows it: its title, else a numbered placeholder
     (the report's wording)."""
     return trend.title or trend.sound_id or f"Unnamed sound #{trend.cluster}"
+
+
+def display_names(trends: list[Any]) -> dict[int, str]:
+    """cluster -> the name shown. A title several groups share (the same song cut
+    differently, so its audio is counted apart) gets the group's number too."""
+    from collections import Counter
+
+    counts = Counter(sound_name(t) for t in trends)
+    return {t.cluster: sound_name(t) + (f" #{t.cluster}" if counts[sound_name(t)] > 1 and t.title else "")
+            for t in trends}
 
 
 def growth_text(growth: Optional[float]) -> str:
@@ -73,17 +84,22 @@ def read_sounds(library: Any, run_id: Optional[str]) -> SoundsData:
             known = set(members)
             members += [str(ids[i]) for i in np.flatnonzero(labels == trend.cluster) if str(ids[i]) not in known]
         data.members[trend.cluster] = members
-    for m in result.mismatches or ():
+    data.videos = mismatch_videos(library, result.mismatches or [])
+    return data
+
+
+def mismatch_videos(library: Any, mismatches: list[Any]) -> dict[str, tuple[str, str, str]]:
+    """id -> (caption, author handle, the sound its metadata names) of mislabelled posts."""
+    out = {}
+    for m in mismatches:
         try:
             video = library.get(m.id)
         except KeyError:
             continue
-        author = video.author.unique_id or video.author.nickname or video.author.id if video.author else ""
-        sound = ""
-        if video.sound is not None:
-            sound = video.sound.title or video.sound.id
-        data.videos[m.id] = ((video.description or "").strip(), author or "", sound)
-    return data
+        author = (video.author.unique_id or video.author.nickname or video.author.id) if video.author else ""
+        sound = (video.sound.title or video.sound.id) if video.sound is not None else ""
+        out[m.id] = ((video.description or "").strip(), author, sound)
+    return out
 
 
 def video_facts(library: Any, ids: list[str]) -> dict[str, tuple[str, Optional[int]]]:
@@ -142,6 +158,7 @@ class SoundsPanel(Panel):
         super().__init__(session, jobs, parent)
         self.data = SoundsData()
         self._trends: dict[int, Any] = {}
+        self._names: dict[int, str] = {}
         self.stack = QStackedWidget(self)
         self.empty = EmptyState()
         self.stack.addWidget(self.empty)
@@ -270,14 +287,18 @@ class SoundsPanel(Panel):
 
     def _fill_trends(self, trends: list[Any]) -> None:
         self._trends = {t.cluster: t for t in trends}
+        self._names = display_names(trends)
         self.table.setSortingEnabled(False)
         self.table.clearSelection()
         self.table.setRowCount(len(trends))
         for r, t in enumerate(trends):
-            name = _Item(sound_name(t))
+            name = _Item(self._names[t.cluster])
             name.setData(Qt.ItemDataRole.UserRole, t.cluster)
             if not t.title:
                 name.setToolTip("The metadata gives this sound no title; its videos share the same audio.")
+            elif self._names[t.cluster] != t.title:
+                name.setToolTip("Several groups of videos carry this title; their audio differs enough "
+                                "(another cut or version) to be counted apart.")
             growth = _Item(growth_text(t.growth), _number(t.growth))
             growth.setToolTip(
                 f"{t.uses_first_third} uses in the first third of its span, {t.uses_last_third} in the last"
@@ -303,17 +324,18 @@ class SoundsPanel(Panel):
     def _fill_mismatches(self, result: Any) -> None:
         mismatches = result.mismatches or []
         self.mismatches.setSortingEnabled(False)
+        self.mismatches.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # core's order
         self.mismatches.setRowCount(len(mismatches))
         for r, m in enumerate(mismatches):
             caption, author, sound = self.data.videos.get(m.id, ("", "", ""))
             video = _Item(caption[:80] or m.id)
             video.setData(Qt.ItemDataRole.UserRole, m.id)
-            video.setToolTip(m.id)
+            video.setToolTip(plain_tooltip(f"{m.id}\n{caption}" if caption else m.id))
             says = "original sound" if m.metadata_original else (sound or m.metadata_sound or "no sound")
             trend = self._trends.get(m.cluster)
-            matches = sound_name(trend) if trend else (m.audio_sound or f"Unnamed sound #{m.cluster}")
+            matches = self._names[trend.cluster] if trend else (m.audio_sound or f"Unnamed sound #{m.cluster}")
             why = _Item(m.reason)
-            why.setToolTip(m.reason)
+            why.setToolTip(plain_tooltip(m.reason))
             for c, item in enumerate([video, _Item(author), _Item(says), _Item(matches), why]):
                 self.mismatches.setItem(r, c, item)
         self.mismatches.setSortingEnabled(True)
@@ -345,7 +367,7 @@ class SoundsPanel(Panel):
         shown = f"{len(ids):,} video{'s' if len(ids) != 1 else ''}"
         if len(ids) > GALLERY_MAX:
             shown = f"the first {GALLERY_MAX} of {len(ids):,} videos"
-        self.gallery_title.setText(f"{sound_name(trend)}: {shown}, oldest first")
+        self.gallery_title.setText(f"{self._names[cluster]}: {shown}, oldest first")
         self.open_button.setEnabled(bool(ids))
         ids = ids[:GALLERY_MAX]
         self.load("gallery", lambda library: video_facts(library, ids),
@@ -355,7 +377,7 @@ class SoundsPanel(Panel):
         cluster = self.selected_cluster()
         trend = self._trends.get(cluster) if cluster is not None else None
         if trend is not None:
-            self.session.show_gallery(f"Videos using {sound_name(trend)}",
+            self.session.show_gallery(f"Videos using {self._names[cluster]}",
                                       self.data.members.get(cluster, list(trend.video_ids)))
 
     def _on_mismatch_selected(self) -> None:
