@@ -126,6 +126,7 @@ class JobRunner(QObject):
         super().__init__(parent)
         self.jobs: list[Job] = []
         self.external_writer: Optional[str] = None  # a training child process holds the library
+        self._external_cancel: Optional[Callable[[], None]] = None
 
     @property
     def current(self) -> Optional[Job]:
@@ -166,13 +167,18 @@ class JobRunner(QObject):
             self.busy_changed.emit(True)
         return job
 
-    def set_external_writer(self, title: Optional[str]) -> None:
+    def set_external_writer(self, title: Optional[str], cancel: Optional[Callable[[], None]] = None) -> None:
+        """A writer outside this process (the training child) holds the library; ``cancel``
+        is how Cancel reaches it."""
         was = self.busy()
         self.external_writer = title
+        self._external_cancel = cancel if title else None
         if was != self.busy():
             self.busy_changed.emit(self.busy())
 
     def cancel_all(self) -> None:
+        if self._external_cancel is not None:
+            self._external_cancel()
         for job in list(self.jobs):
             job.cancel()
 

@@ -5,7 +5,7 @@ selects it everywhere, a box or lasso selects many for the gallery or a CSV.
 
 Every number comes from core: the arrays from :func:`reelscope.core.query.scatter_data`,
 rho and the sentence from the stored analysis through
-:func:`reelscope.core.report.content.findings`. The one computation here is a view
+:func:`reelscope.core.report.content.originality_finding`. The one computation here is a view
 transform — "at equal follower counts" moves each point along the log-likes axis by
 the follower effect a straight-line fit finds (:func:`equal_follower_likes`).
 """
@@ -75,7 +75,7 @@ def read_scatter(library: Library, run_id: str | None) -> ScatterView:
     from reelscope.core.query import scatter_data
     from reelscope.core.query.reader import reader_for
     from reelscope.core.query.stored import stored_run
-    from reelscope.core.report.content import findings
+    from reelscope.core.report.content import originality_finding
 
     data = scatter_data(library, run_id)
     vs = finding = None
@@ -84,8 +84,7 @@ def read_scatter(library: Library, run_id: str | None) -> ScatterView:
         if stored is not None and stored.analysis is not None:
             summary = stored.analysis.result
             vs = summary.originality.vs_likes
-            # findings() words the originality link first whenever there is one.
-            finding = findings(summary)[0] if vs is not None else None
+            finding = originality_finding(summary)
     likes_equal, median = equal_follower_likes(data.likes, data.followers)
     return ScatterView(data, vs, finding, likes_equal, median)
 

@@ -476,13 +476,13 @@ class TrainingPanel(Panel):
         path = self.session.path
 
         def prepare(progress: Any, cancel: Any) -> "TrainingRun":
-            from reelscope.core.encoding.train import _find_run, prepare_run
+            from reelscope.core.encoding.train import find_unfinished_run, prepare_run
             from reelscope.core.progress import Progress
             from reelscope.core.store.library import Library
 
             progress(Progress("prepare", 0, None, "preparing the run"))
             with Library.open(path) as library, library.writing("train"):
-                run = None if plan.new else _find_run(library, plan.run_id, plan.method, plan.preset)
+                run = None if plan.new else find_unfinished_run(library, plan.run_id, plan.method, plan.preset)
                 if run is None:
                     run = prepare_run(library, plan.method, plan.preset, plan.epochs, plan.time_budget_min,
                                       plan.device)
@@ -513,10 +513,7 @@ class TrainingPanel(Panel):
         self.curves.clear()
         self.curve_title.setText(f"Training run {run.id} ({run.method}, {run.preset}) — live")
         self.stage_label.setText("Starting the training process…")
-        self.jobs.set_external_writer("Training")
-        status = self._job_status()
-        if status is not None:
-            status.cancel.clicked.connect(self.cancel)
+        self.jobs.set_external_writer("Training", self.cancel)  # Cancel anywhere reaches the child
         self.child.start()
         self._update_controls()
         if self.state is not None:
@@ -542,12 +539,6 @@ class TrainingPanel(Panel):
         child = self.child
         assert child is not None
         self.jobs.set_external_writer(None)
-        status = self._job_status()
-        if status is not None:
-            try:
-                status.cancel.clicked.disconnect(self.cancel)
-            except (RuntimeError, TypeError):
-                pass
         self.curves.redraw()
         if self._closing:
             return
@@ -586,11 +577,9 @@ class TrainingPanel(Panel):
             from reelscope.core.store.library import Library
 
             with Library.open(path) as library:
+                # The child finished every step: this records the run (with the checkpoint's
+                # last losses) and embeds every video; it trains no step again.
                 run = train(library, run_id=run_id, resume=True, device=device, progress=progress, cancel=cancel)
-                completed = _with_child_figures(run, record)
-                if completed is not None:
-                    with library.writing("train"):
-                        library.save_run(completed)
                 analyze(library, run.id, split=split, coverage=coverage, progress=progress, cancel=cancel)
                 return run.id
 
@@ -833,20 +822,6 @@ def _read_curve(library: "Library", run_id: str) -> tuple[list[float], list[floa
                 losses.append(_number(record.get("loss")))
                 rates.append(_number(record.get("samples_per_s")))
     return steps, losses, rates
-
-
-def _with_child_figures(run: "TrainingRun", record: Optional[dict]) -> Optional["TrainingRun"]:
-    """core's ``train(run_id=...)`` on a run the child already finished trains no step, so it
-    records neither the last losses nor the throughput (samples/s 0); the child's result
-    line has both. None when nothing is missing."""
-    if not record or record.get("event") != "result":
-        return None
-    extra: dict[str, Any] = {}
-    if "loss" not in run.metrics:  # the same keys core's train() records
-        extra.update({("loss" if k == "loss" else f"loss_{k}"): v for k, v in (record.get("losses") or {}).items()})
-    if not run.metrics.get("samples_per_s") and record.get("samples_per_s"):
-        extra["samples_per_s"] = round(float(record["samples_per_s"]), 2)
-    return replace(run, metrics={**run.metrics, **extra}) if extra else None
 
 
 def _describe(event: Any, epochs: Optional[int] = None) -> str:

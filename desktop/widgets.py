@@ -139,6 +139,7 @@ class EmptyState(QFrame):
         layout.addWidget(self.label)
         self.button = QPushButton(action, self)
         self.button.setVisible(bool(action))
+        self._on_action = on_action
         if on_action:
             self.button.clicked.connect(on_action)
         row = QHBoxLayout()
@@ -152,10 +153,9 @@ class EmptyState(QFrame):
         self.label.setText(message)
         self.button.setText(action)
         self.button.setVisible(bool(action))
-        try:
-            self.button.clicked.disconnect()
-        except (RuntimeError, TypeError):
-            pass
+        if self._on_action is not None:
+            self.button.clicked.disconnect(self._on_action)
+        self._on_action = on_action
         if on_action:
             self.button.clicked.connect(on_action)
 

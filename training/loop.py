@@ -246,6 +246,7 @@ def train(
 
     # --- resume
     step, epoch, start_batch, samples, train_seconds = 0, 0, 0, 0, 0.0
+    resumed_losses: dict[str, float] = {}  # a resume with no step left still reports them
     found = ckpt.load_checkpoint(run_dir, device) if resume else None
     if found is not None:
         tensors, meta = found
@@ -254,6 +255,7 @@ def train(
         ckpt.restore_rng(tensors, meta["rng"])
         step, epoch, start_batch = meta["step"], meta["epoch"], meta["batch_in_epoch"]
         samples, train_seconds = meta["samples"], meta["train_seconds"]
+        resumed_losses = {k: float(v) for k, v in (meta.get("losses") or {}).items()}
         if main:
             _truncate_metrics(run_dir / METRICS_FILE, step)
     elif main:
@@ -298,7 +300,7 @@ def train(
 
     # --- the loop
     method.train()
-    last_losses: dict[str, float] = {}
+    last_losses: dict[str, float] = dict(resumed_losses)
     log_sums: dict[str, torch.Tensor] = {}
     log_steps, log_wait, log_start, log_samples = 0, 0.0, time.monotonic(), 0
     session_start_seconds, session_samples = train_seconds, 0

@@ -77,7 +77,7 @@ def train(
     from reelscope.training.loop import train as train_loop
 
     cancel = cancel or CancelToken()
-    run = _find_run(library, run_id, method, preset) if (resume or run_id) else None
+    run = find_unfinished_run(library, run_id, method, preset) if (resume or run_id) else None
     if run is None:
         run = prepare_run(library, method, preset, epochs, time_budget_min, device, precision)
     run_dir = library.path / run.dir
@@ -100,7 +100,7 @@ def train(
     cfg = ckpt.load_config(run_dir)  # now with the measured log-mel statistics
     metrics = {
         "steps": result.step, "epochs": result.epoch, "samples": result.samples,
-        "train_seconds": round(result.train_seconds, 2), "samples_per_s": round(result.samples_per_s, 2),
+        "train_seconds": round(result.train_seconds, 2), "samples_per_s": round(result.samples_per_s or result.samples / max(result.train_seconds, 1e-9), 2),
         "batch_size": result.batch_size, "parameters": result.parameters, "device": result.device,
         "precision": result.precision, "videos": len(items), **{("loss" if k == "loss" else f"loss_{k}"): v for k, v in result.losses.items()},
     }
@@ -230,7 +230,10 @@ def _new_run_id(library: "Library", method: str, preset: str) -> str:
     return run_id
 
 
-def _find_run(library: "Library", run_id: Optional[str], method: str, preset: str) -> Optional[TrainingRun]:
+def find_unfinished_run(library: "Library", run_id: Optional[str], method: str, preset: str
+                        ) -> Optional[TrainingRun]:
+    """The run ``train(resume=True)`` continues: ``run_id``'s, else the newest unfinished run
+    of ``method`` and ``preset`` whose folder is still there (None: a new run)."""
     if run_id is not None:
         return library.run(run_id)
     for run in reversed(library.runs()):

@@ -147,16 +147,24 @@ class ReportContent:
                  format_number(r.get("originality_rho"), 2)] for r in self.runs]
 
 
+def originality_finding(summary: "AnalysisSummary") -> Optional[str]:
+    """Does originality go with likes, in one plain sentence beside the 2021 study's
+    finding (None without an estimate). The report, the CLI and the window's plot say it
+    in these words."""
+    vs = summary.originality.vs_likes
+    if not vs:
+        return None
+    raw, part = vs.raw, vs.partial
+    return (f"{_direction(raw)} (Spearman ρ = {format_number(raw.rho, 2)}, 95 % interval "
+            f"{format_number(raw.ci_low, 2)} to {format_number(raw.ci_high, 2)}, "
+            f"{vs.n} videos). At equal follower counts ρ = {format_number(part.rho, 2)}. "
+            "The 2021 study found a slightly negative link.")
+
+
 def findings(summary: "AnalysisSummary") -> list[str]:
     """Plain-language sentences about an analysis (report and CLI)."""
-    out = []
-    vs = summary.originality.vs_likes
-    if vs:
-        raw, part = vs.raw, vs.partial
-        out.append(f"{_direction(raw)} (Spearman ρ = {format_number(raw.rho, 2)}, 95 % interval "
-                   f"{format_number(raw.ci_low, 2)} to {format_number(raw.ci_high, 2)}, "
-                   f"{vs.n} videos). At equal follower counts ρ = {format_number(part.rho, 2)}. "
-                   "The 2021 study found a slightly negative link.")
+    first = originality_finding(summary)
+    out = [first] if first else []
     comp = summary.forecast.comparison
     if comp and comp.models:
         m = comp.models
