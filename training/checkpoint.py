@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from reelscope.training import faults
 from reelscope.training.config import TrainConfig
 from reelscope.training.files import atomic_path, write_text_atomic
 
@@ -64,6 +65,7 @@ def save_weights(run_dir: Path, model: torch.nn.Module, cfg: TrainConfig, precis
     path = Path(run_dir) / WEIGHTS_FILE
     save_tensors_atomic(path, model.state_dict(),
                         {"format": "reelscope-avmodel", "version": str(cfg.version), "precision": precision})
+    faults.point("weights.saved")
     save_config(run_dir, cfg)
     return path
 
@@ -181,10 +183,12 @@ def save_checkpoint(run_dir: Path, step: int, tensors: dict[str, torch.Tensor], 
     name = f"ckpt-{step:09d}"
     save_tensors_atomic(folder / f"{name}.safetensors", tensors)
     size = (folder / f"{name}.safetensors").stat().st_size
+    faults.point("checkpoint.tensors")  # tensors in place, the JSON that commits them not
     write_text_atomic(folder / f"{name}.json", json.dumps(dict(meta, step=step, tensors_bytes=size)))
     for old in _complete(folder)[:-KEEP]:
         for suffix in (".json", ".safetensors"):
             old.with_suffix(suffix).unlink(missing_ok=True)
+            faults.point("checkpoint.prune")
     return folder / f"{name}.json"
 
 

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from reelscope.training import faults
+
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -27,8 +29,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         yield tmp
+        faults.point("file.partial", path, torn=tmp)  # a kill mid-write leaves half of tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        faults.point("file.rename", path)  # complete, not yet in place
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -174,6 +174,7 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     cancel) -> Outcome`` -> save; nothing is written until every analysis is done.
     """
     from reelscope.core.analytics.similar import index_for
+    from reelscope.training import faults
     from reelscope.training.files import write_bytes_atomic
 
     if not 0 < coverage < 1:
@@ -222,6 +223,7 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
         else:
             write_bytes_atomic(folder / name, npz_bytes(model.to_arrays()))
     write_bytes_atomic(folder / "scores.npz", npz_bytes(scores))
+    faults.point("analysis.scores")  # scores in place, summary.json not yet
     # summary.json last: its presence (with a matching source) marks a complete analysis.
     write_bytes_atomic(folder / "summary.json",
                        json.dumps(result.as_json(), indent=1, ensure_ascii=False).encode())

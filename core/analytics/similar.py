@@ -122,7 +122,10 @@ def _build(folder: Path, emb_path: Path, run_id: str, kind: str, stat: os.stat_r
         index.add(ids[start:start + BUILD_CHUNK], vectors[start:start + BUILD_CHUNK])
         report.step(min(BUILD_CHUNK, len(ids) - start), message=kind)
     index.save(folder)
+    from reelscope.training import faults
     from reelscope.training.files import write_bytes_atomic
+
+    faults.point("index.saved")  # the index in place, its source.json not yet
 
     write_bytes_atomic(folder / "source.json", json.dumps(_stamp(stat)).encode())
     return index

@@ -180,6 +180,7 @@ class VectorIndex:
     def save(self, folder: Path) -> None:
         """Write the index to ``folder`` (created); each file replaced atomically."""
         from reelscope.core.store.clipcache import atomic_save_npy
+        from reelscope.training import faults
         from reelscope.training.files import atomic_path, write_bytes_atomic
 
         folder = Path(folder)
@@ -191,6 +192,7 @@ class VectorIndex:
         else:
             atomic_save_npy(folder / VECTORS_NAME, self._vectors[: len(self._ids)])
             (folder / HNSW_NAME).unlink(missing_ok=True)
+        faults.point("index.data")  # vectors in place, meta.json not yet
         meta = {
             "format": FORMAT_VERSION,
             "backend": "hnsw" if self._hnsw is not None else "exact",

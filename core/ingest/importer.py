@@ -30,6 +30,7 @@ from reelscope.core.store.lock import writing_job
 from reelscope.core.store.models import Problem
 from reelscope.core.progress import CancelToken, Cancelled, ProgressCallback, Reporter
 from reelscope.core.workers import worker_pool
+from reelscope.training import faults
 
 VIDEO_EXTENSIONS = frozenset(
     ".mp4 .m4v .mov .webm .mkv .avi .3gp .3g2 .ts .mts .m2ts .flv .ogv .ogg .mpg .mpeg "
@@ -310,6 +311,7 @@ def _run_workers(
                     except Exception as exc:  # a worker crash is this file's failure, not the job's
                         result = {"error": f"decoder crashed: {type(exc).__name__}: {exc}"}
                     batch.append((path, result))
+                    faults.point("import.received")  # decoded and cached, no row yet
                     reporter.done += 1
                 if batch and (time.monotonic() - last_commit > 0.5 or not inflight):
                     _commit(library, batch, ids_for, report)

@@ -30,10 +30,12 @@ def _write(library: "Library", out: Path, run_id: Optional[str], progress: Optio
            cancel: Optional[CancelToken]) -> Path:
     # Imported here, not above: content re-exports write_report, so it imports this module.
     from reelscope.core.report.content import gather
+    from reelscope.training import faults
     from reelscope.training.files import write_bytes_atomic
 
     content = gather(library, run_id, progress=progress, cancel=cancel)
     report = Reporter("report", 1, progress, cancel)
+    faults.point("report.gathered")  # analysed, nothing of the report written
     if out.suffix.lower() == ".pdf":
         render_pdf(content, out)
     else:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reelscope.training import faults
 from reelscope.training.files import atomic_path, write_bytes_atomic
 
 CACHE_FORMAT_VERSION = 1
@@ -106,6 +107,7 @@ class ClipCache:
         if frames.dtype != np.uint8 or frames.ndim != 4:
             raise ValueError(f"frames must be uint8 [T,S,S,3], got {frames.dtype} {frames.shape}")
         atomic_save_npy(self.mel_path(content_hash), mel.astype(np.float16, copy=False))
+        faults.point("cache.mel_only")
         atomic_save_npy(self.frames_path(content_hash), frames)
 
 

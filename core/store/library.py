@@ -28,6 +28,7 @@ from reelscope.core.store.clipcache import ClipCache
 from reelscope.core.store.models import PostMetadata, Problem, TrainingRun, Video
 from reelscope.core.store.rows import insert_problem, save_post, video_from_row
 from reelscope.core.store.schema import LATEST_VERSION, SchemaTooNew, migrate, stored_version
+from reelscope.training import faults
 
 
 DB_NAME = "library.db"
@@ -160,7 +161,9 @@ class Library:
                 return
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                faults.point("db.begin")
                 yield self._conn
+                faults.point("db.commit")  # every statement run, none committed
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
