@@ -41,12 +41,12 @@ def test_importing_reelscope_makes_openmp_wait_passively_unless_the_user_chose()
 
 
 def _app_files():
-    sys.path.insert(0, str(ROOT / "packaging"))
-    try:
-        import app_files
-    finally:
-        sys.path.pop(0)
-    return app_files
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("app_files", ROOT / "packaging" / "app_files.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_the_app_spec_carries_every_resource_file_and_every_module_loaded_by_name():
@@ -69,6 +69,7 @@ def test_the_app_spec_carries_every_resource_file_and_every_module_loaded_by_nam
         assert importlib.util.find_spec(name) is not None, name
     spec = (ROOT / "packaging" / "reelscope.spec").read_text()
     assert "data_files()" in spec and "hidden_imports()" in spec
+    assert "sys.path.insert" not in spec  # packaging/reelscope would shadow the installed package
 
 
 def test_the_desktop_entry_and_metainfo_name_the_same_app_and_icons_exist():
