@@ -92,6 +92,9 @@ def make_app():  # type: ignore[no-untyped-def]
     QGuiApplication.setApplicationDisplayName(APP_NAME)
     QGuiApplication.setDesktopFileName("io.reelscope.Reelscope")
     app.setWindowIcon(QIcon(str(icon_path())))
+    from reelscope.desktop import gc_guard
+
+    gc_guard.install(app)  # Qt objects must never be collected on a worker thread
     return app
 
 

@@ -34,7 +34,11 @@ THUMB_CACHE = 4000
 class _Relay(QObject):
     """Lives on the GUI thread; a worker emits it, the slot runs on the GUI thread."""
 
-    done = Signal(int, object, object)  # request number, result, (message, details) or None
+    # request number, result, (message, details) or None, and the call's function: it
+    # travels back so its last reference — often a closure over a view — is dropped on the
+    # GUI thread. A Qt object freed on a worker thread leaves its timers dangling in the GUI
+    # thread's event loop (a crash in QTimerInfoList::activateTimers).
+    done = Signal(int, object, object, object)
 
 
 class _Call(QRunnable):
@@ -44,12 +48,14 @@ class _Call(QRunnable):
         self.setAutoDelete(True)
 
     def run(self) -> None:
+        fn, self.fn = self.fn, None
         try:
-            result = self.fn()
+            result = fn()
         except BaseException as exc:  # noqa: BLE001 - reported to the caller, never lost
-            self.relay.done.emit(self.number, None, (message_of(exc), details_of(exc)))
+            self.relay.done.emit(self.number, None, (message_of(exc), details_of(exc)), fn)
         else:
-            self.relay.done.emit(self.number, result, None)
+            self.relay.done.emit(self.number, result, None, fn)
+        del fn
 
 
 class Session(QObject):
@@ -165,7 +171,7 @@ class Session(QObject):
         """Block until the query thread is idle (tests and shutdown only)."""
         return self._pool.waitForDone(ms)
 
-    def _delivered(self, number: int, result: Any, error: Optional[tuple[str, str]]) -> None:
+    def _delivered(self, number: int, result: Any, error: Optional[tuple[str, str]], _fn: Any = None) -> None:
         entry = self._waiting.pop(number, None)
         if entry is None:
             return

@@ -25,6 +25,6 @@ def test_the_demo_library_is_built_with_progress_then_opened(window, qtbot, tmp_
     # The next click opens it without building again, and it is listed as recent.
     window.close_library()
     welcome.fill_recent()
-    assert welcome.recent.count() == 1 and str(tmp_path / "demo" / "library") in welcome.recent.item(0).text()
+    assert str(tmp_path / "demo" / "library") in welcome.recent.item(0).text()  # the newest first
     welcome.open_demo()
     assert window.session.library is not None and not window.jobs.busy()
