@@ -1,7 +1,7 @@
-"""The fast scatter plot under the "Originality vs likes" view, free of Reelscope's
-panel logic: a uniform-grid spatial index for hover and selection, vectorised box and
-lasso tests, a likes axis, a view box that draws selections, and :class:`ScatterCanvas`,
-which keeps one ``ScatterPlotItem`` fed with whole arrays.
+"""The fast scatter plot under the "Originality vs likes" view and the "Embedding map",
+free of Reelscope's panel logic: a uniform-grid spatial index for hover and selection,
+vectorised box and lasso tests, a likes axis, a view box that draws selections, and
+:class:`ScatterCanvas`, which keeps one ``ScatterPlotItem`` fed with whole arrays.
 
 Why not ``ScatterPlotItem.pointsAt``: it walks every spot in Python, far too slow at
 300,000 videos; the grid answers a hover from the few cells under the cursor. Why a
@@ -317,10 +317,19 @@ class ScatterCanvas(pg.PlotWidget):
     point_clicked = Signal(int)
     area_selected = Signal(object)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        vb, axis = SelectViewBox(), LikesAxis("left")
-        super().__init__(parent, viewBox=vb, axisItems={"left": axis})
-        self.vb, self.likes_axis = vb, axis
+    def __init__(self, parent: QWidget | None = None, likes_axis: bool = True, axes: bool = True) -> None:
+        """``likes_axis``: the left axis reads in likes (y = log10(1 + likes)); ``axes``
+        False hides both axes and the grid — for a map, whose coordinates mean nothing."""
+        vb = SelectViewBox()
+        axis = LikesAxis("left") if likes_axis else None
+        super().__init__(parent, viewBox=vb, axisItems={"left": axis} if axis else None)
+        self.vb, self.likes_axis, self.axes = vb, axis, axes
+        self.x_limits: tuple[float, float] | None = None  # frame(): a fixed x range, else the data's
+        self.y_floor: float | None = None  # frame(): never frames below this y
+        self.min_pad = 0.0  # frame(): the least margin around the data, in data units
+        if not axes:
+            for name in ("left", "bottom"):
+                self.getPlotItem().hideAxis(name)
         self.setMenuEnabled(False)
         self.setMouseTracking(True)
         self.hideButtons()
@@ -370,8 +379,8 @@ class ScatterCanvas(pg.PlotWidget):
         self._order = np.random.default_rng(0).permutation(len(self.xs))
         self.selected = np.empty(0, dtype=np.int64)
         self.ring.setData([], [])
+        self.frame()  # first: the level-of-detail sample is drawn from what is in view
         self._redraw()
-        self.frame()
 
     def set_colours(self, group: np.ndarray, brushes: list[QBrush], groups_shown: np.ndarray) -> None:
         """Recolour (as :meth:`set_points`) and hide groups (``groups_shown``: bool [N])."""
@@ -380,18 +389,26 @@ class ScatterCanvas(pg.PlotWidget):
         self._redraw()
 
     def frame(self) -> None:
+        """Show every drawable point (within :attr:`x_limits` and above :attr:`y_floor`)."""
         if not self.eligible.any():
             return
-        y = self.ys[self.eligible]
-        pad = max(0.2, 0.05 * (float(y.max()) - float(y.min())))
-        self.vb.setRange(xRange=(-2, 102), yRange=(max(-0.1, float(y.min()) - pad), float(y.max()) + pad),
-                         padding=0)
+        x_range = self.x_limits or self._padded(self.xs[self.eligible])
+        y0, y1 = self._padded(self.ys[self.eligible])
+        if self.y_floor is not None:
+            y0 = max(self.y_floor, y0)
+        self.vb.setRange(xRange=x_range, yRange=(y0, y1), padding=0)
+
+    def _padded(self, v: np.ndarray) -> tuple[float, float]:
+        lo, hi = float(v.min()), float(v.max())
+        pad = max(self.min_pad, 0.05 * (hi - lo)) or 1.0
+        return lo - pad, hi + pad
 
     def _visible_now(self) -> np.ndarray:
         (x0, x1), (y0, y1) = self.vb.viewRange()
         return self.eligible & (self.xs >= x0) & (self.xs <= x1) & (self.ys >= y0) & (self.ys <= y1)
 
     def _redraw(self) -> None:
+        self._lod_timer.stop()  # drawn for the range now: a pending range redraw is moot
         eligible = self.eligible
         self._lod_active = int(eligible.sum()) > LOD_LIMIT
         if self._lod_active:
@@ -479,7 +496,7 @@ class ScatterCanvas(pg.PlotWidget):
             axis = self.getPlotItem().getAxis(name)
             axis.setPen(pg.mkPen(fg))
             axis.setTextPen(pg.mkPen(fg))
-        self.getPlotItem().showGrid(x=True, y=True, alpha=0.15)
+        self.getPlotItem().showGrid(x=self.axes, y=self.axes, alpha=0.15)
         self._sel_pen = pg.mkPen(QColor("#f4f4ff") if dark else QColor("#1d1d1f"), width=1.2)
         self._ring_pen = pg.mkPen(QColor("#ff9f1c"), width=3)
         self._draw_selection()
