@@ -27,6 +27,7 @@ VIEWS: tuple[tuple[str, str, str, str], ...] = (
     ("library", "library_panel", "LibraryPanel", "Videos"),
     ("authors", "authors_panel", "AuthorsPanel", "Authors"),
     ("scatter", "scatter_panel", "ScatterPanel", "Originality vs likes"),
+    ("map", "map_panel", "MapPanel", "Embedding map"),
     ("similar", "similar_panel", "SimilarPanel", "Similar videos"),
     ("draft", "draft_panel", "DraftPanel", "Check a draft"),
     ("sounds", "sounds_panel", "SoundsPanel", "Sounds & trends"),

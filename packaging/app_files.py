@@ -29,4 +29,5 @@ def hidden_imports() -> list[str]:
         "PySide6.QtMultimedia", "PySide6.QtMultimediaWidgets", "PySide6.QtSvg",
         "pyod.models.iforest", "pyod.models.knn", "pyod.models.copod", "pyod.models.ecod",
         "sklearn.utils._typedefs", "sklearn.neighbors._partition_nodes",
+        "sklearn.neighbors._quad_tree",
     ]

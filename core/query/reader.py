@@ -35,7 +35,7 @@ FileStamp = Optional[tuple[int, int]]
 
 #: Files of a run whose change changes what a query answers (relative to the run folder).
 RUN_FILES = ("embeddings.npz", "analytics/summary.json", "analytics/scores.npz",
-             "analytics/forecast.npz", "analytics/hashtags.npz")
+             "analytics/forecast.npz", "analytics/hashtags.npz", "analytics/map.npz")
 INDEX_FILES = ("meta.json", "source.json", "hnsw.bin", "vectors.npy")
 
 

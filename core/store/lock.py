@@ -1,6 +1,7 @@
 """One writing job per library at a time, across processes.
 
-A writing job (import, train, embed, analyze, report, an index build) holds an exclusive OS lock on
+A writing job (import, train, embed, analyze, report, an index build, the embedding
+map, removing or relocating videos) holds an exclusive OS lock on
 ``<library>/library.lock`` for as long as it runs (``training/lockfile.py`` is the
 mechanism, shared with a training child process). A second writer gets
 :class:`LibraryBusy` — "library in use by import since 14:02:11 (pid 4711)" — instead of

@@ -26,6 +26,7 @@ def shots(demo: Path) -> list[tuple[str, list[str]]]:
         ("authors", ["--library", str(library), "--view", "authors"]),
         ("scatter", ["--library", str(library), "--view", "scatter"]),
         ("scatter-dark", ["--library", str(library), "--view", "scatter", "--palette", "dark"]),
+        ("map", ["--library", str(library), "--view", "map"]),
         ("similar", ["--library", str(library), "--view", "similar", "--video", first]),
         ("sounds", ["--library", str(library), "--view", "sounds"]),
         ("training", ["--library", str(library), "--view", "training"]),
