@@ -70,6 +70,10 @@ def test_the_app_spec_carries_every_resource_file_and_every_module_loaded_by_nam
     spec = (ROOT / "packaging" / "reelscope.spec").read_text()
     assert "data_files()" in spec and "hidden_imports()" in spec
     assert "sys.path.insert" not in spec  # packaging/reelscope would shadow the installed package
+    # PyInstaller searches the entry script's folder first: no raw reelscope/ package there.
+    launcher = ROOT / "packaging" / "app" / "launcher.py"
+    assert launcher.is_file() and '"app", "launcher.py"' in spec
+    assert not (launcher.parent / "reelscope").exists()
 
 
 def test_the_desktop_entry_and_metainfo_name_the_same_app_and_icons_exist():
