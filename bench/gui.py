@@ -13,7 +13,8 @@ Runs offscreen (QT_QPA_PLATFORM=offscreen unless a display is set). Figures:
   lookup and a lasso of about 50,000 points; naive: one ScatterPlotItem with a brush per
   point, ``pointsAt`` for hover;
 - the table: sort by likes and a page scroll; naive: a QTableWidget filled with the rows
-  (30,000 filled and timed, the rest scaled linearly — filling 300,000 is minutes);
+  (5,000 rows filled and timed, scaled linearly: filling 300,000 takes minutes, and
+  PySide 6.12 drops a reference to None per setItem, so millions of items crash it);
 - a warm similar-video query with its gallery;
 - the longest event-loop stall while an import, an analysis and a training run go on
   (each long enough to take >= 10 s on this machine);
@@ -143,7 +144,7 @@ def table_figures(app: Any, win: Any) -> None:
         scroll.append(time.perf_counter() - t)
     # Naive: every row in a QTableWidget (30,000 timed, scaled to the library).
     rows = [model.row_at(i) for i in range(min(model.rowCount(), 200))]
-    sample = 30_000
+    sample = 5_000  # PySide 6.12 loses a reference to None per setItem: far more items crash it
     widget = QTableWidget(sample, len(COLUMNS))
     t = time.perf_counter()
     for i in range(sample):
