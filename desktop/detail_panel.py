@@ -5,6 +5,7 @@ videos. Everything comes from ``core.query.video_detail`` (stored results, no wo
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -24,9 +25,18 @@ STRIP_FRAMES = 6
 STRIP_HEIGHT = 140
 
 
+@functools.lru_cache(maxsize=1)
 def has_multimedia() -> bool:
-    return importlib.util.find_spec("PySide6.QtMultimedia") is not None and \
-        importlib.util.find_spec("PySide6.QtMultimediaWidgets") is not None
+    """QtMultimedia can play here: installed (the full PySide6) and loadable — it needs the
+    system's sound libraries (libpulse on Linux), which a headless machine may lack."""
+    if importlib.util.find_spec("PySide6.QtMultimedia") is None:
+        return False
+    try:
+        import PySide6.QtMultimedia  # noqa: F401
+        import PySide6.QtMultimediaWidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 class VideoView(QStackedWidget):
@@ -236,7 +246,11 @@ class DetailPane(QScrollArea):
         self.similar.set_items([(n.id, f"{n.score:.2f} · {likes_text(n.likes)} likes") for n in d.similar])
         self.notes.setText("\n".join(d.notes))
         exists = Path(d.path).is_file()
-        self.play_button.setEnabled(exists)
+        playable = exists and has_multimedia()
+        self.play_button.setEnabled(playable)
+        self.play_button.setToolTip("" if playable or not exists else
+                                    "Playing needs QtMultimedia and the system's sound libraries; "
+                                    "the frames below show the video")
         self.open_button.setEnabled(exists)
         self.locate_button.setVisible(not exists)
         pix = self.session.thumbnail(d.id)

@@ -32,6 +32,13 @@ def test_import_train_scatter_gallery_draft_report(window, qtbot, tmp_path):
     assert videos.name == "library"
     wait_drawn(qtbot, window)
     assert videos.model.rowCount() >= imported
+    # The detail pane shows real frames of the selected video (with or without a player).
+    first = videos.model.row_at(0).id
+    window.session.select(first)
+    qtbot.waitUntil(lambda: videos.detail.detail is not None and videos.detail.detail.id == first, timeout=20_000)
+    qtbot.waitUntil(lambda: all(not lab.pixmap().isNull() for lab in videos.detail.strip_labels), timeout=30_000)
+    frame = videos.detail.strip_labels[0].pixmap().toImage()
+    assert len({frame.pixel(x, frame.height() // 2) for x in range(0, frame.width(), 4)}) > 3  # not a flat box
 
     # 2. Training view: tiny preset, one epoch; train -> embed -> analyse in one chain.
     training = window.show_view("training")
