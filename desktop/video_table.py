@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 
 PAGE = 200
 THUMB = QSize(40, 56)
+_DISPLAY, _DECORATION = Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole
+_ALIGN, _FOREGROUND = Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.ForegroundRole
+_ROLES = frozenset((_DISPLAY, _DECORATION, _ALIGN, _FOREGROUND, Qt.ItemDataRole.ToolTipRole,
+                    Qt.ItemDataRole.UserRole))
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_FAILED = QColor("#c0392b")
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ class VideoTableModel(QAbstractTableModel):
         self.notes: tuple[str, ...] = ()
         self.run_id: Optional[str] = None
         self._pages: dict[int, tuple["VideoRow", ...]] = {}
+        self._cells: dict[int, list[tuple[str, ...]]] = {}  # each page's display strings
         self._asked: set[int] = set()
         self._generation = 0
         self._outstanding: set[tuple[int, int]] = set()  # (generation, page) asked, not arrived
@@ -108,13 +115,16 @@ class VideoTableModel(QAbstractTableModel):
             self._outstanding.discard((generation, page))
             if generation != self._generation:
                 return
+            cells = [tuple(display(r, c.key) for c in COLUMNS) for r in result.rows]
             if reset:
                 self.beginResetModel()
                 self._pages = {0: result.rows}
+                self._cells = {0: cells}
                 self.total, self.notes, self.run_id = result.total, result.notes, result.run_id
                 self.endResetModel()
             else:
                 self._pages[page] = result.rows
+                self._cells[page] = cells
                 first = page * PAGE
                 last = min(first + len(result.rows), self.rowCount()) - 1
                 if last >= first:
@@ -175,20 +185,28 @@ class VideoTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # Called for every role of every visible cell on each repaint: the common roles
+        # answer from per-page caches, in a few dictionary lookups.
+        if role not in _ROLES or not index.isValid():
             return None
-        row = self.row_at(index.row())
-        column = COLUMNS[index.column()]
-        if row is None:
-            return "…" if role == Qt.ItemDataRole.DisplayRole and index.column() == 1 else None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return display(row, column.key)
-        if role == Qt.ItemDataRole.DecorationRole and column.key == "thumb":
-            return self.session.thumbnail(row.id)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column.numeric:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and row.status != "ok":
-            return QColor("#c0392b")
+        r, c = index.row(), index.column()
+        page, offset = divmod(r, PAGE)
+        cells = self._cells.get(page)
+        if cells is None or offset >= len(cells):
+            self.row_at(r)  # asks for the page
+            return "…" if role == _DISPLAY and c == 1 else None
+        if role == _DISPLAY:
+            return cells[offset][c]
+        if role == _ALIGN:
+            return _RIGHT if COLUMNS[c].numeric else None
+        row = self._pages[page][offset]
+        if role == _DECORATION:
+            return self.session.thumbnail(row.id) if c == 0 else None
+        if role == _FOREGROUND:
+            return _FAILED if row.status != "ok" else None
+        if role == Qt.ItemDataRole.UserRole:
+            return row.id
+        column = COLUMNS[c]
         if role == Qt.ItemDataRole.ToolTipRole:
             if column.key == "hashtags":
                 return plain_tooltip(" ".join("#" + t for t in row.hashtags))
@@ -196,8 +214,6 @@ class VideoTableModel(QAbstractTableModel):
                 return plain_tooltip(display(row, column.key))
             if column.key == "like_forecast" and row.like_forecast is not None:
                 return "The like forecast of the run's stored analysis (out-of-fold for videos whose likes are known)"
-        if role == Qt.ItemDataRole.UserRole:
-            return row.id
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
