@@ -1,6 +1,7 @@
 """What the frozen app must carry that PyInstaller cannot find by following imports:
 every file of ``reelscope.resources`` (icons, the report's style sheet), and the modules
-loaded by name (each desktop view, torch's training child entry point, pyod's detectors).
+loaded by name (each desktop view, each CLI command group, the training child's entry
+point, pyod's detectors). The spec also collects every ``reelscope`` submodule.
 The spec reads both from here, and tests/test_packaging.py checks them against the tree."""
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ def data_files() -> list[tuple[str, str]]:
 
 def hidden_imports() -> list[str]:
     """Modules imported by name at run time (importlib), which PyInstaller cannot see."""
+    from reelscope.core.cli.main import COMMAND_MODULES
     from reelscope.desktop.main_window import VIEWS
 
     views = [f"reelscope.desktop.{module}" for _, module, _, _ in VIEWS]
-    return views + [
+    return views + list(COMMAND_MODULES) + [
         "reelscope.desktop.app", "reelscope.training.__main__", "reelscope.core.cli.main",
         "PySide6.QtMultimedia", "PySide6.QtMultimediaWidgets", "PySide6.QtSvg",
         "pyod.models.iforest", "pyod.models.knn", "pyod.models.copod", "pyod.models.ecod",

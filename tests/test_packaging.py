@@ -62,9 +62,12 @@ def test_the_app_spec_carries_every_resource_file_and_every_module_loaded_by_nam
         assert dest.startswith("reelscope/resources")
     from reelscope.desktop.main_window import VIEWS
 
+    from reelscope.core.cli.main import COMMAND_MODULES
+
     hidden = app_files.hidden_imports()
     for _, module, _, _ in VIEWS:
         assert f"reelscope.desktop.{module}" in hidden
+    assert set(COMMAND_MODULES) <= set(hidden)  # the frozen CLI once knew no command
     for name in hidden:
         assert importlib.util.find_spec(name) is not None, name
     spec = (ROOT / "packaging" / "reelscope.spec").read_text()
