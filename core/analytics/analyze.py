@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, TYPE_CHECKING
@@ -117,8 +118,8 @@ def load_analysis(library: "Library", run_id: Optional[str] = None) -> Optional[
         with np.load(folder / "scores.npz", allow_pickle=False) as z:
             scores = {k: z[k] for k in z.files}
         result = AnalysisSummary.from_json(summary)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+        return None  # missing or damaged (a file cut short): analysed again
     return Analysis(run.id, folder, result, scores)
 
 
@@ -175,7 +176,7 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     """
     from reelscope.core.analytics.similar import index_for
     from reelscope.training import faults
-    from reelscope.training.files import write_bytes_atomic
+    from reelscope.training.files import sweep_temps, write_bytes_atomic
 
     if not 0 < coverage < 1:
         raise ValueError(f"coverage must be between 0 and 1 (0.8 means 80 %), not {coverage}")
@@ -217,6 +218,10 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
 
     folder = analysis_folder(library, data.run)
     folder.mkdir(parents=True, exist_ok=True)
+    sweep_temps(folder.parent, recursive=True)  # the run's files a killed writer left
+    # The old summary must not vouch for new files: a kill while they are replaced would
+    # pair it with the new scores. Without it the analysis is missing, and done again.
+    (folder / "summary.json").unlink(missing_ok=True)
     for name, model in (("forecast.npz", forecast.model), ("hashtags.npz", hashtags.model)):
         if model is None:
             (folder / name).unlink(missing_ok=True)

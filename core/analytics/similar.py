@@ -90,7 +90,7 @@ def _load_fresh(folder: Path, stat: os.stat_result) -> Optional[VectorIndex]:
     try:
         if json.loads((folder / "source.json").read_text()) == _stamp(stat):
             return VectorIndex.load(folder)
-    except (OSError, ValueError, KeyError, RuntimeError):
+    except (OSError, ValueError, KeyError, RuntimeError, EOFError):
         pass  # missing or damaged: derived data, so it is rebuilt
     return None
 
@@ -106,7 +106,7 @@ def _build(folder: Path, emb_path: Path, run_id: str, kind: str, stat: os.stat_r
     index: Optional[VectorIndex] = None
     try:
         index = VectorIndex.load(folder)
-    except (OSError, ValueError, KeyError, RuntimeError):
+    except (OSError, ValueError, KeyError, RuntimeError, EOFError):
         index = None
     emb = load_embeddings_file(emb_path, run_id)
     vectors = emb.kind(kind)

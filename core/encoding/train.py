@@ -74,6 +74,7 @@ def train(
     """
     from reelscope.training import checkpoint as ckpt
     from reelscope.training.data import read_manifest
+    from reelscope.training.files import sweep_temps
     from reelscope.training.loop import train as train_loop
 
     cancel = cancel or CancelToken()
@@ -81,6 +82,7 @@ def train(
     if run is None:
         run = prepare_run(library, method, preset, epochs, time_budget_min, device, precision)
     run_dir = library.path / run.dir
+    sweep_temps(run_dir, recursive=True)  # left by a killed earlier session of the run
     cfg = ckpt.load_config(run_dir)
     changes: dict[str, Any] = {"device": device}
     if precision:
@@ -107,9 +109,16 @@ def train(
     if result.status == "cancelled":
         _save(library, run, status="cancelled", config=asdict(cfg), metrics=metrics)
         raise Cancelled("training cancelled; run it again to resume from the last checkpoint")
-    run = _save(library, run, status="trained", config=asdict(cfg), metrics=metrics)
+    # Until its videos are embedded a run stays resumable ("running"): a train killed while
+    # embedding is finished by the next train, not left "trained" beside a new run.
+    run = _save(library, run, status="running" if embed_after else "trained", config=asdict(cfg),
+                metrics=metrics)
     if embed_after:
-        emb = embed(library, run.id, progress=progress, cancel=cancel, device=device)
+        try:
+            emb = embed(library, run.id, progress=progress, cancel=cancel, device=device)
+        except Cancelled:
+            _save(library, run, status="cancelled")
+            raise
         metrics["embedded"] = len(emb)
     return _save(library, run, status="done", metrics=metrics, finished_at=time.time())
 
@@ -131,15 +140,20 @@ def embed(
     """
     from reelscope.training.checkpoint import WEIGHTS_FILE
     from reelscope.training.embed import EmbedCancelled, embed_run
+    from reelscope.training.files import sweep_temps
 
     cancel = cancel or CancelToken()
     run = _trained_run(library, run_id)
     run_dir = library.path / run.dir
+    sweep_temps(run_dir, EMBEDDINGS_FILE)
     videos, items = _items(library, dedupe=False)
     path = run_dir / EMBEDDINGS_FILE
     if path.exists() and path.stat().st_mtime >= (run_dir / WEIGHTS_FILE).stat().st_mtime:
-        existing = load_embeddings_file(path, run.id)
-        if [str(i) for i in existing.ids] == [v.id for v in videos]:
+        try:
+            existing = load_embeddings_file(path, run.id)
+        except ValueError:  # damaged: embedded again below, and replaced
+            existing = None
+        if existing is not None and [str(i) for i in existing.ids] == [v.id for v in videos]:
             return existing
     adapter = _ProgressAdapter(progress)
     try:

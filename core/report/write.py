@@ -31,8 +31,9 @@ def _write(library: "Library", out: Path, run_id: Optional[str], progress: Optio
     # Imported here, not above: content re-exports write_report, so it imports this module.
     from reelscope.core.report.content import gather
     from reelscope.training import faults
-    from reelscope.training.files import write_bytes_atomic
+    from reelscope.training.files import sweep_temps, write_bytes_atomic
 
+    sweep_temps(out.parent, out.name)  # what a killed earlier writer of this report left
     content = gather(library, run_id, progress=progress, cancel=cancel)
     report = Reporter("report", 1, progress, cancel)
     faults.point("report.gathered")  # analysed, nothing of the report written

@@ -67,8 +67,16 @@ def save_embeddings(run_dir: Path, emb: Embeddings) -> Path:
 
 
 def load_embeddings_file(path: Path, run_id: str = "") -> Embeddings:
-    with np.load(path, allow_pickle=False) as z:
-        return Embeddings(run_id, z["ids"], z["visual"], z["audio"], z["fused"])
+    """The embeddings in ``path``; ValueError when the file is damaged (cut short, not an
+    npz, arrays missing), so no caller mistakes a broken file for embeddings."""
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return Embeddings(run_id, z["ids"], z["visual"], z["audio"], z["fused"])
+    except (EOFError, KeyError, zipfile.BadZipFile, ValueError) as exc:
+        raise ValueError(f"{path} is damaged ({type(exc).__name__}: {str(exc)[:80]}); run "
+                         "'reelscope embed' to write it again") from None
 
 
 def embeddings_path(library: "Library", run_id: Optional[str] = None) -> tuple["TrainingRun", Path]:
