@@ -623,3 +623,17 @@ def test_sweeping_deletes_the_temporary_files_of_dead_writers_only(tmp_path):
     assert sweep_temps(tmp_path, "report.pdf") == 1
     assert not dead.exists() and mine.exists() and other.exists() and (tmp_path / "report.pdf").exists()
     assert sweep_temps(tmp_path) == 1 and not other.exists()
+
+
+def test_a_damaged_forecast_or_hashtag_model_reads_as_missing(tmp_path):
+    """The forecaster and suggester files of a stored analysis cut short by a crash are
+    taken as missing (the next analyze rewrites them), never a traceback."""
+    from reelscope.core.analytics.analyze import Analysis
+
+    folder = tmp_path / "analytics"
+    folder.mkdir()
+    (folder / "forecast.npz").write_bytes(b"PK\x03\x04 cut short")
+    (folder / "hashtags.npz").write_bytes(b"")
+    analysis = Analysis("run", folder, result=None)
+    assert analysis.forecaster() is None
+    assert analysis.suggester(data=None) is None

@@ -238,3 +238,14 @@ def test_the_predictor_multiplier_reaches_the_optimiser(tmp_path, items):
     lrs = {g["lr_mult"]: g["lr"] for g in meta["optimizer"]["param_groups"]}
     assert set(lrs) == {1.0, 10.0}
     assert lrs[10.0] == pytest.approx(10 * lrs[1.0])
+
+
+def test_resuming_drops_a_metrics_line_torn_by_a_kill(tmp_path):
+    """A kill mid-append leaves half a JSON line at the end of metrics.jsonl: resuming
+    keeps the whole lines up to the checkpoint's step and drops the torn one."""
+    from reelscope.training.loop import _truncate_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "loss": 1.5}\n{"step": 3, "lo')
+    _truncate_metrics(path, 2)
+    assert path.read_text() == '{"step": 1, "loss": 2.0}\n{"step": 2, "loss": 1.5}\n'

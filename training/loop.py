@@ -108,7 +108,14 @@ def _truncate_metrics(path: Path, step: int) -> None:
     """Drop lines logged after the checkpoint we resume from (they will be logged again)."""
     if not path.exists():
         return
-    keep = [line for line in path.read_text().splitlines() if line and json.loads(line).get("step", 0) <= step]
+    keep = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:  # a line torn by a kill mid-append: it is logged again
+            continue
+        if isinstance(record, dict) and record.get("step", 0) <= step:
+            keep.append(line)
     ckpt.write_text_atomic(path, "".join(line + "\n" for line in keep))
 
 

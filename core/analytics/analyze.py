@@ -36,6 +36,9 @@ from reelscope.core.analytics.results import (AnalysisSettings, AnalysisSummary,
 from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
 from reelscope.core.store.lock import writing_job
 
+# What reading a stored file that a crash cut short (or someone edited) raises.
+DAMAGED = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
+
 if TYPE_CHECKING:
     from reelscope.core.analytics.forecast import LikeForecaster
     from reelscope.core.analytics.hashtags import HashtagSuggester
@@ -73,8 +76,11 @@ class Analysis:
         path = self.folder / "forecast.npz"
         if not path.exists():
             return None
-        with np.load(path, allow_pickle=False) as z:
-            return LikeForecaster.from_arrays(z)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return LikeForecaster.from_arrays(z)
+        except DAMAGED:  # cut short by a crash: as if missing, until 'reelscope analyze' rewrites it
+            return None
 
     def suggester(self, data: AnalysisData) -> Optional["HashtagSuggester"]:
         """The fitted suggester with ``data``'s tagged videos as its neighbour bank."""
@@ -83,8 +89,11 @@ class Analysis:
         path = self.folder / "hashtags.npz"
         if not path.exists():
             return None
-        with np.load(path, allow_pickle=False) as z:
-            model = HashtagSuggester.from_arrays(z)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                model = HashtagSuggester.from_arrays(z)
+        except DAMAGED:
+            return None
         rows = data.with_tags()
         kind = self.result.kind
         return model.attach(data.kind(kind)[rows], [data.tags[i] for i in rows],
@@ -118,7 +127,7 @@ def load_analysis(library: "Library", run_id: Optional[str] = None) -> Optional[
         with np.load(folder / "scores.npz", allow_pickle=False) as z:
             scores = {k: z[k] for k in z.files}
         result = AnalysisSummary.from_json(summary)
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+    except DAMAGED:
         return None  # missing or damaged (a file cut short): analysed again
     return Analysis(run.id, folder, result, scores)
 
