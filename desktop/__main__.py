@@ -2,6 +2,7 @@
 
 import sys
 
-from reelscope.desktop.app import main
+if __name__ == "__main__":  # a job's child process (multiprocessing spawn) imports this as __mp_main__
+    from reelscope.desktop.app import main
 
-sys.exit(main())
+    sys.exit(main())

@@ -96,21 +96,14 @@ def read_state(library: Any, run_id: Optional[str]) -> DraftState:
 
 def predict_job(library_path: Path, files: Sequence[str], run_id: Optional[str],
                 author: dict[str, Optional[int]], add: bool) -> Callable[..., Any]:
-    """A job running core's predict on ``files``; returns (results, analysed) where
-    ``analysed`` says the run had to be analysed first (the library changed)."""
+    """A job for a child process (``process_jobs.predict_job``, torch stays out of the
+    window): core's predict on ``files``; returns (results, analysed)."""
+    import functools
 
-    def run(progress: Any, cancel: Any) -> tuple[list[dict[str, Any]], bool]:
-        from reelscope.core.analytics.analyze import load_analysis
-        from reelscope.core.analytics.predict import predict_files
-        from reelscope.core.store.library import Library
+    from reelscope.desktop import process_jobs
 
-        with Library.open(library_path) as library:
-            analysed = load_analysis(library, run_id) is None
-            out = predict_files(library, list(files), run_id, author=author, add=add,
-                                progress=progress, cancel=cancel)
-        return out, analysed
-
-    return run
+    return functools.partial(process_jobs.predict_job, library=library_path, files=list(files), run_id=run_id,
+                             author=dict(author), add=add)
 
 
 def split_tags(tags: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -425,7 +418,7 @@ class DraftPanel(Panel):
 
     def _start(self, title: str, files: list[str], add: bool) -> None:
         fn = predict_job(Path(self.session.path), files, self.session.run_id, self.author_stats(), add)
-        job = self.jobs.start(title, fn, writes=add, on_done=lambda out: self._on_results(out, add),
+        job = self.jobs.start(title, fn, writes=add, process=True, on_done=lambda out: self._on_results(out, add),
                               on_error=self._on_failed)
         if job is None:
             self.progress_label.setText(f"{self.jobs.writer_busy()} is running; try again when it ends")

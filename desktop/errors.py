@@ -15,6 +15,8 @@ from typing import Optional
 from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from reelscope.desktop.messages import details_of, message_of  # noqa: F401 - re-exported
+
 log = logging.getLogger("reelscope.desktop")
 _handler: Optional[logging.Handler] = None
 
@@ -40,20 +42,6 @@ def setup_logging() -> Path:
         logging.getLogger("reelscope").addHandler(_handler)
         logging.getLogger("reelscope").setLevel(logging.INFO)
     return path
-
-
-def message_of(exc: BaseException) -> str:
-    """The one-line message a user reads for ``exc`` (core's errors already say what to do)."""
-    if isinstance(exc, KeyError) and exc.args:
-        return str(exc.args[0])
-    text = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, (MemoryError, RecursionError)):
-        text = f"{type(exc).__name__}: {text}"
-    return text.splitlines()[0] if len(text) < 400 else text[:400] + "…"
-
-
-def details_of(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
 def show_error(parent: Optional[QWidget], title: str, message: str, details: str = "") -> QMessageBox:

@@ -6,8 +6,9 @@ is a :class:`~reelscope.core.progress.CancelToken`). It runs on its own ``QThrea
 its progress, result and errors come back to the GUI thread as Qt signals, so the event
 loop never waits on it. Cancel sets the token; core stops at its next step, keeps what
 it finished and raises ``Cancelled`` (whose ``partial`` the ``cancelled`` signal carries).
-Training runs in a child process instead (``training_process.py``) and only its
-bookkeeping goes through here.
+Jobs heavy in Python-held C work (analysis, embedding, reports, the map) run in a child
+process instead (``process=True``, ``process_jobs.py``), so they never hold the window's
+GIL; training has its own child (``training_process.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from reelscope.desktop.errors import details_of, message_of
+from reelscope.desktop.messages import details_of, message_of
 
 log = logging.getLogger("reelscope.desktop.jobs")
 
@@ -35,7 +36,8 @@ class Job(QObject):
     cancelled = Signal(object)  # Cancelled.partial (or None)
     ended = Signal()  # after any of the three above
 
-    def __init__(self, title: str, fn: JobFn, writes: bool = True, parent: Optional[QObject] = None) -> None:
+    def __init__(self, title: str, fn: JobFn, writes: bool = True, parent: Optional[QObject] = None,
+                 process: bool = False) -> None:
         super().__init__(parent)
         from reelscope.core.progress import CancelToken
 
@@ -51,7 +53,9 @@ class Job(QObject):
         self._fn = fn
         self._last_emit = 0.0
         self._last_stage: Optional[str] = None
-        self._thread = _JobThread(self)
+        self.process = process
+        self._shared_cancel: Any = None  # the child's cancel event (process jobs)
+        self._thread = _ProcessThread(self) if process else _JobThread(self)
         self._thread.finished.connect(self._thread.deleteLater)
 
     @property
@@ -63,6 +67,8 @@ class Job(QObject):
 
     def cancel(self) -> None:
         self.token.cancel()
+        if self._shared_cancel is not None:
+            self._shared_cancel.set()
 
     def wait(self, ms: int = 60_000) -> bool:
         return self._thread.wait(ms) if self._thread is not None else True
@@ -114,6 +120,62 @@ class _JobThread(QThread):
             self.done.emit("succeeded", result, "")
 
 
+class _ProcessThread(QThread):
+    """Runs a process job: starts the child (spawn), forwards its queue to the job's
+    signals, and reports a child that died without a word as a failure."""
+
+    done = Signal(str, object, str)
+
+    def __init__(self, job: Job) -> None:
+        super().__init__()
+        self.job = job
+        self.done.connect(job._finish)
+
+    def run(self) -> None:
+        import multiprocessing as mp
+        import os
+        import queue as queues
+
+        from reelscope.desktop.process_jobs import run_in_child
+
+        ctx = mp.get_context("spawn")
+        channel, event = ctx.Queue(), ctx.Event()
+        self.job._shared_cancel = event
+        if self.job.token.cancelled:
+            event.set()
+        child = ctx.Process(target=run_in_child, args=(self.job._fn, channel, event, os.getpid()),
+                            name=f"reelscope job: {self.job.title}")
+        try:
+            child.start()
+        except Exception as exc:  # noqa: BLE001 - e.g. an argument that cannot be pickled
+            self.done.emit("failed", message_of(exc), details_of(exc))
+            return
+        outcome: Optional[tuple[str, Any]] = None
+        while outcome is None:
+            try:
+                kind, payload = channel.get(timeout=0.25)
+            except queues.Empty:
+                if not child.is_alive():
+                    try:  # its last words may have arrived just as it exited
+                        kind, payload = channel.get(timeout=1.0)
+                    except queues.Empty:
+                        outcome = ("failed", (f"the job's process ended unexpectedly (exit code "
+                                              f"{child.exitcode}); what it finished is kept", ""))
+                        break
+                else:
+                    continue
+            if kind == "progress":
+                self.job._report(payload)
+            else:
+                outcome = (kind, payload)
+        child.join(30)
+        kind, payload = outcome
+        if kind == "failed":
+            self.done.emit("failed", payload[0], payload[1])
+        else:
+            self.done.emit(kind, payload, "")
+
+
 class JobRunner(QObject):
     """Starts jobs and tells the window about them; one writing job at a time (core's
     library lock would refuse a second writer anyway, this says so before it starts)."""
@@ -143,15 +205,17 @@ class JobRunner(QObject):
         writers = [j for j in self.jobs if j.writes]
         return writers[0].title if writers else None
 
-    def start(self, title: str, fn: JobFn, *, writes: bool = True,
+    def start(self, title: str, fn: JobFn, *, writes: bool = True, process: bool = False,
               on_done: Optional[Callable[[Any], None]] = None,
               on_cancel: Optional[Callable[[Any], None]] = None,
               on_error: Optional[Callable[[str, str], None]] = None) -> Optional[Job]:
-        """Run ``fn(progress, cancel)`` on a worker thread; None (and nothing runs) when a
-        writing job is already going and this one writes too."""
+        """Run ``fn(progress, cancel)`` on a worker thread — or, with ``process``, in a child
+        process (``fn`` then must pickle: a module-level function of
+        ``reelscope.desktop.process_jobs`` bound with ``functools.partial``). None (and
+        nothing runs) when a writing job is already going and this one writes too."""
         if writes and self.writer_busy():
             return None
-        job = Job(title, fn, writes, self)
+        job = Job(title, fn, writes, self, process=process)
         if on_done:
             job.succeeded.connect(on_done)
         if on_cancel:

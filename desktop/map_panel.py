@@ -78,16 +78,12 @@ def align(rows: np.ndarray, ids: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray
 
 
 def map_job(library_path: Path, run_id: str | None) -> Any:
-    """A writing job: compute and store the run's t-SNE map."""
+    """A writing job in a child process: compute and store the run's t-SNE map."""
+    import functools
 
-    def run(progress: Any, cancel: Any) -> Any:
-        from reelscope.core.analytics.embedding_map import compute_map
-        from reelscope.core.store.library import Library
+    from reelscope.desktop import process_jobs
 
-        with Library.open(library_path) as library:
-            return compute_map(library, run_id, progress=progress, cancel=cancel)
-
-    return run
+    return functools.partial(process_jobs.map_job, library=library_path, run_id=run_id)
 
 
 class MapPanel(PointsPanel):
@@ -178,7 +174,7 @@ class MapPanel(PointsPanel):
         if self.session.path is None or (self.job is not None and self.job.running):
             return
         run_id = self.view.map.run_id if self.view is not None else self.session.run_id
-        job = self.jobs.start("Computing the embedding map", map_job(self.session.path, run_id),
+        job = self.jobs.start("Computing the embedding map", map_job(self.session.path, run_id), process=True,
                               writes=True, on_done=self._on_job_done, on_cancel=self._on_job_cancelled,
                               on_error=self._on_job_failed)
         if job is None:

@@ -39,35 +39,14 @@ def default_name(fmt: str, what: str, today: Optional[date] = None) -> str:
 
 def export_job(library_path: Path, fmt: str, what: str, out: Path,
                run_id: Optional[str]) -> Callable[..., Any]:
-    """A writing job (``fn(progress, cancel)``): core's ``write_report`` (PDF/HTML, by the
-    suffix) or ``export`` (CSV) into ``out`` with a writable library; returns ``out``.
-    Core writes atomically; a file finished just as the job was cancelled is removed
-    too, so a cancelled export leaves nothing new behind."""
+    """A writing job for a child process (``process_jobs.export_job``): the report or CSV
+    into ``out``; returns ``out``, and a cancelled export leaves nothing new behind."""
+    import functools
 
-    def run(progress: Any, cancel: Any) -> Path:
-        from reelscope.core.progress import Cancelled
-        from reelscope.core.store.library import Library
+    from reelscope.desktop import process_jobs
 
-        existed = out.exists()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with Library.open(library_path) as library:
-                if fmt == "csv":
-                    from reelscope.core.report.export import export
-
-                    export(library, what, out, run_id, progress=progress, cancel=cancel)
-                else:
-                    from reelscope.core.report.content import write_report
-
-                    write_report(library, out, run_id, progress=progress, cancel=cancel)
-                cancel.raise_if_cancelled()
-        except Cancelled:
-            if not existed:
-                out.unlink(missing_ok=True)
-            raise
-        return out
-
-    return run
+    return functools.partial(process_jobs.export_job, library=library_path, fmt=fmt, what=what, out=out,
+                             run_id=run_id)
 
 
 def list_reports(folder: Path) -> list[tuple[str, int, float]]:
@@ -264,7 +243,7 @@ class ReportsPanel(Panel):
             out = out.with_suffix("." + ext)
         job = self.jobs.start(f"Exporting {out.name}",
                               export_job(self.session.path, self.fmt, self.what, out, self.session.run_id),
-                              writes=True, on_done=self._on_done, on_cancel=self._on_cancelled,
+                              writes=True, process=True, on_done=self._on_done, on_cancel=self._on_cancelled,
                               on_error=self._on_error)
         if job is None:
             self.message.setText(f"{self.jobs.writer_busy()} is running; export when it ends.")

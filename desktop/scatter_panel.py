@@ -12,12 +12,15 @@ the follower effect a straight-line fit finds (:func:`equal_follower_likes`).
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 from reelscope.desktop.points_view import PointsPanel
+from reelscope.desktop.process_jobs import analyze_job
 from reelscope.desktop.widgets import likes_text, plain_label
 
 if TYPE_CHECKING:
@@ -176,15 +179,6 @@ class ScatterPanel(PointsPanel):
         """Run core's analysis as a writing job; the view reloads when it ends."""
         path, run_id = self.session.path, self.view.data.run_id if self.view else None
 
-        def work(progress: Any, cancel: Any) -> Any:
-            from reelscope.core.analytics.analyze import analyze
-            from reelscope.core.store.library import Library
-
-            library = Library.open(path)
-            try:
-                return analyze(library, run_id, progress=progress, cancel=cancel).run_id
-            finally:
-                library.close()
-
-        if self.jobs.start("Analysing", work) is None:
+        work = functools.partial(analyze_job, library=path, run_id=run_id)
+        if self.jobs.start("Analysing", work, process=True) is None:
             self.session.status_message.emit(f"{self.jobs.writer_busy()} is running; analyse when it ends")

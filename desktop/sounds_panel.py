@@ -11,6 +11,8 @@ keeps only its first 20.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -18,6 +20,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QSplitter,
                                QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from reelscope.desktop.process_jobs import analyze_job
 from reelscope.desktop.widgets import (EmptyState, Gallery, Panel, format_date, heading, likes_text, plain_label,
                                        plain_tooltip)
 
@@ -390,12 +393,6 @@ class SoundsPanel(Panel):
 
         path, run_id = Path(self.session.path), self.session.run_id
 
-        def run(progress: Any, cancel: Any) -> None:
-            from reelscope.core.analytics.analyze import analyze
-            from reelscope.core.store.library import Library
-
-            with Library.open(path) as library:
-                analyze(library, run_id, progress=progress, cancel=cancel)
-
-        if self.jobs.start("Analysing", run, writes=True) is None:
+        run = functools.partial(analyze_job, library=path, run_id=run_id)
+        if self.jobs.start("Analysing", run, writes=True, process=True) is None:
             self.session.status_message.emit(f"{self.jobs.writer_busy()} is running; analyse when it ends")

@@ -12,6 +12,8 @@ functions as ``reelscope train`` and ``reelscope analyze`` run, in the same orde
 
 from __future__ import annotations
 
+import functools
+
 import math
 import os
 import sys
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDoub
 from reelscope.desktop.errors import show_error
 from reelscope.desktop.training_process import (EXIT_BUSY, EXIT_FINISHED, EXIT_STOPPED, ChildPlan,
                                                 TrainingProcess, start_detached)
+from reelscope.desktop.process_jobs import analyze_job, evaluate_job, finish_training_job
 from reelscope.desktop.widgets import EmptyState, Panel, heading, plain_label
 
 if TYPE_CHECKING:
@@ -571,22 +574,13 @@ class TrainingPanel(Panel):
         self.child = None
         child.deleteLater()
 
-        def finish(progress: Any, cancel: Any) -> str:
-            from reelscope.core.analytics.analyze import analyze
-            from reelscope.core.encoding.train import train
-            from reelscope.core.store.library import Library
-
-            with Library.open(path) as library:
-                # The child finished every step: this records the run (with the checkpoint's
-                # last losses) and embeds every video; it trains no step again.
-                run = train(library, run_id=run_id, resume=True, device=device, progress=progress, cancel=cancel)
-                analyze(library, run.id, split=split, coverage=coverage, progress=progress, cancel=cancel)
-                return run.id
+        finish = functools.partial(finish_training_job, library=path, run_id=run_id, device=device,
+                                   split=split, coverage=coverage)
 
         self.stage = "finishing"
         self.stage_label.setText("Trained. Embedding every video and analysing…")
         self.progress.setRange(0, 0)
-        job = self.jobs.start("Training", finish, on_done=self._on_finished,
+        job = self.jobs.start("Training", finish, process=True, on_done=self._on_finished,
                               on_cancel=lambda _: self._stopped_after_training(),
                               on_error=lambda message, _: self._stopped_after_training(message))
         if job is None:  # someone else's writing job slipped in: the run waits for Resume
@@ -631,15 +625,9 @@ class TrainingPanel(Panel):
             return
         split, coverage = self.split.currentData(), self.coverage.value()
 
-        def analyse(progress: Any, cancel: Any) -> str:
-            from reelscope.core.analytics.analyze import analyze
-            from reelscope.core.store.library import Library
+        analyse = functools.partial(analyze_job, library=path, run_id=run_id, split=split, coverage=coverage)
 
-            with Library.open(path) as library:
-                analyze(library, run_id, split=split, coverage=coverage, progress=progress, cancel=cancel)
-            return run_id
-
-        job = self.jobs.start("Analysing", analyse,
+        job = self.jobs.start("Analysing", analyse, process=True,
                               on_done=lambda r: self.stage_label.setText(f"Run {r} analysed again."))
         if job is None:
             self.stage_label.setText(f"{self.jobs.writer_busy()} is running; analyse when it ends.")
@@ -650,15 +638,10 @@ class TrainingPanel(Panel):
             return
         label = self.probe_label.currentData()
 
-        def compare(progress: Any, cancel: Any) -> Any:
-            from reelscope.core.analytics.evaluate import evaluate_library
-            from reelscope.core.store.library import Library
-
-            with Library.open(path, read_only=True) as library:
-                return evaluate_library(library, label=label, progress=progress, cancel=cancel)
+        compare = functools.partial(evaluate_job, library=path, label=label)
 
         self.compare_note.setText("Comparing runs…")
-        self.jobs.start("Comparing runs", compare, writes=False, on_done=self._show_comparison,
+        self.jobs.start("Comparing runs", compare, writes=False, process=True, on_done=self._show_comparison,
                         on_error=lambda message, _: self.compare_note.setText(f"Could not compare: {message}"))
 
     def _show_comparison(self, evaluation: Any) -> None:

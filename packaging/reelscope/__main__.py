@@ -1,5 +1,6 @@
 """``python -m reelscope``: the same as the ``reelscope`` command."""
 
-from reelscope.entry import main
+if __name__ == "__main__":  # a job's child process (multiprocessing spawn) imports this as __mp_main__
+    from reelscope.entry import main
 
-raise SystemExit(main())
+    raise SystemExit(main())

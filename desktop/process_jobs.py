@@ -1,0 +1,141 @@
+"""Jobs that run in a child process, so their work never competes with the window for
+Python's GIL: analysis (scikit-learn, pyod), embedding and predicting (torch), reports,
+the embedding map. A thread in the window would hold the GIL through long C calls and
+through torch's import, freezing the window for up to a second at a time (bench/gui.py
+measured it); a process cannot.
+
+Everything here is Qt-free and picklable: :func:`run_in_child` is the child's entry
+point (``multiprocessing`` spawn), and each job is a module-level function
+``job(progress, cancel, **arguments)`` bound with ``functools.partial``. The child sends
+``("progress", event)``, then one of ``("succeeded", value)``, ``("failed", (message,
+details))`` or ``("cancelled", partial)`` back through a queue; the window sets a shared
+event to cancel, and the child also stops by itself when the window's process is gone.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from reelscope.core.progress import CancelToken, Cancelled
+
+
+class ChildCancel(CancelToken):
+    """Set by the window (a multiprocessing event), or by the window dying."""
+
+    def __init__(self, event: Any, parent_pid: int) -> None:
+        super().__init__()
+        self._shared = event
+        self._parent = parent_pid
+
+    def cancel(self) -> None:
+        self._shared.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._shared.is_set() or os.getppid() != self._parent
+
+    def raise_if_cancelled(self) -> None:
+        if self.cancelled:
+            raise Cancelled("cancelled by the user" if self._shared.is_set() else "the window closed")
+
+
+def run_in_child(fn: Any, queue: Any, event: Any, parent_pid: int) -> None:
+    """The child process: run ``fn(progress, cancel)`` and report through ``queue``."""
+    from reelscope.desktop.messages import details_of, message_of
+
+    token = ChildCancel(event, parent_pid)
+    try:
+        result = fn(lambda e: queue.put(("progress", e)), token)
+    except Cancelled as exc:
+        queue.put(("cancelled", exc.partial))
+    except BaseException as exc:  # noqa: BLE001 - every failure reaches the window as a message
+        queue.put(("failed", (message_of(exc), details_of(exc))))
+    else:
+        queue.put(("succeeded", result))
+
+
+# --------------------------------------------------------------------- the jobs
+def analyze_job(progress: Any, cancel: Any, *, library: Path, run_id: Optional[str] = None,
+                split: Optional[str] = None, coverage: Optional[float] = None,
+                kind: str = "fused") -> str:
+    """``reelscope analyze``; returns the run id analysed."""
+    from reelscope.core.analytics.analyze import analyze
+    from reelscope.core.store.library import Library
+
+    options = {k: v for k, v in (("split", split), ("coverage", coverage)) if v is not None}
+    with Library.open(library) as lib:
+        return analyze(lib, run_id, kind=kind, progress=progress, cancel=cancel, **options).run_id
+
+
+def finish_training_job(progress: Any, cancel: Any, *, library: Path, run_id: str, device: str = "auto",
+                        split: Optional[str] = None, coverage: Optional[float] = None) -> str:
+    """After the training child: record the run and embed every video (``train`` on a run
+    whose steps are all done trains none again), then analyse it. Returns the run id."""
+    from reelscope.core.encoding.train import train
+
+    with _open(library) as lib:
+        run = train(lib, run_id=run_id, resume=True, device=device, progress=progress, cancel=cancel)
+    return analyze_job(progress, cancel, library=library, run_id=run.id, split=split, coverage=coverage)
+
+
+def evaluate_job(progress: Any, cancel: Any, *, library: Path, label: Optional[str] = None) -> Any:
+    """``reelscope evaluate`` (read-only); returns the typed Evaluation."""
+    from reelscope.core.analytics.evaluate import evaluate_library
+    from reelscope.core.store.library import Library
+
+    with Library.open(library, read_only=True) as lib:
+        return evaluate_library(lib, label=label, progress=progress, cancel=cancel)
+
+
+def _open(library: Path) -> Any:
+    from reelscope.core.store.library import Library
+
+    return Library.open(library)
+
+
+def map_job(progress: Any, cancel: Any, *, library: Path, run_id: Optional[str]) -> Any:
+    """Compute and store the run's t-SNE embedding map."""
+    from reelscope.core.analytics.embedding_map import compute_map
+
+    with _open(library) as lib:
+        return compute_map(lib, run_id, progress=progress, cancel=cancel)
+
+
+def export_job(progress: Any, cancel: Any, *, library: Path, fmt: str, what: str, out: Path,
+               run_id: Optional[str]) -> Path:
+    """core's ``write_report`` (PDF/HTML, by the suffix) or ``export`` (CSV) into ``out``;
+    returns ``out``. Core writes atomically; a file finished just as the job was cancelled
+    is removed too, so a cancelled export leaves nothing new behind."""
+    existed = out.exists()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with _open(library) as lib:
+            if fmt == "csv":
+                from reelscope.core.report.export import export
+
+                export(lib, what, out, run_id, progress=progress, cancel=cancel)
+            else:
+                from reelscope.core.report.content import write_report
+
+                write_report(lib, out, run_id, progress=progress, cancel=cancel)
+            cancel.raise_if_cancelled()
+    except Cancelled:
+        if not existed:
+            out.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def predict_job(progress: Any, cancel: Any, *, library: Path, files: list[str], run_id: Optional[str],
+                author: dict[str, Optional[int]], add: bool) -> tuple[list[dict[str, Any]], bool]:
+    """core's predict on ``files`` (``add``: and keep them); returns (results, analysed)
+    where ``analysed`` says the run had to be analysed first (the library changed)."""
+    from reelscope.core.analytics.analyze import load_analysis
+    from reelscope.core.analytics.predict import predict_files
+
+    with _open(library) as lib:
+        analysed = load_analysis(lib, run_id) is None
+        out = predict_files(lib, list(files), run_id, author=author, add=add, progress=progress, cancel=cancel)
+    return out, analysed
