@@ -306,7 +306,7 @@ class KindEvaluation(Result):
     no label for the probe, too few liked or tagged videos)."""
 
     probe: Optional[ProbeScore]
-    retrieval: dict[str, float]  # recall@1/5/10, map, random_map, queries
+    retrieval: Optional[dict[str, float]]  # recall@1/5/10, map, random_map, queries; None: no queries
     forecast: Optional[ForecastComparison]
     hashtags: Optional[HashtagEvaluation]
 
@@ -338,10 +338,11 @@ class ComparisonRow(Result):
     @classmethod
     def of(cls, run_id: str, method: str, kind: str, res: KindEvaluation) -> "ComparisonRow":
         full = res.forecast.models.get("full") if res.forecast else None
+        retrieval = res.retrieval or {}  # None: no two videos share the relevance attribute
         return cls(run_id, method, kind,
                    probe_accuracy=res.probe.accuracy if res.probe else None,
-                   retrieval_map=res.retrieval.get("map"),
-                   retrieval_recall_at_10=res.retrieval.get("recall@10"),
+                   retrieval_map=retrieval.get("map"),
+                   retrieval_recall_at_10=retrieval.get("recall@10"),
                    forecast_r2=full.r2 if full else None,
                    forecast_spearman=full.spearman if full else None,
                    forecast_coverage=full.coverage if full else None,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -164,9 +165,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.labels is not None and not args.labels.exists():
         raise CommandError(f"labels file {args.labels} does not exist")
     with _job(args) as (library, bars, cancel):
-        out = evaluate_library(library, args.run, kinds=args.kinds, label=args.label,
-                               labels_file=args.labels, relevance=args.relevance,
-                               split=args.split, progress=bars, cancel=cancel)
+        try:
+            out = evaluate_library(library, args.run, kinds=args.kinds, label=args.label,
+                                   labels_file=args.labels, relevance=args.relevance,
+                                   split=args.split, progress=bars, cancel=cancel)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # name the file, not only the parser's complaint
+            raise CommandError(f"labels file {args.labels} is not valid JSON ({exc}); it should map "
+                               "video ids to labels") from None
     if args.json:
         print_json(out.as_json())
         return 0
@@ -199,7 +204,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         for r in out:
             _print_prediction(r)
-    return 0 if any("error" not in r for r in out) else 1
+    if any("error" not in r for r in out):
+        return 0
+    first = out[0]["error"] if len(out) == 1 else f"{len(out)} files, each failed; the first: {out[0]['error']}"
+    raise CommandError(f"nothing could be predicted: {first}")
 
 
 def _print_prediction(r: dict[str, Any]) -> None:

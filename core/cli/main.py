@@ -13,7 +13,7 @@ import importlib
 import json
 import os
 import sys
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, NoReturn, Optional, Sequence
 
 # Modules contributing subcommands, in the order they appear in --help.
 COMMAND_MODULES = (
@@ -88,14 +88,23 @@ def open_library(path: Any, create: bool = False, read_only: bool = False) -> An
         raise CommandError(str(exc)) from None
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with the error contract: a usage error is one line on stderr (what is
+    wrong, and where the help is), exit code 2 — not a usage block a script must parse.
+    Subcommand parsers are made of this class too (argparse copies the parent's)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="reelscope",
         description="Audio-visual embeddings and analytics for short-form video libraries.",
     )
     parser.add_argument("--version", action="version", version=_version())
     parser.add_argument("--debug", action="store_true",
-                        help="show the full traceback of an unexpected error (or set REELSCOPE_DEBUG=1)")
+                        help="show the traceback of a failure (or set REELSCOPE_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -115,33 +124,64 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    """Run parsed ``args``: failures become one line on stderr and an exit code."""
+    """Run parsed ``args``: failures become one line on stderr and an exit code; with
+    ``--debug`` (or ``REELSCOPE_DEBUG=1``) the traceback comes first."""
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
     from reelscope.core.store.library import LibraryError
     from reelscope.core.store.lock import LibraryBusy
 
+    debug = bool(getattr(args, "debug", False)) or os.environ.get("REELSCOPE_DEBUG") == "1"
     try:
         return int(args.handler(args) or 0)
-    except CommandError as exc:
-        print(f"reelscope {args.command}: {exc}", file=sys.stderr)
-        return exc.code
-    except LibraryBusy as exc:
-        print(f"reelscope {args.command}: {exc}", file=sys.stderr)
-        return BUSY
-    except LibraryError as exc:
-        print(f"reelscope {args.command}: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
-        print(f"reelscope {args.command}: interrupted; run it again to resume", file=sys.stderr)
-        return 130
+        return _fail(args, "interrupted; run it again to resume", 130, None)
+    except CommandError as exc:
+        return _fail(args, str(exc), exc.code, exc if debug else None)
+    except LibraryBusy as exc:
+        return _fail(args, str(exc), BUSY, exc if debug else None)
+    except LibraryError as exc:
+        return _fail(args, str(exc), 1, exc if debug else None)
+    except OSError as exc:  # the disk, not a bug: a path that cannot be read or written
+        return _fail(args, os_error_message(exc), 1, exc if debug else None)
     except Exception as exc:  # a bug or an unforeseen failure: still one line, unless debugging
-        if getattr(args, "debug", False) or os.environ.get("REELSCOPE_DEBUG") == "1":
+        if debug:
             raise
-        print(f"reelscope {args.command}: unexpected error: {type(exc).__name__}: {exc} "
-              "(run again with --debug for the traceback, and please report it)", file=sys.stderr)
-        return 1
+        return _fail(args, f"unexpected error: {type(exc).__name__}: {_first_line(exc)} "
+                     "(run again with --debug for the traceback, and please report it)", 1, None)
+
+
+def os_error_message(exc: OSError) -> str:
+    """``exc`` as one line naming the path and the operating system's reason."""
+    if exc.strerror and exc.filename:
+        target = f"{exc.filename} -> {exc.filename2}" if exc.filename2 else str(exc.filename)
+        return f"cannot use {target}: {exc.strerror}; check the path, its permissions and free space"
+    return _first_line(exc) or type(exc).__name__
+
+
+def _first_line(exc: BaseException) -> str:
+    return one_line(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
+
+
+def one_line(text: str) -> str:
+    """``text``'s lines joined by spaces: a failure is one line on stderr, always."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _fail(args: argparse.Namespace, message: str, code: int, exc: Optional[BaseException]) -> int:
+    """Print the one line (after the whole traceback chain when ``exc`` is given)."""
+    if exc is not None:
+        import traceback
+
+        cause, seen = exc, set()
+        while cause is not None and id(cause) not in seen:  # show what ``raise ... from None``
+            seen.add(id(cause))                               # hid: it is why one debugs
+            cause.__suppress_context__ = False
+            cause = cause.__context__
+        traceback.print_exception(exc, file=sys.stderr)
+    print(f"reelscope {args.command}: {one_line(message)}", file=sys.stderr)
+    return code
 
 
 def print_json(obj: Any) -> None:

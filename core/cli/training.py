@@ -16,6 +16,7 @@ from typing import Any
 
 from reelscope.core.cli.main import CommandError, add_output_flags, count, open_library, positive_float, print_json
 from reelscope.core.progress import Cancelled
+from reelscope.core.store.lock import LibraryBusy
 
 METHOD_CHOICES = ("simclr", "av-simclr", "moco", "byol", "simsiam")
 PRESET_CHOICES = ("tiny", "small", "base")
@@ -91,8 +92,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             if args.json:
                 print_json({"status": "cancelled", "message": str(exc)})
             return 130
+        except LibraryBusy:
+            raise  # exit code 75, not 1: a script may retry later
         except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(str(exc.args[0]) if exc.args else str(exc)) from None  # KeyError: unquoted
         finally:
             bars.close()
         if args.json:

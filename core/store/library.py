@@ -32,6 +32,7 @@ from reelscope.training import faults
 
 
 DB_NAME = "library.db"
+UNUSABLE_HINT = "restore it from a backup, or open the folder that holds your library"
 
 
 class LibraryError(RuntimeError):
@@ -96,15 +97,20 @@ class Library:
             if stored_version(conn) is None and conn.execute(
                     "SELECT count(*) FROM sqlite_master").fetchone()[0]:
                 raise LibraryError(f"{db} is another application's database (it has tables but no "
-                                   "Reelscope schema); Reelscope will not write into it")
+                                   "Reelscope schema); Reelscope will not write into it: open the folder that "
+                                   "holds your library, or choose a new one")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             migrate(conn)
         except sqlite3.DatabaseError as exc:  # not a database, read-only, locked, disk full
             conn.close()
-            hint = "; open it read-only ('reelscope info' does)" if "readonly" in str(exc) else ""
-            raise LibraryError(f"{db} cannot be opened as a library: {exc}{hint}") from None
+            hint = ("open it read-only ('reelscope info' does)" if "readonly" in str(exc)
+                    else UNUSABLE_HINT)
+            raise LibraryError(f"{db} cannot be opened as a library: {exc}; {hint}") from None
+        except SchemaTooNew as exc:
+            conn.close()
+            raise SchemaTooNew(f"{db}: {exc}") from None
         except BaseException:
             conn.close()
             raise
@@ -112,21 +118,31 @@ class Library:
 
     @classmethod
     def _connect_read_only(cls, path: Path) -> "Library":
-        uri = (path / DB_NAME).resolve().as_uri() + "?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA query_only=ON")
-        conn.execute("PRAGMA busy_timeout=60000")
+        db = path / DB_NAME
+        uri = db.resolve().as_uri() + "?mode=ro"
+        conn: Optional[sqlite3.Connection] = None
         try:
+            conn = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("PRAGMA busy_timeout=60000")
             version = stored_version(conn)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise LibraryError(f"{path / DB_NAME} cannot be read as a library: {exc}") from None
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        except sqlite3.Error as exc:  # not a database, damaged, unreadable
+            if conn is not None:
+                conn.close()
+            raise LibraryError(f"{db} cannot be read as a library: {exc}; {UNUSABLE_HINT}") from None
         if version is None:
             conn.close()
-            raise LibraryError(f"{path / DB_NAME} is not a Reelscope library database")
+            if tables:
+                raise LibraryError(f"{db} is not a Reelscope library database: another application's "
+                                   "database (it has tables but no Reelscope schema); open the "
+                                   "folder that holds your library")
+            raise LibraryError(f"{db} is not a Reelscope library database: it is empty; import "
+                               f"videos into it ('reelscope import FOLDER --library {path}') to "
+                               "make it one")
         if version > LATEST_VERSION:
             conn.close()
-            raise SchemaTooNew(f"library schema version {version} is newer than this Reelscope "
+            raise SchemaTooNew(f"{db}: library schema version {version} is newer than this Reelscope "
                                f"supports ({LATEST_VERSION}); upgrade Reelscope to open it")
         if version < LATEST_VERSION:
             conn.close()
