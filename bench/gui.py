@@ -295,8 +295,11 @@ class StallMeter:
 
 
 def stall_figures(app: Any, source_videos: Path, analysis_library: Path, work: Path) -> None:
+    import functools
+
     from reelscope.desktop.import_dialog import start_import
     from reelscope.desktop.main_window import MainWindow
+    from reelscope.desktop.process_jobs import analyze_job
 
     win = MainWindow()
     win.resize(1400, 900)
@@ -312,14 +315,8 @@ def stall_figures(app: Any, source_videos: Path, analysis_library: Path, work: P
     win.open_library(analysis_library)
     path = win.session.path
 
-    def analyse(progress: Any, cancel: Any) -> Any:
-        from reelscope.core.analytics.analyze import analyze
-        from reelscope.core.store.library import Library
-
-        with Library.open(path) as library:
-            return analyze(library, progress=progress, cancel=cancel)
-
-    job = win.jobs.start("Analysing", analyse)
+    analyse = functools.partial(analyze_job, library=path)  # as the window's "Analyse again" runs it
+    job = win.jobs.start("Analysing", analyse, process=True)
     with StallMeter() as meter:
         took = wait(app, lambda: job.outcome is not None, timeout=1800)
     report("stall_analysis_s", meter.worst)
@@ -337,6 +334,19 @@ def stall_figures(app: Any, source_videos: Path, analysis_library: Path, work: P
     win.close()
 
 
+def run_stalls(app: Any, args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="reelscope-bench-gui-") as tmp:
+        work = Path(tmp)
+        videos = args.videos
+        if videos is None:
+            from reelscope.demo.generator import DemoSpec, generate_demo
+
+            videos = generate_demo(work / "demo", DemoSpec(videos=120, seed=3)).videos_dir
+        analysis_copy = work / "analysis-10k"
+        shutil.copytree(args.small, analysis_copy)
+        stall_figures(app, videos, analysis_copy, work)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--big", type=Path, default=Path(tempfile.gettempdir()) / "reelscope-bench-300k")
@@ -344,10 +354,17 @@ def main() -> None:
     ap.add_argument("--videos", type=Path, default=None,
                     help="a folder of real videos for the import stall (default: a generated demo)")
     ap.add_argument("--skip-stalls", action="store_true")
+    ap.add_argument("--only-stalls", action="store_true", help="only the event-loop stalls during jobs")
     args = ap.parse_args()
     from make_big_library import ensure
 
     ensure(args.small, 10_000)
+    if args.only_stalls:
+        from reelscope.desktop.app import make_app
+
+        run_stalls(make_app(), args)
+        print(json.dumps({"bench": "gui-stalls", "cpus": os.cpu_count(), **results}))
+        return
     ensure(args.big, 300_000)
     painted, drawn = first_paint(args.small, "app")
     naive_painted, naive_drawn = first_paint(args.small, "naive")
@@ -375,16 +392,7 @@ def main() -> None:
     naive_table_fn()
     naive_scatter_fn()
     if not args.skip_stalls:
-        with tempfile.TemporaryDirectory(prefix="reelscope-bench-gui-") as tmp:
-            work = Path(tmp)
-            videos = args.videos
-            if videos is None:
-                from reelscope.demo.generator import DemoSpec, generate_demo
-
-                videos = generate_demo(work / "demo", DemoSpec(videos=120, seed=3)).videos_dir
-            analysis_copy = work / "analysis-10k"
-            shutil.copytree(args.small, analysis_copy)
-            stall_figures(app, videos, analysis_copy, work)
+        run_stalls(app, args)
     print(json.dumps({"bench": "gui", "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
                       "ok": all(r["ok"] for r in results.values() if isinstance(r, dict)), **results}))
 

@@ -139,3 +139,19 @@ def predict_job(progress: Any, cancel: Any, *, library: Path, files: list[str], 
         analysed = load_analysis(lib, run_id) is None
         out = predict_files(lib, list(files), run_id, author=author, add=add, progress=progress, cancel=cancel)
     return out, analysed
+
+
+def prepare_training_job(progress: Any, cancel: Any, *, library: Path, new: bool, run_id: Optional[str],
+                         method: str, preset: str, epochs: Optional[int], time_budget_min: Optional[float],
+                         device: str) -> Any:
+    """The run the training child will train: the unfinished one of ``method`` and
+    ``preset`` (or ``run_id``'s), else a newly prepared one (it loads torch: a child's job)."""
+    from reelscope.core.encoding.train import find_unfinished_run, prepare_run
+    from reelscope.core.progress import Progress
+
+    progress(Progress("prepare", 0, None, "preparing the run"))
+    with _open(library) as lib, lib.writing("train"):
+        run = None if new else find_unfinished_run(lib, run_id, method, preset)
+        if run is None:
+            run = prepare_run(lib, method, preset, epochs, time_budget_min, device)
+        return run

@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDoub
 from reelscope.desktop.errors import show_error
 from reelscope.desktop.training_process import (EXIT_BUSY, EXIT_FINISHED, EXIT_STOPPED, ChildPlan,
                                                 TrainingProcess, start_detached)
-from reelscope.desktop.process_jobs import analyze_job, evaluate_job, finish_training_job
+from reelscope.desktop.process_jobs import (analyze_job, evaluate_job, finish_training_job,
+                                             prepare_training_job)
 from reelscope.desktop.widgets import EmptyState, Panel, heading, plain_label
 
 if TYPE_CHECKING:
@@ -478,20 +479,11 @@ class TrainingPanel(Panel):
             return
         path = self.session.path
 
-        def prepare(progress: Any, cancel: Any) -> "TrainingRun":
-            from reelscope.core.encoding.train import find_unfinished_run, prepare_run
-            from reelscope.core.progress import Progress
-            from reelscope.core.store.library import Library
+        prepare = functools.partial(prepare_training_job, library=path, new=plan.new, run_id=plan.run_id,
+                                    method=plan.method, preset=plan.preset, epochs=plan.epochs,
+                                    time_budget_min=plan.time_budget_min, device=plan.device)
 
-            progress(Progress("prepare", 0, None, "preparing the run"))
-            with Library.open(path) as library, library.writing("train"):
-                run = None if plan.new else find_unfinished_run(library, plan.run_id, plan.method, plan.preset)
-                if run is None:
-                    run = prepare_run(library, plan.method, plan.preset, plan.epochs, plan.time_budget_min,
-                                      plan.device)
-                return run
-
-        job = self.jobs.start("Preparing the training run", prepare, on_done=self._on_prepared,
+        job = self.jobs.start("Preparing the training run", prepare, process=True, on_done=self._on_prepared,
                               on_cancel=lambda _: self._idle("Cancelled before training started."),
                               on_error=lambda message, _: self._idle(f"Training could not start: {message}"))
         if job is None:
