@@ -21,7 +21,6 @@ def shots(demo: Path) -> list[tuple[str, list[str]]]:
     first = _first_video(library)
     draft = _a_draft(demo)
     out: list[tuple[str, list[str]]] = [
-        ("welcome", ["--view", "welcome"]),
         ("library", ["--library", str(library), "--view", "library", "--video", first]),
         ("authors", ["--library", str(library), "--view", "authors"]),
         ("scatter", ["--library", str(library), "--view", "scatter"]),
@@ -34,6 +33,7 @@ def shots(demo: Path) -> list[tuple[str, list[str]]]:
     ]
     if draft:
         out.append(("draft", ["--library", str(library), "--view", "draft", "--file", str(draft)]))
+    out.append(("welcome", ["--view", "welcome"]))  # last: its recent list is this library
     return out
 
 
@@ -58,12 +58,17 @@ def _a_draft(demo: Path) -> Path | None:
 
 
 def main(argv: list[str]) -> int:
+    import os
+    import tempfile
+
     demo = Path(argv[0] if argv else "reelscope-demo")
     failed = 0
+    settings = tempfile.mkdtemp(prefix="reelscope-shots-")  # no one's own recent libraries
+    env = dict(os.environ, XDG_CONFIG_HOME=settings)
     for name, args in shots(demo):
         target = HERE / f"{name}.png"
         proc = subprocess.run([sys.executable, "-m", "reelscope.desktop", *args, "--screenshot", str(target)],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=env)
         print(f"{name}: {'ok' if proc.returncode == 0 else 'FAILED ' + proc.stderr[-400:]}")
         failed += proc.returncode != 0
     return 1 if failed else 0
