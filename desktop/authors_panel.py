@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional, Sequence
 from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIndex,
                             QSortFilterProxyModel, Qt)
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLineEdit, QPushButton,
-                               QStackedWidget, QTableView, QVBoxLayout, QWidget)
+                               QTableView, QVBoxLayout, QWidget)
 
 from reelscope.core.numbers import format_count, format_number
 from reelscope.desktop.widgets import EmptyState, Panel, heading, likes_text, plain_label
@@ -163,11 +163,7 @@ class AuthorsPanel(Panel):
         inner.addWidget(self.table, 1)
 
         self.empty = EmptyState(parent=self)
-        self.stack = QStackedWidget(self)
-        self.stack.addWidget(table_page)
-        self.stack.addWidget(self.empty)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.stack)
+        self.stack = self.fill_with(table_page, self.empty)
 
     # ------------------------------------------------------------------ loading
     def refresh(self) -> None:

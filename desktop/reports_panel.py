@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
-                               QLineEdit, QProgressBar, QPushButton, QSizePolicy, QStackedWidget,
+                               QLineEdit, QProgressBar, QPushButton, QSizePolicy,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from reelscope.desktop.widgets import EmptyState, Panel, heading, plain_label
@@ -147,12 +147,8 @@ class ReportsPanel(Panel):
         inner.addWidget(self.reports_note)
         inner.addWidget(self.reports, 1)
         self.empty = EmptyState(NO_RUN, "Train now", lambda: self.window().show_view("training"), self)
-        self.stack = QStackedWidget(self)
-        self.stack.addWidget(page)
-        self.stack.addWidget(self.empty)
+        self.stack = self.fill_with(page, self.empty)
         self.page = page
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.stack)
         self._on_format_changed()
 
     # ------------------------------------------------------------------ state

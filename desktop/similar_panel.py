@@ -285,12 +285,8 @@ class SimilarPanel(Panel):
         inner.addWidget(self.busy_bar)
         inner.addWidget(self.results, 1)
         self.empty = EmptyState(NO_VIDEO, "Find videos like a file…", self._on_choose_file, self)
-        self.stack = QStackedWidget(self)
-        self.stack.addWidget(page)
-        self.stack.addWidget(self.empty)
+        self.stack = self.fill_with(page, self.empty)
         self.page = page
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.stack)
         self._set_note("")
         self._update_history_buttons()
 

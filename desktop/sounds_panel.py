@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QSplitter,
-                               QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from reelscope.desktop.process_jobs import analyze_job
 from reelscope.desktop.widgets import (EmptyState, Gallery, Panel, format_date, heading, likes_text, plain_label,
@@ -162,12 +162,8 @@ class SoundsPanel(Panel):
         self.data = SoundsData()
         self._trends: dict[int, Any] = {}
         self._names: dict[int, str] = {}
-        self.stack = QStackedWidget(self)
         self.empty = EmptyState()
-        self.stack.addWidget(self.empty)
-        self.stack.addWidget(self._build_content())
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.stack)
+        self.stack = self.fill_with(self.empty, self._build_content())
 
     # ------------------------------------------------------------------ layout
     def _build_content(self) -> QWidget:

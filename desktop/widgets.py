@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPixmap
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QPushButton, QSizePolicy, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget)
 
 if TYPE_CHECKING:
     from reelscope.desktop.jobs import JobRunner
@@ -89,6 +89,16 @@ class Panel(QWidget):
         """Start on ``path`` (``--file``); panels that take a file override."""
 
     # Helpers.
+    def fill_with(self, *pages: QWidget) -> QStackedWidget:
+        """The panel's whole area as a stack of ``pages`` (its content and its empty
+        state); the first is shown. Returns the stack."""
+        stack = QStackedWidget(self)
+        for page in pages:
+            stack.addWidget(page)
+        layout = QVBoxLayout(self)
+        layout.addWidget(stack)
+        return stack
+
     def load(self, key: str, fn: Callable[[Any], Any], on_result: Callable[[Any], None],
              on_error: Optional[Callable[[str, str], None]] = None) -> None:
         """``session.query`` keyed by this panel and ``key``; :meth:`busy` is True until
