@@ -257,7 +257,7 @@ class DetailPane(QScrollArea):
         self.video.set_poster(pix, "" if pix is not None else "No thumbnail")
         if pix is None and d.has_thumbnail:
             self.session.load_thumbnails([d.id], lambda _: self._poster_loaded(d.id), key=("detail-poster",))
-        self._load_strip(d.id, exists)
+        self._load_strip(d.id, exists and d.status == "ok")
 
     @staticmethod
     def _forecast_text(d: "VideoDetail") -> str:
@@ -273,13 +273,16 @@ class DetailPane(QScrollArea):
         if self.detail is not None and self.detail.id == video_id:
             self.video.set_poster(self.session.thumbnail(video_id))
 
-    def _load_strip(self, video_id: str, exists: bool) -> None:
+    def _load_strip(self, video_id: str, decodable: bool) -> None:
+        """Real frames of the video, read on the query thread (a failed import has none)."""
         for lab in self.strip_labels:
             lab.clear()
-        self.strip_note.setText("" if exists else "The file is not where it was imported from; "
-                                "locate it to play it again.")
-        if not exists:
+        if not decodable:
+            failed = self.detail is not None and self.detail.status != "ok" and Path(self.detail.path).is_file()
+            self.strip_note.setText("" if failed else "The file is not where it was imported from; "
+                                    "locate it to play it again.")
             return
+        self.strip_note.setText("")
 
         def read(library: Any) -> list[QImage]:
             from reelscope.core.query import frame_strip

@@ -70,8 +70,14 @@ class LibraryPanel(Panel):
             button.clicked.connect(slot)
             bottom.addWidget(button)
         left_layout.addLayout(bottom)
+        notes_row = QHBoxLayout()
         self.notes = plain_label("", left, wrap=True)
-        left_layout.addWidget(self.notes)
+        notes_row.addWidget(self.notes, 1)
+        self.train_now = QPushButton("Train now", left)  # no scores until a run has embeddings
+        self.train_now.clicked.connect(lambda: self.window().show_view("training"))
+        self.train_now.setVisible(False)
+        notes_row.addWidget(self.train_now)
+        left_layout.addLayout(notes_row)
 
         self.detail = DetailPane(session, splitter)
         self.detail.remove_requested.connect(lambda vid: self.remove([vid]))
@@ -211,7 +217,10 @@ class LibraryPanel(Panel):
         total = self.model.total
         filtered = any(v is not None for v in self.current_filters().values())
         self.count_label.setText(f"{total:,} videos" + (" match the filters" if filtered else ""))
-        self.notes.setText("\n".join(self.model.notes))
+        untrained = self.model.run_id is None and total > 0
+        self.train_now.setVisible(untrained)
+        self.notes.setText("No training run yet: originality, forecasts and similar videos appear once "
+                           "the library is trained." if untrained else "\n".join(self.model.notes))
         no_videos = total == 0 and not filtered
         self.table.setVisible(not no_videos)
         self.empty.setVisible(no_videos)
