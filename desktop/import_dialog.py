@@ -4,6 +4,8 @@ Also the demo build, which is generation followed by the same import."""
 
 from __future__ import annotations
 
+import functools
+
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -12,54 +14,20 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
+from reelscope.desktop import process_jobs
 from reelscope.desktop.widgets import plain_label
 
 
 def import_job(library_path: Path, folders: Sequence[Path], files: Sequence[Path],
                metadata: Optional[Path], create: bool, file_timeout: float) -> Callable[..., Any]:
-    """A job (``fn(progress, cancel)``) importing ``folders`` and ``files`` into the library
-    at ``library_path`` (created when ``create``). Returns the last ImportReport; a cancel
-    raises Cancelled with the report so far."""
-
-    def run(progress: Any, cancel: Any) -> Any:
-        from reelscope.core.ingest import import_files, import_folder
-        from reelscope.core.store.library import Library
-
-        opener = Library.open_or_create if create else Library.open
-        with opener(library_path) as library:
-            report = None
-            for folder in folders:
-                report = import_folder(library, folder, metadata, progress=progress, cancel=cancel,
-                                       file_timeout=file_timeout)
-            if files:
-                report = import_files(library, list(files), metadata, progress=progress, cancel=cancel,
-                                      file_timeout=file_timeout)
-            return report
-
-    return run
+    """The import as a job for a child process (``process_jobs.import_job``)."""
+    return functools.partial(process_jobs.import_job, library=Path(library_path), folders=list(folders),
+                             files=list(files), metadata=metadata, create=create, file_timeout=file_timeout)
 
 
 def build_demo_job(root: Path, videos: int, seed: int = 0, drafts: int = 5) -> Callable[..., Any]:
-    """Generate the demo library's videos under ``root`` and import them, holding back a few
-    drafts as ``reelscope demo`` does; returns the library's path."""
-
-    def run(progress: Any, cancel: Any) -> str:
-        from reelscope.core.ingest import import_files
-        from reelscope.core.ingest.importer import find_media
-        from reelscope.core.store.library import Library
-        from reelscope.demo.drafts import hold_back_drafts
-        from reelscope.demo.generator import DemoSpec, generate_demo
-
-        demo = generate_demo(root / "source", DemoSpec(videos=videos, seed=seed), progress=progress,
-                             cancel=cancel)
-        with Library.open_or_create(root / "library") as library:
-            metadata = root / "library-metadata.json"
-            held = set(hold_back_drafts(demo, library, drafts, metadata))
-            files = [p for p in find_media(demo.videos_dir) if p not in held]
-            import_files(library, files, metadata, progress=progress, cancel=cancel)
-            return str(library.path)
-
-    return run
+    """Generating and importing the demo library, as a job for a child process."""
+    return functools.partial(process_jobs.build_demo_job, root=Path(root), videos=videos, seed=seed, drafts=drafts)
 
 
 class ImportDialog(QDialog):
@@ -164,7 +132,7 @@ def start_import(window: Any, library_path: Path, folders: Sequence[Path], files
         if report is not None:
             ImportResultDialog(report, window).open()
 
-    job = window.jobs.start("Importing", fn, on_done=finished, on_cancel=finished)
+    job = window.jobs.start("Importing", fn, process=True, on_done=finished, on_cancel=finished)
     if job is None:
         window.statusBar().showMessage(f"{window.jobs.writer_busy()} is running; import when it ends", 8000)
     return job

@@ -4,6 +4,8 @@ remove and locate moved files."""
 
 from __future__ import annotations
 
+import functools
+
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -13,6 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDateEdit, QDoubleS
                                QHBoxLayout, QHeaderView, QLineEdit, QMessageBox, QPushButton,
                                QSplitter, QTableView, QVBoxLayout, QWidget)
 
+from reelscope.desktop import process_jobs
 from reelscope.desktop.detail_panel import DetailPane
 from reelscope.desktop.video_table import COLUMNS, THUMB, TableQuery, VideoTableModel
 from reelscope.desktop.widgets import EmptyState, Panel, plain_label
@@ -264,12 +267,7 @@ class LibraryPanel(Panel):
         if path is None:
             return
 
-        def run(progress: Any, cancel: Any) -> Any:
-            from reelscope.core.ingest.maintain import rescan
-            from reelscope.core.store.library import Library
-
-            with Library.open(path) as library:
-                return rescan(library, progress, cancel, limit)
+        run = functools.partial(process_jobs.rescan_job, library=path, file_timeout=limit)
 
         def done(report: Any) -> None:
             from reelscope.desktop.import_dialog import ImportResultDialog
@@ -280,7 +278,7 @@ class LibraryPanel(Panel):
             else:
                 ImportResultDialog(report, self).open()
 
-        self.jobs.start("Rescanning", run, on_done=done, on_cancel=done)
+        self.jobs.start("Rescanning", run, process=True, on_done=done, on_cancel=done)
 
     def remove_selected(self) -> None:
         self.remove(self.selected_ids())

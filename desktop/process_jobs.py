@@ -155,3 +155,47 @@ def prepare_training_job(progress: Any, cancel: Any, *, library: Path, new: bool
         if run is None:
             run = prepare_run(lib, method, preset, epochs, time_budget_min, device)
         return run
+
+
+def import_job(progress: Any, cancel: Any, *, library: Path, folders: list[Path], files: list[Path],
+               metadata: Optional[Path], create: bool, file_timeout: float) -> Any:
+    """Import ``folders`` and ``files`` (creating the library when ``create``); returns the
+    last ImportReport, and a cancel raises Cancelled with the report so far."""
+    from reelscope.core.ingest import import_files, import_folder
+    from reelscope.core.store.library import Library
+
+    opener = Library.open_or_create if create else Library.open
+    with opener(library) as lib:
+        report = None
+        for folder in folders:
+            report = import_folder(lib, folder, metadata, progress=progress, cancel=cancel, file_timeout=file_timeout)
+        if files:
+            report = import_files(lib, list(files), metadata, progress=progress, cancel=cancel,
+                                  file_timeout=file_timeout)
+        return report
+
+
+def rescan_job(progress: Any, cancel: Any, *, library: Path, file_timeout: float) -> Any:
+    """Import every folder imported before again; returns the last report (or None)."""
+    from reelscope.core.ingest.maintain import rescan
+
+    with _open(library) as lib:
+        return rescan(lib, progress, cancel, file_timeout)
+
+
+def build_demo_job(progress: Any, cancel: Any, *, root: Path, videos: int, seed: int = 0, drafts: int = 5) -> str:
+    """Generate the demo library's videos under ``root`` and import them, holding back a
+    few drafts as ``reelscope demo`` does; returns the library's path."""
+    from reelscope.core.ingest import import_files
+    from reelscope.core.ingest.importer import find_media
+    from reelscope.core.store.library import Library
+    from reelscope.demo.drafts import hold_back_drafts
+    from reelscope.demo.generator import DemoSpec, generate_demo
+
+    demo = generate_demo(root / "source", DemoSpec(videos=videos, seed=seed), progress=progress, cancel=cancel)
+    with Library.open_or_create(root / "library") as lib:
+        metadata = root / "library-metadata.json"
+        held = set(hold_back_drafts(demo, lib, drafts, metadata))
+        media = [p for p in find_media(demo.videos_dir) if p not in held]
+        import_files(lib, media, metadata, progress=progress, cancel=cancel)
+        return str(lib.path)

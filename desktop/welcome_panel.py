@@ -122,6 +122,7 @@ class WelcomePanel(Panel):
                     window.show_view("training")
                     training.start_training(method="av-simclr", preset="small", time_budget_min=10.0)
 
-        job = self.jobs.start("Building the demo library", build_demo_job(root, videos), on_done=done)
+        job = self.jobs.start("Building the demo library", build_demo_job(root, videos), process=True,
+                              on_done=done)
         if job is None:
             window.statusBar().showMessage("Another job is running; try again when it ends", 8000)

@@ -3,7 +3,7 @@ events while they run; failures become a dialog and a log line, never a crash.""
 
 from __future__ import annotations
 
-import threading
+import os
 import time
 
 from PySide6.QtCore import QTimer
@@ -11,41 +11,76 @@ from PySide6.QtCore import QTimer
 from conftest import make_clip
 
 
-def test_an_import_from_the_window_runs_on_a_worker_thread_and_the_window_stays_live(window, qtbot, tmp_path, monkeypatch):
-    import reelscope.core.ingest as ingest
+def test_an_import_from_the_window_runs_in_a_child_process_and_the_window_stays_live(window, qtbot, tmp_path):
     from reelscope.desktop.import_dialog import start_import
 
     src = tmp_path / "videos"
     src.mkdir()
     for i in range(4):
         make_clip(src / f"c{i}.mp4", seed=i)
-    threads: list[threading.Thread] = []
-    original = ingest.import_folder
-
-    def recording(*args, **kwargs):
-        threads.append(threading.current_thread())
-        time.sleep(0.5)  # long enough for the GUI to tick many times meanwhile
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(ingest, "import_folder", recording)
     ticks: list[float] = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
     timer.start(20)
     progress: list[object] = []
     job = start_import(window, tmp_path / "lib", [src], [], None, create=True)
+    assert job.process  # the import's own loop runs in a child, its decoders in the child's workers
     job.progress.connect(progress.append)
     with qtbot.waitSignal(job.ended, timeout=120_000):
         pass
     timer.stop()
     assert job.outcome == "succeeded", job.error
-    assert threads and threads[0] is not threading.main_thread()
     assert len(ticks) > 10  # the event loop ran while the import worked
+    assert max(b - a for a, b in zip(ticks, ticks[1:])) < 1.0
     assert progress and progress[-1].stage == "import"
     qtbot.waitUntil(lambda: window.session.library is not None, timeout=10_000)  # opened at the end
     assert window.session.library.counts()["imported"] == 4
     dialogs = [w for w in window.findChildren(object) if type(w).__name__ == "ImportResultDialog"]
     assert dialogs and "4 new videos imported" in dialogs[-1].findChildren(type(window.library_label))[0].text()
+
+
+def child_pid(progress, cancel):
+    """A process job: its own pid, after a progress event."""
+    from reelscope.core.progress import Progress
+
+    progress(Progress("count", 1, 1, "counted"))
+    return os.getpid()
+
+
+def child_waits_for_cancel(progress, cancel):
+    from reelscope.core.progress import Reporter
+
+    reporter = Reporter("wait", 10_000, progress, cancel)
+    for _ in range(10_000):
+        time.sleep(0.01)
+        reporter.step()
+
+
+def child_dies(progress, cancel):
+    os._exit(3)
+
+
+def test_a_process_job_runs_in_another_process_reports_progress_and_cancels(window, qtbot):
+    job = window.jobs.start("Counting", child_pid, writes=False, process=True)
+    events: list[object] = []
+    job.progress.connect(events.append)
+    with qtbot.waitSignal(job.ended, timeout=120_000):
+        pass
+    assert job.outcome == "succeeded" and job.result != os.getpid()
+    assert events and events[-1].message == "counted"
+    job = window.jobs.start("Waiting", child_waits_for_cancel, writes=False, process=True)
+    qtbot.waitUntil(lambda: job.last_progress is not None, timeout=120_000)
+    job.cancel()
+    with qtbot.waitSignal(job.ended, timeout=30_000):
+        pass
+    assert job.outcome == "cancelled"
+
+
+def test_a_child_that_dies_is_a_failure_in_words_not_a_hang(window, qtbot):
+    job = window.jobs.start("Dying", child_dies, writes=False, process=True)
+    with qtbot.waitSignal(job.ended, timeout=120_000):
+        pass
+    assert job.outcome == "failed" and "ended unexpectedly" in job.error and "exit code 3" in job.error
 
 
 def test_cancel_stops_a_job_and_keeps_what_it_finished(window, qtbot):
