@@ -21,6 +21,9 @@ from typing import Any, Optional
 from reelscope.core.progress import CancelToken, Cancelled
 
 
+CHILD_NICENESS = 10  # as the training child (desktop/training_process.py)
+
+
 class ChildCancel(CancelToken):
     """Set by the window (a multiprocessing event), or by the window dying."""
 
@@ -45,6 +48,8 @@ def run_in_child(fn: Any, queue: Any, event: Any, parent_pid: int) -> None:
     """The child process: run ``fn(progress, cancel)`` and report through ``queue``."""
     from reelscope.desktop.messages import details_of, message_of
 
+    if hasattr(os, "nice"):
+        os.nice(CHILD_NICENESS)  # background work yields the CPU to the window
     token = ChildCancel(event, parent_pid)
     try:
         result = fn(lambda e: queue.put(("progress", e)), token)

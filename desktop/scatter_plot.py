@@ -496,7 +496,7 @@ class ScatterCanvas(pg.PlotWidget):
             axis = self.getPlotItem().getAxis(name)
             axis.setPen(pg.mkPen(fg))
             axis.setTextPen(pg.mkPen(fg))
-        self.getPlotItem().showGrid(x=self.axes, y=self.axes, alpha=0.15)
+        self.getPlotItem().showGrid(x=False, y=self.axes, alpha=0.15)  # the likes decades only: pyqtgraph draws grids slowly
         self._sel_pen = pg.mkPen(QColor("#f4f4ff") if dark else QColor("#1d1d1f"), width=1.2)
         self._ring_pen = pg.mkPen(QColor("#ff9f1c"), width=3)
         self._draw_selection()

@@ -115,7 +115,7 @@ class LiveCurves(QWidget):
         plot.setBackground(None)
         plot.setTitle(title)
         plot.setLabel("bottom", "step")
-        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.showGrid(x=False, y=False)
         plot.setDownsampling(mode="peak")
         plot.setClipToView(True)
         plot.setMinimumHeight(180)

@@ -106,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--lock", type=Path, default=None, metavar="FILE",
                         help="hold this writing lock (a library's library.lock) while training, so "
                         "the lock names this process; exit 75 if another process holds it")
+    parser.add_argument("--nice", type=int, default=0, metavar="N",
+                        help="lower this process's CPU priority by N (the desktop window asks for 10, "
+                        "so training yields the CPU to the window the moment it needs it)")
     parser.add_argument("--progress", choices=("none", "jsonl"), default="none",
                         help="none: print the result as one JSON document at the end (default); "
                         "jsonl: one JSON line per progress event, then a result (or error) line")
@@ -115,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     jsonl = args.progress == "jsonl"
+    if args.nice > 0 and hasattr(os, "nice"):
+        os.nice(args.nice)
     # Signals are caught before torch loads: a stop request during setup takes effect
     # after the first step, so every stop leaves a checkpoint.
     with StopOnSignal() as stop:
