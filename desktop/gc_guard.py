@@ -14,6 +14,7 @@ from typing import Optional
 
 from PySide6.QtCore import QObject, QTimer
 
+FREEZE_AFTER_MS = 3000
 INTERVAL_MS = 25  # often enough that each collection stays small (a 500 ms interval let gen 1 grow to 60 ms pauses)
 
 
@@ -25,6 +26,9 @@ class MainThreadGC(QObject):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.check)
         self.timer.start(interval_ms)
+        # Once the window is up, what startup made (modules, Qt wrappers, pyqtgraph) lives as
+        # long as the app: freezing it keeps full collections from scanning it again.
+        QTimer.singleShot(FREEZE_AFTER_MS, gc.freeze)
 
     def check(self) -> None:
         """Collect the generations whose counts passed their thresholds (GUI thread only)."""
