@@ -204,3 +204,24 @@ def build_demo_job(progress: Any, cancel: Any, *, root: Path, videos: int, seed:
         media = [p for p in find_media(demo.videos_dir) if p not in held]
         import_files(lib, media, metadata, progress=progress, cancel=cancel)
         return str(lib.path)
+
+
+def similar_file_job(progress: Any, cancel: Any, *, library: Path, file: Path, kind: str, k: int,
+                     run_id: Optional[str]) -> tuple[str, list[tuple[str, float]], Optional[bytes]]:
+    """What ``reelscope similar FILE`` does: embed the file with the run's encoder (torch:
+    a child's job), then ask the index for its neighbours. Reads only. Returns (run id,
+    [(video id, score)], the file's thumbnail JPEG or None)."""
+    from reelscope.core.analytics.data import resolve_run
+    from reelscope.core.analytics.predict import embed_files
+    from reelscope.core.analytics.similar import similar_videos
+    from reelscope.core.store.library import Library
+
+    with Library.open(library, read_only=True) as lib:
+        resolved = resolve_run(lib, run_id)
+        item = embed_files(lib, resolved.id, [file], progress, cancel)[0]
+        if isinstance(item, str):
+            raise ValueError(item)
+        cancel.raise_if_cancelled()
+        decoded, vectors = item
+        hits = similar_videos(lib, vectors[kind], k, run_id=resolved.id, kind=kind)
+        return resolved.id, [(str(v), float(s)) for v, s in hits], getattr(decoded, "thumbnail_jpeg", None) or None

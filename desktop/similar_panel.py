@@ -143,28 +143,14 @@ def find_similar(library: Any, video_id: str, kind: str, k: int, run_id: Optiona
 
 
 def file_job(library_path: Path, file: Path, kind: str, k: int, run_id: Optional[str]) -> Any:
-    """A job (``fn(progress, cancel)``) doing what ``reelscope similar FILE`` does: embed the
-    file with the run's encoder, then ask the index for its neighbours. Reads only."""
+    """A job for a child process doing what ``reelscope similar FILE`` does (torch stays out
+    of the window); its result becomes a :class:`Found` on the query thread."""
+    import functools
 
-    def run(progress: Any, cancel: Any) -> Found:
-        from reelscope.core.analytics.data import resolve_run
-        from reelscope.core.analytics.predict import embed_files
-        from reelscope.core.analytics.similar import similar_videos
-        from reelscope.core.store.library import Library
+    from reelscope.desktop import process_jobs
 
-        with Library.open(library_path, read_only=True) as library:
-            resolved = resolve_run(library, run_id)
-            item = embed_files(library, resolved.id, [file], progress, cancel)[0]
-            if isinstance(item, str):
-                raise ValueError(item)
-            cancel.raise_if_cancelled()
-            decoded, vectors = item
-            hits = similar_videos(library, vectors[kind], k, run_id=resolved.id, kind=kind)
-            card = Card(file.name, f"a file outside the library, in {file.parent}",
-                        thumbnail_jpeg=getattr(decoded, "thumbnail_jpeg", None) or None)
-            return _found(card, hits, library, resolved.id)
-
-    return run
+    return functools.partial(process_jobs.similar_file_job, library=library_path, file=Path(file), kind=kind,
+                             k=k, run_id=run_id)
 
 
 def build_index_job(library_path: Path, kind: str, run_id: Optional[str]) -> Any:
@@ -503,7 +489,8 @@ class SimilarPanel(Panel):
         job = self.jobs.start(f"Finding videos like {file.name}",
                               file_job(self.session.path, file, self.kind, self.k_box.value(),
                                        self.session.run_id),
-                              writes=False, on_done=lambda found, k=key: self._on_file_found(k, found),
+                              writes=False, process=True,
+                              on_done=lambda answer, k=key, f=file: self._on_file_answer(k, f, answer),
                               on_cancel=lambda _: self._set_note("Cancelled."),
                               on_error=lambda message, _: self._set_note(message))
         self._file_job = job
@@ -520,6 +507,13 @@ class SimilarPanel(Panel):
             self.progress.setValue(min(int(event.done), int(event.total)))
         else:
             self.progress.setRange(0, 0)
+
+    def _on_file_answer(self, key: tuple[Any, ...], file: Path, answer: Any) -> None:
+        """The child's (run, hits, thumbnail) made a Found with likes and authors (query thread)."""
+        run_id, hits, jpeg = answer
+        card = Card(file.name, f"a file outside the library, in {file.parent}", thumbnail_jpeg=jpeg)
+        self.load("file-found", lambda library: _found(card, hits, library, run_id),
+                  lambda found: self._on_file_found(key, found), lambda message, _: self._set_note(message))
 
     def _on_file_found(self, key: tuple[Any, ...], found: Found) -> None:
         self._file_results[key] = found

@@ -108,24 +108,39 @@ def test_a_handed_over_gallery_shows_exactly_its_ids(opened, qtbot):
     qtbot.waitUntil(lambda: panel.gallery.ids() == neighbours)
 
 
-def test_find_videos_like_a_file(opened, qtbot, tmp_path, monkeypatch, synthetic_library):
-    import reelscope.core.analytics.predict as predict
+def fake_file_job(progress, cancel, *, library, file, kind, k, run_id):
+    """Stands in for the child's embedding (the synthetic library has no weights): the file
+    "embeds" next to v003, then the real index answers."""
     from reelscope.core.analytics.similar import similar_videos
+    from reelscope.core.store.library import Library
 
+    with np.load(library / "runs" / "run-a" / "embeddings.npz") as z:
+        vector = z[kind][3] + 1e-3
+    with Library.open(library, read_only=True) as lib:
+        hits = similar_videos(lib, vector, k, run_id="run-a", kind=kind)
+    return "run-a", [(str(v), float(s)) for v, s in hits], None
+
+
+def test_find_videos_like_a_file(opened, qtbot, tmp_path, monkeypatch, synthetic_library):
+    from reelscope.core.analytics.similar import similar_videos
+    from reelscope.desktop import process_jobs
+
+    monkeypatch.setattr(process_jobs, "similar_file_job", fake_file_job)  # pickled by name for the child
     with np.load(synthetic_library / "runs" / "run-a" / "embeddings.npz") as z:
-        vectors = {k: z[k][3] + 1e-3 for k in ("visual", "audio", "fused")}  # next to v003
-
-    class Decoded:
-        thumbnail_jpeg = b""
-
-    monkeypatch.setattr(predict, "embed_files", lambda library, run, files, progress=None,
-                        cancel=None: [(Decoded(), vectors) for _ in files])
+        fused = z["fused"][3] + 1e-3
     clip = tmp_path / "draft.mp4"
     clip.write_bytes(b"not decoded here")
     panel = opened.show_view("similar", file=str(clip))
-    qtbot.waitUntil(lambda: not opened.jobs.busy(), timeout=30_000)
-    gallery_ready(qtbot, opened, panel)
-    want = similar_videos(opened.session.library, vectors["fused"], panel.k_box.value())
+    qtbot.waitUntil(lambda: opened.jobs.current is not None, timeout=30_000)
+    job = opened.jobs.current
+    assert job.process  # the embedding (torch) runs in a child process, never in the window
+    if job.outcome is None:
+        with qtbot.waitSignal(job.ended, timeout=120_000):
+            pass
+    assert job.outcome == "succeeded", job.error
+    wait_drawn(qtbot, opened)
+    qtbot.waitUntil(lambda: panel.gallery.count() > 0, timeout=30_000)
+    want = similar_videos(opened.session.library, fused, panel.k_box.value())
     assert panel.gallery.ids() == [vid for vid, _ in want] and want[0][0] == "v003"
     assert panel.card_title.text() == "draft.mp4"
     assert not panel.busy_bar.isVisible()
