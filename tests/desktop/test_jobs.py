@@ -8,6 +8,7 @@ import time
 
 from PySide6.QtCore import QTimer
 
+from child_jobs import child_dies, child_pid, child_waits_for_cancel
 from conftest import make_clip
 
 
@@ -37,27 +38,6 @@ def test_an_import_from_the_window_runs_in_a_child_process_and_the_window_stays_
     assert window.session.library.counts()["imported"] == 4
     dialogs = [w for w in window.findChildren(object) if type(w).__name__ == "ImportResultDialog"]
     assert dialogs and "4 new videos imported" in dialogs[-1].findChildren(type(window.library_label))[0].text()
-
-
-def child_pid(progress, cancel):
-    """A process job: its own pid, after a progress event."""
-    from reelscope.core.progress import Progress
-
-    progress(Progress("count", 1, 1, "counted"))
-    return os.getpid()
-
-
-def child_waits_for_cancel(progress, cancel):
-    from reelscope.core.progress import Reporter
-
-    reporter = Reporter("wait", 10_000, progress, cancel)
-    for _ in range(10_000):
-        time.sleep(0.01)
-        reporter.step()
-
-
-def child_dies(progress, cancel):
-    os._exit(3)
 
 
 def test_a_process_job_runs_in_another_process_reports_progress_and_cancels(window, qtbot):

@@ -108,22 +108,11 @@ def test_a_handed_over_gallery_shows_exactly_its_ids(opened, qtbot):
     qtbot.waitUntil(lambda: panel.gallery.ids() == neighbours)
 
 
-def fake_file_job(progress, cancel, *, library, file, kind, k, run_id):
-    """Stands in for the child's embedding (the synthetic library has no weights): the file
-    "embeds" next to v003, then the real index answers."""
-    from reelscope.core.analytics.similar import similar_videos
-    from reelscope.core.store.library import Library
-
-    with np.load(library / "runs" / "run-a" / "embeddings.npz") as z:
-        vector = z[kind][3] + 1e-3
-    with Library.open(library, read_only=True) as lib:
-        hits = similar_videos(lib, vector, k, run_id="run-a", kind=kind)
-    return "run-a", [(str(v), float(s)) for v, s in hits], None
-
-
 def test_find_videos_like_a_file(opened, qtbot, tmp_path, monkeypatch, synthetic_library):
     from reelscope.core.analytics.similar import similar_videos
     from reelscope.desktop import process_jobs
+
+    from child_jobs import fake_file_job
 
     monkeypatch.setattr(process_jobs, "similar_file_job", fake_file_job)  # pickled by name for the child
     with np.load(synthetic_library / "runs" / "run-a" / "embeddings.npz") as z:
