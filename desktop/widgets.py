@@ -72,8 +72,9 @@ class Panel(QWidget):
         self.jobs = jobs
         self._keys: set[str] = set()
         self._stale = True
+        # Opening a library emits data_changed too: listening to library_changed as well
+        # made every visible view read everything twice on each open.
         session.data_changed.connect(self._on_data_changed)
-        session.library_changed.connect(self._on_data_changed)
 
     # Subclasses override.
     def refresh(self) -> None:
