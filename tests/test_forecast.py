@@ -149,3 +149,133 @@ def test_cross_conformal_is_steadier_than_split_on_a_small_library():
     assert ours[:, 0].std() < 0.7 * split[:, 0].std(), (ours[:, 0].std(), split[:, 0].std())
     # Fitting on every row and calibrating on every row: intervals no wider on average.
     assert ours[:, 0].mean() <= split[:, 0].mean() * 1.02
+
+
+# ------------------------------------------------------- intervals by follower bin
+def _followers_noise(n: int, seed: int, hetero: bool):
+    """log1p(likes) = 0.8·log(followers) + <w, emb> + noise; noise sd 0.3 for small
+    accounts up to 1.2 for large ones when ``hetero``, 0.6 for all otherwise."""
+    rng = np.random.default_rng(seed)
+    logf = rng.uniform(np.log(100), np.log(1e7), n)
+    emb = rng.normal(size=(n, 16))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    content = emb @ rng.normal(size=16)
+    sd = 0.3 + 0.9 * (logf - logf.min()) / np.ptp(logf) if hetero else np.full(n, 0.6)
+    y = 2 + 0.8 * logf + content + rng.normal(0, 1, n) * sd
+    followers = np.exp(logf)
+    features = LikeFeatures(emb.astype(np.float32),
+                            author_features(followers, followers * 10, np.full(n, 50.0), np.full(n, 100.0)),
+                            context_features(np.full(n, 20.0), 1_700_000_000 + rng.integers(0, 9e6, n)))
+    return features, np.expm1(y), logf
+
+
+@pytest.mark.parametrize("hetero", [False, True])
+def test_held_out_coverage_lands_in_binomial_band_overall_and_by_bin(hetero):
+    from reelscope.core.analytics.forecast import binomial_band
+
+    features, likes, logf = _followers_noise(2400, seed=5, hetero=hetero)
+    y, nominal = np.log1p(likes), 0.8
+    covered, bins = [], []
+    for seed in range(5):
+        train, test = holdout_split(len(y), "random", test_size=0.2, random_state=seed)
+        model = LikeForecaster(n_components=16, random_state=seed).fit(features.take(train), likes[train])
+        ft = features.take(test)
+        inside = np.abs(y[test] - model.predict_log(ft)) <= model.half_width(ft)
+        # Each split in its binomial band, Bonferroni over the 5 splits (a valid method
+        # leaves one of five 95 % bands a quarter of the time).
+        low, high = binomial_band(len(test), nominal, 1 - 0.05 / 5)
+        assert low <= inside.mean() <= high, (hetero, seed, inside.mean())
+        assert model.mondrian_ == hetero  # per-bin intervals only where the noise differs
+        covered.append(inside)
+        bins.append(np.searchsorted(np.quantile(logf, [1 / 3, 2 / 3]), logf[test]))
+    covered, bins = np.concatenate(covered), np.concatenate(bins)
+    assert abs(covered.mean() - nominal) <= 0.03
+    for b in range(3):  # small, middle and large accounts each get the stated coverage
+        low, high = binomial_band(int((bins == b).sum()), nominal)
+        assert low <= covered[bins == b].mean() <= high, (hetero, b, covered[bins == b].mean())
+    if hetero:  # large accounts' intervals are wider than small ones'
+        assert model.q_bins_["full"][-1] > 2 * model.q_bins_["full"][0]
+
+
+def test_one_global_interval_would_miss_by_bin_under_follower_dependent_noise():
+    features, likes, logf = _followers_noise(2400, seed=6, hetero=True)
+    y = np.log1p(likes)
+    train, test = holdout_split(len(y), "random", test_size=0.3, random_state=0)
+    model = LikeForecaster(n_components=16, max_bins=1).fit(features.take(train), likes[train])
+    ft = features.take(test)
+    inside = np.abs(y[test] - model.predict_log(ft)) <= model.half_width(ft)
+    small = logf[test] < np.quantile(logf, 1 / 3)
+    assert inside[small].mean() > 0.93 and inside[~small].mean() < 0.76
+
+
+def test_follower_bins_merge_small_bins():
+    from reelscope.core.analytics.forecast import follower_bins
+
+    x = np.log1p(np.r_[np.full(100, 1000.0), np.linspace(2e3, 1e6, 50), [np.nan] * 7])
+    edges = follower_bins(x, min_videos=40, max_bins=4)
+    counts = np.bincount(np.searchsorted(edges, x[~np.isnan(x)], side="right"))
+    assert len(counts) == len(edges) + 1 >= 2 and counts.min() >= 40, (edges, counts)
+    assert len(follower_bins(x, min_videos=100, max_bins=4)) == 0  # 150 known: one bin
+    assert len(follower_bins(x, min_videos=10, max_bins=1)) == 0
+
+
+def test_oof_half_width_checks_every_fitting_video():
+    features, likes, _ = _followers_noise(600, seed=7, hetero=False)
+    model = LikeForecaster(n_components=16).fit(features, likes)
+    from reelscope.core.analytics.forecast_eval import interval_check
+
+    check = interval_check(model, features, likes)
+    assert check["videos"] == 600 and abs(check["coverage"] - 0.8) < 0.06
+    assert sum(b["videos"] for b in check["by_bin"]) == 600
+    assert all(b["band_low"] < 0.8 < b["band_high"] for b in check["by_bin"])
+
+
+def test_n_components_chosen_by_cross_validation():
+    features, likes, _, _ = synthetic(n=400, d=24)
+    model = LikeForecaster().fit(features, likes)
+    from reelscope.core.analytics.forecast import COMPONENT_GRID
+
+    assert model.n_components_ in {min(k, 24) for k in COMPONENT_GRID}
+    assert model.pca_components_.shape[0] == model.n_components_
+
+
+def test_models_stored_before_follower_bins_still_load():
+    """A forecast.npz of the joint-ridge, one-interval format predicts as it did."""
+    features, likes, _, _ = synthetic(n=200, d=24)
+    model = LikeForecaster(n_components=8).fit(features, likes)
+    X = model._design(features, "full")
+    from reelscope.core.analytics.forecast import _ridge
+
+    joint = _ridge(X, np.log1p(likes), model.alphas)
+    old = {k: v for k, v in model.to_arrays().items() if not k.startswith("uplift") and k != "bin_edges"}
+    old.update({"full_mean": joint["mean"], "full_scale": joint["scale"], "full_coef": joint["coef"]})
+    import json
+
+    params = json.loads(str(old["params"]))
+    for key in ("cv_folds", "min_bin_videos", "max_bins", "q_bins", "mondrian"):
+        params.pop(key)
+    params["intercept"] = {m: params["intercept"].get(m, joint["intercept"]) for m in ("author", "content", "full")}
+    params["alpha"] = {m: params["alpha"].get(m, joint["alpha"]) for m in ("author", "content", "full")}
+    old["params"] = np.array(json.dumps(params))
+    buf = io.BytesIO()
+    np.savez(buf, **old)
+    buf.seek(0)
+    with np.load(buf, allow_pickle=False) as z:
+        loaded = LikeForecaster.from_arrays(z)
+    Xs = (X - joint["mean"]) / joint["scale"]
+    np.testing.assert_allclose(loaded.predict_log(features), Xs @ joint["coef"] + joint["intercept"])
+    np.testing.assert_allclose(loaded.half_width(features), model.q_["full"])
+    assert loaded.forecast(features.take(np.arange(2)))[0]["low"] >= 0
+
+
+def test_old_forecast_comparison_json_loads():
+    from reelscope.core.analytics.results import ForecastComparison, ForecastResult
+
+    old = {"split": "random", "n_train": 240, "n_test": 60, "coverage_nominal": 0.8, "reference_r2": 0.813,
+           "models": {"full": {"r2": 0.89, "mae_log": 0.6, "spearman": 0.9, "coverage": 0.91,
+                               "interval_width_log": 2.3}}}
+    comp = ForecastComparison.from_json(old)
+    assert comp.models["full"].width_ratio is None and comp.coverage_by_bin is None
+    assert comp.as_json() == old
+    res = ForecastResult.from_json({"comparison": old, "videos": 300, "coverage": 0.8})
+    assert res.mondrian is None and res.model("full").coverage == 0.91

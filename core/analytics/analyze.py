@@ -311,12 +311,13 @@ def run_forecast(data: AnalysisData, params: AnalysisParams,
     # the rest.
     log_f = np.log1p(model.predict(features))
     log_f[rows] = np.clip(model.oof_log_, 0, None)  # log1p of likes clipped at 0
-    q = model.q_["full"]
+    q = model.half_width(features)  # per video: its follower bin's half-width
     columns = {"like_forecast": np.expm1(log_f), "like_low": np.expm1(np.clip(log_f - q, 0, None)),
                "like_high": np.expm1(log_f + q)}
     result = ForecastResult.from_json(jsonable({
         "comparison": comparison, "videos": int(len(rows)), "coverage": params.coverage,
-        "interval_half_width_log": q, "n_fit": model.n_fit_, "n_calibration": model.n_calibration_}))
+        "interval_half_width_log": model.q_["full"], "n_fit": model.n_fit_,
+        "n_calibration": model.n_calibration_, "mondrian": bool(model.mondrian_)}))
     return Outcome(result, columns, model)
 
 

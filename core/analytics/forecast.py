@@ -1,17 +1,19 @@
 """Like forecast: how many likes a video will get, with an honest interval and a reason.
 
-The target is ``log1p(likes)``. Three ridge regressions share one feature recipe:
+The target is ``log1p(likes)``. Three forecasts share one feature recipe:
 
 - ``author``: the author's statistics — log1p of followers, hearts, video count and
   following. What you would guess knowing only who posts.
 - ``content``: the video itself — its embedding reduced by PCA, plus log duration.
-- ``full``: both, plus the posting time (hour and weekday as points on a circle).
+- ``full``: the author forecast plus a ridge of its residuals on the content and the
+  posting time (hour and weekday as points on a circle).
 
 Each forecast comes with a cross-conformal interval: the fitting rows are split into K
 folds, each fold is forecast by models fitted on the other folds, and the absolute
-out-of-fold residuals of all rows give the half-width ``q`` so that
-``[y_hat - q, y_hat + q]`` holds the true value with the stated coverage for new videos
-drawn like the training ones (Vovk 2015; Barber et al. 2021). Against split conformal (a
+out-of-fold residuals give the half-width ``q`` so that ``[y_hat - q, y_hat + q]``
+holds the true value with the stated coverage for new videos drawn like the training
+ones (Vovk 2015; Barber et al. 2021). The residuals are calibrated per follower-count
+bin (Mondrian), so small and large accounts each get the stated coverage. Against split conformal (a
 held-back quarter calibrates), every row both fits the final model and calibrates the
 interval, so small libraries get steadier intervals and a better model. The explanation
 splits a forecast into the author baseline and the content uplift (``full`` minus
@@ -115,27 +117,51 @@ def _log1p_or_nan(values: Sequence[Optional[float]]) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- model
+#: PCA sizes the forecaster chooses among by cross-validation when ``n_components`` is None.
+COMPONENT_GRID = (8, 16, 32, 64)
+
+
 class LikeForecaster:
-    """Ridge forecasts of log1p(likes) with cross-conformal intervals.
+    """Ridge forecasts of log1p(likes) with cross-conformal intervals by follower count.
+
+    ``full`` is fitted in two stages: the ``author`` ridge first, then a ridge of its
+    residuals on the content (PCA of the embedding) and the posting context. Each block
+    gets its own penalty, so the many weak content columns cannot force a large penalty
+    onto the few strong author columns (one joint ridge did, and under-used both).
+
+    Intervals are Mondrian cross-conformal: the out-of-fold residuals are split into
+    follower-count bins (quantile bins of the fitting videos, merged until each holds at
+    least ``min_bin_videos``) and each bin gets its own finite-sample quantile, so a bin
+    whose likes are harder to forecast gets a wider interval and every bin's coverage is
+    the stated one, not just the average (Vovk 2015, "Conditional validity of inductive
+    conformal predictors"; Barber et al. 2021, CV+). When the one global interval already
+    covers every bin within its binomial band (:func:`covers_each_bin`), it is kept
+    (``mondrian_`` False): it is as valid and, calibrated on every row, narrower.
 
     Parameters
     ----------
-    n_components: PCA components kept from the embedding.
+    n_components: PCA components kept from the embedding; None chooses among
+        :data:`COMPONENT_GRID` by the same K-fold split that calibrates the intervals.
     coverage: nominal coverage of the intervals (e.g. 0.8 for 80 %).
     cv_folds: folds whose out-of-fold residuals calibrate the intervals (at least 2).
     alphas: ridge penalties tried by efficient leave-one-out (RidgeCV).
     random_state: seed for the fold assignment.
+    min_bin_videos, max_bins: follower bins of the intervals (1 bin = one global interval).
 
     Learned state (all plain arrays): ``impute_`` (medians), ``pca_mean_`` [D],
-    ``pca_components_`` [K, D], and per model ``mean_``/``scale_``/``coef_``/``intercept_``
-    in ``models_``; ``q_`` the conformal half-width (log scale) per model; after
-    :meth:`fit`, ``oof_log_`` float64 [N] is each fitting row's out-of-fold ``full``
-    forecast (log1p scale): a forecast of every training video by models that never saw it.
+    ``pca_components_`` [K, D], per model ``mean_``/``scale_``/``coef_``/``intercept_`` in
+    ``models_`` (``full`` = ``author`` + ``uplift``); ``q_`` the global conformal
+    half-width (log scale) per model, ``bin_edges_`` float [B-1] interior edges on
+    log1p(followers), ``q_bins_`` per model float [B] and ``mondrian_``. After :meth:`fit`,
+    ``oof_log_`` float64 [N] is each fitting row's out-of-fold ``full`` forecast (log1p
+    scale) and ``oof_half_width_`` float64 [N] the half-width its interval had when
+    calibrated on the other folds only, so ``|y - oof_log_| <= oof_half_width_`` is an
+    honest coverage check of every fitting video.
     """
 
-    def __init__(self, n_components: int = 32, coverage: float = 0.8, cv_folds: int = 5,
+    def __init__(self, n_components: Optional[int] = None, coverage: float = 0.8, cv_folds: int = 5,
                  alphas: Sequence[float] = tuple(np.logspace(-3, 3, 13)),
-                 random_state: int = 0) -> None:
+                 random_state: int = 0, min_bin_videos: int = 60, max_bins: int = 5) -> None:
         if cv_folds < 2:
             raise ValueError(f"cv_folds must be at least 2, got {cv_folds}")
         self.n_components = n_components
@@ -143,6 +169,8 @@ class LikeForecaster:
         self.cv_folds = cv_folds
         self.alphas = alphas
         self.random_state = random_state
+        self.min_bin_videos = min_bin_videos
+        self.max_bins = max_bins
 
     # ---------------------------------------------------------------- fitting
     def fit(self, features: LikeFeatures, likes: np.ndarray) -> "LikeForecaster":
@@ -151,45 +179,77 @@ class LikeForecaster:
         n = len(y)
         if n < 8:
             raise ValueError(f"need at least 8 videos with likes to fit a forecast, got {n}")
+        grid = self._component_grid(n, features.embedding.shape[1])
         folds = fold_assignment(n, self.cv_folds, self.random_state)
-        residuals = np.empty((len(MODELS), n))
-        self.oof_log_ = np.empty(n)
-        for k in range(int(folds.max()) + 1):
-            test, train = np.flatnonzero(folds == k), np.flatnonzero(folds != k)
-            part = self._same_params()._fit_point(features.take(train), y[train])
-            ft = features.take(test)
-            for j, name in enumerate(MODELS):
-                pred = part.predict_log(ft, name)
-                residuals[j, test] = np.abs(y[test] - pred)
-                if name == "full":
-                    self.oof_log_[test] = pred
-        self._fit_point(features, y)
+        oof = {k: np.empty((len(MODELS), n)) for k in grid}
+        for fold in range(int(folds.max()) + 1):
+            test, train = np.flatnonzero(folds == fold), np.flatnonzero(folds != fold)
+            fit_rows, ft = features.take(train), features.take(test)
+            part = self._same_params()._fit_pca(fit_rows, max(grid))
+            for k in grid:
+                part._fit_ridges(fit_rows, y[train], k)
+                for j, name in enumerate(MODELS):
+                    oof[k][j, test] = part.predict_log(ft, name)
+        full = MODELS.index("full")
+        self.n_components_ = min(grid, key=lambda k: float(((y - oof[k][full]) ** 2).sum()))
+        pred = oof[self.n_components_]
+        self._fit_pca(features, self.n_components_)._fit_ridges(features, y, self.n_components_)
+        self.oof_log_ = pred[full].copy()
+        residuals = np.abs(y - pred)
+        log_followers = features.author[:, 0]
+        self.bin_edges_ = follower_bins(log_followers, self.min_bin_videos, self.max_bins)
+        bins = self.bins_of(log_followers)
         self.q_ = {name: conformal_quantile(residuals[j], self.coverage) for j, name in enumerate(MODELS)}
+        self.q_bins_ = {name: mondrian_quantiles(residuals[j], bins, len(self.bin_edges_) + 1,
+                                                 self.coverage, self.q_[name])
+                        for j, name in enumerate(MODELS)}
+        # One global interval is narrower (every residual calibrates it) and as valid when
+        # it already covers each bin as stated; per-bin intervals only when some bin's
+        # coverage under the global one falls outside its binomial band.
+        self.mondrian_ = not covers_each_bin(residuals[full], bins, len(self.bin_edges_) + 1,
+                                             self.q_["full"], self.coverage)
+        if not self.mondrian_:
+            self.q_bins_ = {name: np.full(len(self.bin_edges_) + 1, q) for name, q in self.q_.items()}
+        # Each fold's half-width from the other folds' residuals alone: its coverage is
+        # what a new video would see, without refitting anything.
+        self.oof_half_width_ = np.empty(n)
+        for fold in range(int(folds.max()) + 1):
+            test, rest = folds == fold, folds != fold
+            q_all = conformal_quantile(residuals[full][rest], self.coverage)
+            q_rest = (mondrian_quantiles(residuals[full][rest], bins[rest], len(self.bin_edges_) + 1,
+                                         self.coverage, q_all)
+                      if self.mondrian_ else np.full(len(self.bin_edges_) + 1, q_all))
+            self.oof_half_width_[test] = np.where(bins[test] >= 0, q_rest[np.clip(bins[test], 0, None)], q_all)
         self.n_fit_, self.n_calibration_ = n, n
         return self
 
+    def _component_grid(self, n: int, dim: int) -> tuple[int, ...]:
+        cap = max(1, min(n - 1, dim))
+        if self.n_components is not None:
+            return (int(max(1, min(self.n_components, cap))),)
+        return tuple(sorted({min(k, cap) for k in COMPONENT_GRID}))
+
     def _same_params(self) -> "LikeForecaster":
         return LikeForecaster(self.n_components, self.coverage, self.cv_folds, self.alphas,
-                              self.random_state)
+                              self.random_state, self.min_bin_videos, self.max_bins)
 
-    def _fit_point(self, f: LikeFeatures, y: np.ndarray) -> "LikeForecaster":
-        """Imputation, PCA and the three ridge models fitted on ``f`` and log targets ``y``."""
-        from sklearn.linear_model import RidgeCV
-
+    def _fit_pca(self, f: LikeFeatures, k: int) -> "LikeForecaster":
+        """Imputation medians and the leading ``k`` principal axes of the embedding."""
         side = np.concatenate([f.author, f.context], axis=1)
         self.impute_ = np.where(np.isnan(side).all(axis=0), 0.0, _nanmedian(side))
         emb = f.embedding.astype(np.float64)
         self.pca_mean_ = emb.mean(axis=0)
-        k = int(max(1, min(self.n_components, len(y) - 1, emb.shape[1])))
-        self.pca_components_ = _principal_axes(emb - self.pca_mean_, k)
+        self._axes = _principal_axes(emb - self.pca_mean_, k)
+        return self
+
+    def _fit_ridges(self, f: LikeFeatures, y: np.ndarray, k: int) -> "LikeForecaster":
+        """The author, content and uplift ridges on the first ``k`` principal axes."""
+        self.pca_components_ = self._axes[:k]
         self.models_: dict[str, dict[str, Any]] = {}
-        for name in MODELS:
-            X = self._design(f, name)
-            mean, scale = X.mean(axis=0), X.std(axis=0)
-            scale[scale < 1e-12] = 1.0
-            reg = RidgeCV(alphas=np.asarray(self.alphas)).fit((X - mean) / scale, y)
-            self.models_[name] = {"mean": mean, "scale": scale, "coef": reg.coef_,
-                                  "intercept": float(reg.intercept_), "alpha": float(reg.alpha_)}
+        for name, target in (("author", y), ("content", y), ("uplift", None)):
+            if target is None:
+                target = y - self.predict_log(f, "author")
+            self.models_[name] = _ridge(self._design(f, name), target, self.alphas)
         return self
 
     def _design(self, f: LikeFeatures, model: str) -> np.ndarray:
@@ -202,13 +262,17 @@ class LikeForecaster:
         content = (f.embedding.astype(np.float64) - self.pca_mean_) @ self.pca_components_.T
         if model == "content":
             return np.concatenate([content, context[:, :1]], axis=1)
-        if model == "full":
+        if model == "uplift":
+            return np.concatenate([content, context], axis=1)
+        if model == "full":  # the one joint ridge of models stored before the two-stage fit
             return np.concatenate([author, content, context], axis=1)
         raise ValueError(f"unknown forecast model {model!r}; choose one of {', '.join(MODELS)}")
 
     # -------------------------------------------------------------- predicting
     def predict_log(self, features: LikeFeatures, model: str = "full") -> np.ndarray:
         """float64 [N] forecast of log1p(likes) by ``model``."""
+        if model == "full" and "uplift" in self.models_:
+            return self.predict_log(features, "author") + self.predict_log(features, "uplift")
         m = self.models_[model]
         X = (self._design(features, model) - m["mean"]) / m["scale"]
         return X @ m["coef"] + m["intercept"]
@@ -216,6 +280,19 @@ class LikeForecaster:
     def predict(self, features: LikeFeatures, model: str = "full") -> np.ndarray:
         """float64 [N] forecast in likes."""
         return np.expm1(self.predict_log(features, model)).clip(0, None)
+
+    def bins_of(self, log_followers: np.ndarray) -> np.ndarray:
+        """int [N] follower bin of each log1p(followers); -1 where unknown (NaN)."""
+        x = np.asarray(log_followers, dtype=np.float64)
+        b = np.searchsorted(self.bin_edges_, np.nan_to_num(x), side="right")
+        return np.where(np.isnan(x), -1, b)
+
+    def half_width(self, features: LikeFeatures, model: str = "full") -> np.ndarray:
+        """float64 [N] conformal half-width (log scale) of each video's ``model`` interval:
+        its follower bin's, or the global one where followers are unknown."""
+        bins = self.bins_of(features.author[:, 0])
+        q = np.asarray(self.q_bins_[model], dtype=np.float64)
+        return np.where(bins >= 0, q[np.clip(bins, 0, len(q) - 1)], self.q_[model])
 
     def forecast(self, features: LikeFeatures) -> list[dict[str, Any]]:
         """Per video: forecast, interval and its parts, in likes.
@@ -227,11 +304,12 @@ class LikeForecaster:
         full = self.predict_log(features, "full")
         content = self.predict_log(features, "content")
         base = self.predict_log(features, "author")
+        q_full, q_content = self.half_width(features, "full"), self.q_["content"]
         out = []
         for i in range(len(features)):
             model = "content" if no_author[i] else "full"
             y = content[i] if no_author[i] else full[i]
-            q = self.q_[model]
+            q = q_content if no_author[i] else q_full[i]
             uplift = None if no_author[i] else float(y - base[i])
             out.append({
                 "forecast": _likes(y),
@@ -251,12 +329,15 @@ class LikeForecaster:
         params = {"n_components": self.n_components, "coverage": self.coverage,
                   "cv_folds": self.cv_folds,
                   "alphas": [float(a) for a in self.alphas], "random_state": self.random_state,
-                  "q": self.q_, "n_fit": self.n_fit_, "n_calibration": self.n_calibration_,
-                  "alpha": {m: self.models_[m]["alpha"] for m in MODELS},
-                  "intercept": {m: self.models_[m]["intercept"] for m in MODELS}}
+                  "min_bin_videos": self.min_bin_videos, "max_bins": self.max_bins,
+                  "mondrian": bool(self.mondrian_), "q": self.q_, "q_bins": {m: [float(v) for v in q] for m, q in self.q_bins_.items()},
+                  "n_fit": self.n_fit_, "n_calibration": self.n_calibration_,
+                  "alpha": {m: self.models_[m]["alpha"] for m in self.models_},
+                  "intercept": {m: self.models_[m]["intercept"] for m in self.models_}}
         arrays = {"params": np.array(json.dumps(params)), "impute": self.impute_,
-                  "pca_mean": self.pca_mean_, "pca_components": self.pca_components_}
-        for m in MODELS:
+                  "pca_mean": self.pca_mean_, "pca_components": self.pca_components_,
+                  "bin_edges": np.asarray(self.bin_edges_, dtype=np.float64)}
+        for m in self.models_:
             for key in ("mean", "scale", "coef"):
                 arrays[f"{m}_{key}"] = np.asarray(self.models_[m][key])
         return arrays
@@ -264,10 +345,11 @@ class LikeForecaster:
     @classmethod
     def from_arrays(cls, arrays: Any) -> "LikeForecaster":
         params = json.loads(str(arrays["params"]))
-        # Models stored before cross-conformal calibration have no ``cv_folds``; their
-        # split-conformal ``q`` is loaded as it was.
+        # Older models: no ``cv_folds`` (split-conformal ``q``, loaded as it was), a joint
+        # ``full`` ridge instead of ``author`` + ``uplift``, one global interval (no bins).
         self = cls(params["n_components"], params["coverage"], params.get("cv_folds", 5),
-                   tuple(params["alphas"]), params["random_state"])
+                   tuple(params["alphas"]), params["random_state"],
+                   params.get("min_bin_videos", 60), params.get("max_bins", 1))
         self.impute_ = np.asarray(arrays["impute"])
         self.pca_mean_ = np.asarray(arrays["pca_mean"])
         self.pca_components_ = np.asarray(arrays["pca_components"])
@@ -275,10 +357,25 @@ class LikeForecaster:
                             "scale": np.asarray(arrays[f"{m}_scale"]),
                             "coef": np.asarray(arrays[f"{m}_coef"]),
                             "intercept": params["intercept"][m], "alpha": params["alpha"][m]}
-                        for m in MODELS}
+                        for m in params["intercept"]}
         self.q_ = {m: float(v) for m, v in params["q"].items()}
+        self.bin_edges_ = np.asarray(arrays["bin_edges"]) if "bin_edges" in arrays else np.zeros(0)
+        self.q_bins_ = {m: np.asarray(params.get("q_bins", {}).get(m, [self.q_[m]]), dtype=np.float64)
+                        for m in self.q_}
+        self.mondrian_ = bool(params.get("mondrian", False))
         self.n_fit_, self.n_calibration_ = params["n_fit"], params["n_calibration"]
         return self
+
+
+def _ridge(X: np.ndarray, y: np.ndarray, alphas: Sequence[float]) -> dict[str, Any]:
+    """Standardised RidgeCV (penalty by efficient leave-one-out) as plain arrays."""
+    from sklearn.linear_model import RidgeCV
+
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    scale[scale < 1e-12] = 1.0
+    reg = RidgeCV(alphas=np.asarray(alphas)).fit((X - mean) / scale, y)
+    return {"mean": mean, "scale": scale, "coef": reg.coef_, "intercept": float(reg.intercept_),
+            "alpha": float(reg.alpha_)}
 
 
 def fold_assignment(n: int, n_folds: int, random_state: int = 0) -> np.ndarray:
@@ -295,6 +392,72 @@ def conformal_quantile(residuals: np.ndarray, coverage: float) -> float:
     r = np.sort(np.asarray(residuals, dtype=np.float64))
     rank = int(math.ceil((len(r) + 1) * coverage))
     return float(r[min(rank, len(r)) - 1])
+
+
+def follower_bins(log_followers: np.ndarray, min_videos: int, max_bins: int) -> np.ndarray:
+    """float64 [B-1] interior edges of follower-count bins, each with >= ``min_videos`` videos.
+
+    Starts from ``max_bins`` quantile bins of the known values (NaN ignored) and merges
+    the smallest bin into its smaller neighbour until every bin is big enough (ties can
+    leave a quantile bin short). Empty: one bin for everyone.
+    """
+    x = np.sort(np.asarray(log_followers, dtype=np.float64))
+    x = x[~np.isnan(x)]
+    n_bins = int(min(max_bins, len(x) // max(1, min_videos)))
+    if n_bins < 2:
+        return np.zeros(0)
+    edges = list(np.unique(np.quantile(x, np.arange(1, n_bins) / n_bins)))
+    while edges:
+        counts = np.bincount(np.searchsorted(edges, x, side="right"), minlength=len(edges) + 1)
+        small = int(np.argmin(counts))
+        if counts[small] >= min_videos:
+            break
+        # Merge with the smaller neighbour: drop the edge between them.
+        if small == 0 or (small < len(edges) and counts[small + 1] < counts[small - 1]):
+            edges.pop(small)
+        else:
+            edges.pop(small - 1)
+    return np.asarray(edges, dtype=np.float64)
+
+
+def binomial_band(n: int, coverage: float, level: float = 0.95) -> tuple[float, float]:
+    """(low, high) share of ``n`` draws at ``coverage`` that a ``level`` two-sided binomial
+    test accepts: the central interval of Binomial(n, coverage), as shares."""
+    from scipy.stats import binom
+
+    tail = (1 - level) / 2
+    return (float(binom.ppf(tail, n, coverage)) / n, float(binom.isf(tail, n, coverage)) / n)
+
+
+def covers_each_bin(residuals: np.ndarray, bins: np.ndarray, n_bins: int, q: float,
+                    coverage: float) -> bool:
+    """Does half-width ``q`` cover each bin's ``residuals`` within its binomial band?
+
+    The bands are Bonferroni-corrected (level 1 - 0.05 / bins), so a library whose noise
+    is the same for every follower count keeps one interval 95 % of the time.
+    """
+    for b in range(n_bins):
+        r = residuals[bins == b]
+        if len(r) == 0:
+            continue
+        low, high = binomial_band(len(r), coverage, 1 - 0.05 / n_bins)
+        if not low <= float(np.mean(r <= q)) <= high:
+            return False
+    return True
+
+
+def mondrian_quantiles(residuals: np.ndarray, bins: np.ndarray, n_bins: int, coverage: float,
+                       fallback: float) -> np.ndarray:
+    """float64 [n_bins] conformal half-width of each bin from its own residuals.
+
+    ``bins`` int [N], -1 for rows in no bin (left out); an empty bin gets ``fallback``.
+    """
+    out = np.full(n_bins, float(fallback))
+    for b in range(n_bins):
+        r = residuals[bins == b]
+        if len(r):
+            out[b] = conformal_quantile(r, coverage)
+    return out
 
 
 def _principal_axes(centred: np.ndarray, k: int) -> np.ndarray:

@@ -3,7 +3,8 @@
 :func:`compare_models` fits :class:`~reelscope.core.analytics.forecast.LikeForecaster`
 on a training split (:func:`holdout_split`: random videos, whole authors, or the newest
 videos) and scores the author-only, content-only and full models on the held-out rest
-with :func:`regression_metrics` and the intervals' real coverage.
+with :func:`regression_metrics` and the intervals' real coverage, overall and by
+follower-count bin (:func:`interval_check`).
 :func:`cross_fitted_forecast` gives every video an out-of-fold forecast instead.
 """
 
@@ -82,8 +83,12 @@ def compare_models(features: LikeFeatures, likes: np.ndarray, split: str = "rand
     """Fit on a training split, score author-only, content-only and full models on held-out.
 
     Returns ``{"split", "n_train", "n_test", "coverage_nominal", "models": {name: {"r2",
-    "mae_log", "spearman", "coverage", "interval_width_log"}}, "reference_r2"}``;
-    ``coverage`` is the share of held-out videos whose likes fell inside the interval.
+    "mae_log", "spearman", "coverage", "interval_width_log", "width_ratio"}},
+    "reference_r2", "oof_coverage", "mondrian", "coverage_by_bin"}``; ``coverage`` is the
+    share of held-out videos whose likes fell inside the interval, ``width_ratio`` the
+    median high/low ratio of the intervals (on 1 + likes), ``oof_coverage`` the
+    full model's coverage of every training video by :func:`interval_check`, and
+    ``coverage_by_bin`` the same per follower-count bin.
     """
     likes = np.asarray(likes, dtype=np.float64)
     train, test = holdout_split(len(likes), split, groups, times, test_size,
@@ -97,11 +102,44 @@ def compare_models(features: LikeFeatures, likes: np.ndarray, split: str = "rand
     for name in MODELS:
         pred = model.predict_log(ft, name)
         row = regression_metrics(y, pred)
-        q = model.q_[name]
+        q = model.half_width(ft, name)
         row["coverage"] = float(np.mean(np.abs(y - pred) <= q))
-        row["interval_width_log"] = 2 * q
+        row["interval_width_log"] = float(np.median(2 * q))
+        row["width_ratio"] = float(np.exp(np.median(2 * q)))
         out["models"][name] = row
+    check = interval_check(model, features.take(train), likes[train])
+    out.update({"oof_coverage": check["coverage"], "mondrian": bool(model.mondrian_),
+                "coverage_by_bin": check["by_bin"]})
     return out
+
+
+def interval_check(model: LikeForecaster, features: LikeFeatures, likes: np.ndarray) -> dict[str, Any]:
+    """Real coverage of a fitted model's ``full`` intervals on the videos it was fitted on.
+
+    Each video's out-of-fold forecast (``oof_log_``) against the half-width calibrated
+    on the other folds alone (``oof_half_width_``): what a new video would see, for
+    every fitting video at no extra fit. Returns ``{"coverage", "videos", "by_bin":
+    [{"followers_from", "followers_to", "videos", "coverage", "band_low", "band_high",
+    "width_ratio"}]}`` with follower counts (None at the open ends) and the binomial 95 %
+    band of each bin's coverage.
+    """
+    from reelscope.core.analytics.forecast import binomial_band
+
+    y = np.log1p(np.clip(np.asarray(likes, dtype=np.float64), 0, None))
+    covered = np.abs(y - model.oof_log_) <= model.oof_half_width_
+    bins = model.bins_of(features.author[:, 0])
+    edges = [None] + [float(np.expm1(e)) for e in model.bin_edges_] + [None]
+    by_bin = []
+    for b in range(len(edges) - 1):
+        rows = bins == b
+        if not rows.any():
+            continue
+        low, high = binomial_band(int(rows.sum()), model.coverage)
+        by_bin.append({"followers_from": edges[b], "followers_to": edges[b + 1],
+                       "videos": int(rows.sum()), "coverage": float(covered[rows].mean()),
+                       "band_low": low, "band_high": high,
+                       "width_ratio": float(np.exp(2 * np.median(model.oof_half_width_[rows])))})
+    return {"coverage": float(covered.mean()), "videos": int(len(y)), "by_bin": by_bin}
 
 
 def cross_fitted_forecast(features: LikeFeatures, likes: np.ndarray, **params: Any) -> np.ndarray:

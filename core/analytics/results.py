@@ -152,10 +152,23 @@ class ModelScores(Result):
     mae_log: Optional[float]
     spearman: Optional[float]
     coverage: Optional[float]
-    interval_width_log: Optional[float]
+    interval_width_log: Optional[float]  # median over videos (one value before follower bins)
+    width_ratio: Optional[float] = optional()  # median high/low of the intervals, on 1 + likes
 
 
 @dataclass(frozen=True)
+class BinCoverage(Result):
+    """Real coverage of the forecast intervals for one follower-count bin (out-of-fold)."""
+
+    followers_from: Optional[float]  # None: open end
+    followers_to: Optional[float]
+    videos: int
+    coverage: float
+    band_low: float  # binomial 95 % band of the coverage at the stated level
+    band_high: float
+    width_ratio: Optional[float] = optional()
+
+
 class ForecastComparison(Result):
     """Author statistics alone vs content alone vs both, on one held-out split."""
 
@@ -166,6 +179,9 @@ class ForecastComparison(Result):
     models: dict[str, ModelScores] = field(default_factory=dict)
     reference_r2: Optional[float] = optional()
     error: Optional[str] = optional()
+    oof_coverage: Optional[float] = optional()  # every training video, out-of-fold
+    mondrian: Optional[bool] = optional()  # intervals per follower bin (else one global)
+    coverage_by_bin: Optional[list[BinCoverage]] = optional()
 
 
 @dataclass(frozen=True)
@@ -179,6 +195,7 @@ class ForecastResult(Result):
     n_fit: Optional[int] = optional()
     n_calibration: Optional[int] = optional()
     skipped: Optional[str] = optional()
+    mondrian: Optional[bool] = optional()  # intervals per follower bin (else one global)
 
     def model(self, name: str = "full") -> Optional[ModelScores]:
         return self.comparison.models.get(name) if self.comparison else None
@@ -333,6 +350,7 @@ class ComparisonRow(Result):
     forecast_r2: Optional[float] = None
     forecast_spearman: Optional[float] = None
     forecast_coverage: Optional[float] = None
+    forecast_width: Optional[float] = optional()  # median high/low ratio of the intervals
     hashtag_precision_at_5: Optional[float] = field(default=None, metadata={"key": "hashtag_precision@5"})
 
     @classmethod
@@ -346,6 +364,7 @@ class ComparisonRow(Result):
                    forecast_r2=full.r2 if full else None,
                    forecast_spearman=full.spearman if full else None,
                    forecast_coverage=full.coverage if full else None,
+                   forecast_width=full.width_ratio if full else None,
                    hashtag_precision_at_5=res.hashtags.precision("combined", 5) if res.hashtags else None)
 
 

@@ -176,14 +176,39 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print_json(out.as_json())
         return 0
     cols = ("probe_accuracy", "retrieval_map", "retrieval_recall@10", "forecast_r2",
-            "forecast_coverage", "hashtag_precision@5")
+            "forecast_coverage", "forecast_width", "hashtag_precision@5")
     width = max([3] + [len(r.run) for r in out.comparison])
     print(f"{'run':<{width}} {'kind':<7} " + " ".join(f"{c:>20}" for c in cols))
     for row in out.comparison:
         values = row.as_json()
-        cells = " ".join(f"{format_number(values[c], 3):>20}" for c in cols)
+        cells = " ".join(f"{format_number(values.get(c), 3):>20}" for c in cols)
         print(f"{row.run:<{width}} {row.kind:<7} {cells}")
+    _print_coverage_by_bin(out)
     return 0
+
+
+def _print_coverage_by_bin(out: Any) -> None:
+    """The forecast intervals' out-of-fold coverage per follower-count bin, one line per run and kind."""
+    from reelscope.core.numbers import format_likes
+
+    lines = []
+    for run in out.runs:
+        for kind, res in run.kinds.items():
+            comp = res.forecast
+            if comp is None or not comp.coverage_by_bin:
+                continue
+            cells = []
+            for b in comp.coverage_by_bin:
+                lo = "0" if b.followers_from is None else format_likes(b.followers_from)
+                hi = "" if b.followers_to is None else format_likes(b.followers_to)
+                flag = "" if b.band_low <= b.coverage <= b.band_high else " (outside its band)"
+                cells.append(f"{lo}–{hi}: {b.coverage:.2f} of {b.videos}{flag}")
+            lines.append(f"  {run.run} {kind}: " + "; ".join(cells))
+    if lines:
+        nominal = next(r.kinds[k].forecast.coverage_nominal for r in out.runs for k in r.kinds
+                       if r.kinds[k].forecast is not None and r.kinds[k].forecast.coverage_by_bin)
+        print(f"forecast interval coverage by follower count (out-of-fold, stated {nominal:.2f}):")
+        print("\n".join(lines))
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
