@@ -97,7 +97,9 @@ class Analysis:
         rows = data.with_tags()
         kind = self.result.kind
         return model.attach(data.kind(kind)[rows], [data.tags[i] for i in rows],
-                            [data.likes_or_none(i) for i in rows])
+                            [data.likes_or_none(i) for i in rows],
+                            [data.authors[i] for i in rows],
+                            [data.videos[i].description for i in rows])
 
     def score_rows(self) -> list[dict[str, Any]]:
         """One dict per video: id, originality, likes, like_forecast (None for NaN), ..."""
@@ -337,18 +339,23 @@ def run_hashtags(data: AnalysisData, params: AnalysisParams,
     X = data.kind(params.kind)
     tags = [data.tags[i] for i in rows]
     likes = [data.likes_or_none(i) for i in rows]
+    authors = [data.authors[i] for i in rows]
+    captions = [data.videos[i].description for i in rows]
     report.update(message="held-out evaluation")
     evaluation = evaluate_hashtags(X[rows], tags, likes, ks=(1, 3, 5, 10),
-                                   random_state=params.random_state)
+                                   random_state=params.random_state, authors=authors,
+                                   captions=captions)
     report.update(message="suggester")
-    model = HashtagSuggester(random_state=params.random_state).fit(X[rows], tags, likes)
+    model = HashtagSuggester(random_state=params.random_state).fit(X[rows], tags, likes, authors,
+                                                                   captions)
     if len(model.vocabulary_) == 0:
         return Outcome(HashtagResult.from_json(jsonable({
             "table": table, "evaluation": evaluation,
             "skipped": "no hashtag is used often enough to suggest"})))
+    blend = {"weights": model.weights_, "cv": model.cv_, "given_weights": model.given_weights_}
     return Outcome(HashtagResult.from_json(jsonable({
-        "table": table, "evaluation": evaluation, "vocabulary": int(len(model.vocabulary_))})),
-        model=model)
+        "table": table, "evaluation": evaluation, "vocabulary": int(len(model.vocabulary_)),
+        "blend": blend, "generic": model.generic_tags()})), model=model)
 
 
 def run_sounds(data: AnalysisData, params: AnalysisParams,

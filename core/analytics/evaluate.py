@@ -193,7 +193,9 @@ def evaluate_run(data: Any, kind: str, label: Optional[Sequence[Optional[str]]],
     tagged = data.with_tags()
     if len(tagged) >= 20:
         res = evaluate_hashtags(X[tagged], [data.tags[i] for i in tagged],
-                                [data.likes_or_none(i) for i in tagged], ks=(1, 3, 5, 10))
+                                [data.likes_or_none(i) for i in tagged], ks=(1, 3, 5, 10),
+                                authors=[data.authors[i] for i in tagged],
+                                captions=[data.videos[i].description for i in tagged])
         out["hashtags"] = res if res["methods"] else None
     return KindEvaluation.from_json(jsonable(out))
 

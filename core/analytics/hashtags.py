@@ -1,26 +1,45 @@
-"""Hashtag suggestions: what similar videos used, and what the embedding predicts.
+"""Hashtag suggestions: a blend of five kinds of evidence, weighed by cross-validation.
 
-Two estimates of the probability that a video carries tag t are averaged:
+Each *member* estimates, for a query video and every tag t of the vocabulary, the
+probability that the video carries t:
 
-- a neighbour vote: the nearest library videos (cosine similarity of embeddings) vote
-  for their tags, each weighted by its similarity and its engagement (like percentile);
-  a pseudo-count of the tag's library share keeps a thin vote from reaching 0 or 1;
-- a multi-label classifier: one logistic regression per frequent tag on the embedding,
-  fitted jointly by L-BFGS (the same objective as one-vs-rest, one optimiser call).
+- ``knn``: the nearest library videos (cosine similarity of embeddings) vote for their
+  tags, weighted by similarity; a pseudo-count of the tag's library share keeps a thin
+  vote from reaching 0 or 1;
+- ``classifier``: one L2 logistic regression per tag on the embedding, fitted jointly
+  by L-BFGS (the same objective as one-vs-rest, one optimiser call);
+- ``caption``: how often library videos whose caption has the same words carry t
+  (the mean over the draft's known words, smoothed towards the tag's share);
+- ``author``: how often the author's own library videos carry t (smoothed likewise);
+- ``cooccurrence``: how often t goes with the tags the user already chose;
+- ``prior``: the tag's share of the library.
 
-Suggestions are ranked by ``score = p · (p - prior) / (1 - prior)``: the probability
-times how far the evidence lifts it above the tag's share of the library. A generic
-tag such as #fyp that most videos carry gains nothing from being frequent; it ranks
-high only when similar videos use it *more* than the library does. Every suggestion
-carries its evidence: how many of the neighbours used it and their median likes.
+The suggestion is their weighted mean, over the members a query has evidence for (a
+draft without an author or caption skips those). The weights are not constants: ``fit``
+chooses them by K-fold cross-validation inside the library — every member is refitted
+without a fold and scores it, then a coordinate search picks the weights that maximise
+precision@3 on the held-out videos (the co-occurrence weight on the same folds with one
+of each video's tags given). The folds' precision@3/@5 of the blend and of the two
+baselines (the most frequent tags; the neighbours' votes alone) are kept in ``cv_``.
+
+A tag is *generic* (#fyp) when many videos use it and content does not predict it: the
+cross-validated content members rank its users barely above its non-users (AUC). Generic
+tags are shown apart, with their evidence: the share of the library using them and the
+median likes of library videos with and without them.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Optional, Sequence
 
 import numpy as np
+
+MEMBERS = ("knn", "classifier", "caption", "author", "cooccurrence", "prior")
+LIFT_MEMBERS = ("knn", "classifier", "caption", "author", "cooccurrence")
+BARE_MEMBERS = ("knn", "classifier", "caption", "author")  # a draft: no tags chosen yet
+_WORD = re.compile(r"(?<![#@\w])[^\W_]{2,}", re.UNICODE)
 
 
 def normalise_tag(tag: str) -> str:
@@ -30,42 +49,60 @@ def normalise_tag(tag: str) -> str:
     return normalise_hashtag(tag) or ""
 
 
+def caption_words(text: Optional[str]) -> set[str]:
+    """Lower-case words of a caption, without its #hashtags and @mentions."""
+    return {w.lower() for w in _WORD.findall(text or "")}
+
+
 class HashtagSuggester:
-    """kNN vote plus multi-label logistic regression over frequent hashtags.
+    """Blend of neighbour votes, a per-tag classifier, caption words, the author's habits,
+    co-occurrence with chosen tags and the library prior (weights by cross-validation).
 
     Parameters
     ----------
     n_neighbours: library videos that vote.
     min_count: a tag needs this many videos to be suggested.
     max_tags: at most this many (most frequent) tags form the vocabulary.
-    knn_weight: weight of the neighbour vote (1 - it for the classifier).
     C: inverse L2 penalty of the classifier (as in scikit-learn).
-    generic_share: tags on at least this share of videos are flagged ``generic``.
+    smoothing: the least pseudo-count of the tag's share in the caption, author and
+        co-occurrence rates (each tag's own comes from how much those groups differ).
+    generic_share: a tag on at least this share of videos can be generic ...
+    generic_auc: ... when the content members rank its users above non-users no better than this.
+    cv_folds: folds of the weight search (< 2: no search, equal weights of knn and classifier).
+    cv_rows: at most this many (random) videos are scored in the search.
     max_fit_rows: the classifier is fitted on at most this many (random) videos.
-    random_state: seed for that sample.
+    random_state: seed for the samples and folds.
 
     Learned state: ``vocabulary_`` (str [T]), ``prior_`` (float [T], library share),
-    ``coef_`` (float [P, T]), ``intercept_`` [T], ``x_mean_``/``x_scale_`` [P]; and the
-    neighbour bank ``X_`` (float32 [N, D]), ``Y_`` (bool [N, T]), ``likes_`` [N].
+    ``coef_`` (float [P, T]), ``intercept_`` [T], ``x_mean_``/``x_scale_`` [P], ``weights_``
+    (member -> weight), ``generic_`` (bool [T]), ``content_auc_`` (float [T]), ``cv_``
+    (dict). The neighbour bank and its counts come from :meth:`attach`.
     """
 
     def __init__(self, n_neighbours: int = 20, min_count: int = 3, max_tags: int = 200,
-                 knn_weight: float = 0.5, C: float = 1.0, generic_share: float = 0.2,
-                 max_fit_rows: int = 20_000, random_state: int = 0) -> None:
+                 C: float = 1.0, smoothing: float = 0.5, generic_share: float = 0.05,
+                 generic_auc: float = 0.65, cv_folds: int = 5, cv_rows: int = 3000,
+                 max_fit_rows: int = 20_000, random_state: int = 0, knn_weight: float = 0.5) -> None:
         self.n_neighbours = n_neighbours
         self.min_count = min_count
         self.max_tags = max_tags
-        self.knn_weight = knn_weight
         self.C = C
+        self.smoothing = smoothing
         self.generic_share = generic_share
+        self.generic_auc = generic_auc
+        self.cv_folds = cv_folds
+        self.cv_rows = cv_rows
         self.max_fit_rows = max_fit_rows
         self.random_state = random_state
+        self.knn_weight = knn_weight  # only for files stored before the blend had weights
 
     # ---------------------------------------------------------------- fitting
     def fit(self, X: np.ndarray, tags: Sequence[Sequence[str]],
-            likes: Optional[Sequence[Optional[float]]] = None) -> "HashtagSuggester":
-        """``X`` float32 [N, D] L2-normalised embeddings; ``tags[i]`` the tags of video i."""
-        X = np.asarray(X, dtype=np.float32)
+            likes: Optional[Sequence[Optional[float]]] = None,
+            authors: Optional[Sequence[Optional[str]]] = None,
+            captions: Optional[Sequence[Optional[str]]] = None) -> "HashtagSuggester":
+        """``X`` float32 [N, D] L2-normalised embeddings; ``tags[i]``, ``likes[i]``,
+        ``authors[i]`` (an id) and ``captions[i]`` (the post's text) of video i."""
         norm = [{normalise_tag(t) for t in row if normalise_tag(t)} for row in tags]
         counts: dict[str, int] = {}
         for row in norm:
@@ -75,79 +112,184 @@ class HashtagSuggester:
                           key=lambda t: (-counts[t], t))[: self.max_tags]
         self.vocabulary_ = np.array(frequent, dtype=str)
         self.prior_ = np.array([counts[t] / max(1, len(norm)) for t in frequent])
-        self.attach(X, tags, likes)
+        self._fit_core(X, norm, likes, authors, captions, self.max_fit_rows)
+        self.weights_ = _linear_weights(self.knn_weight)
+        self.given_weights_: Optional[dict[str, float]] = None
+        self.cv_: dict[str, Any] = {}
+        self.content_auc_ = np.full(len(frequent), np.nan)
+        if self.cv_folds >= 2 and len(norm) >= 2 * self.cv_folds and len(frequent):
+            self._cross_validate(X, norm, likes, authors, captions)
+        self.generic_ = (self.prior_ >= self.generic_share) & ~(self.content_auc_ > self.generic_auc)
+        return self
 
+    def _fit_core(self, X: np.ndarray, tags: Sequence[Sequence[str]], likes: Any, authors: Any,
+                  captions: Any, max_rows: int) -> None:
+        """Bank and classifier on the current vocabulary (what each fold refits)."""
+        X = np.asarray(X, dtype=np.float32)
+        self.attach(X, tags, likes, authors, captions)
         rng = np.random.default_rng(self.random_state)
         rows = np.arange(len(X))
-        if len(rows) > self.max_fit_rows:
-            rows = np.sort(rng.choice(rows, self.max_fit_rows, replace=False))
+        if len(rows) > max_rows:
+            rows = np.sort(rng.choice(rows, max_rows, replace=False))
+        self.knn_a_ = self._neighbour_pseudo_counts(rng)
         Xf = X[rows].astype(np.float64)
         self.x_mean_ = Xf.mean(axis=0)
         self.x_scale_ = Xf.std(axis=0)
         self.x_scale_[self.x_scale_ < 1e-12] = 1.0
         self.coef_, self.intercept_ = fit_multilabel_logistic(
             (Xf - self.x_mean_) / self.x_scale_, self.Y_[rows].astype(np.float64), self.C)
-        return self
+
+    def _neighbour_pseudo_counts(self, rng: np.random.Generator, sample: int = 2000) -> np.ndarray:
+        """float [T]: :func:`_pseudo_counts` with the bank's neighbourhoods (of up to
+        ``sample`` videos, each without itself) as the groups."""
+        n = len(self.X_)
+        if n < 3:
+            return np.full(len(self.prior_), 1e4)
+        rows = np.sort(rng.choice(n, min(n, sample), replace=False))
+        idx, _ = nearest(self.X_[rows], self.X_, self.n_neighbours, rows)
+        counts = self.Y_[idx].sum(axis=1).astype(np.float64)  # [S, T]
+        return _pseudo_counts(counts, np.full(len(rows), float(idx.shape[1])), self.smoothing)
 
     def attach(self, X: np.ndarray, tags: Sequence[Sequence[str]],
-               likes: Optional[Sequence[Optional[float]]] = None) -> "HashtagSuggester":
-        """Set the neighbour bank: the library videos that vote (after :meth:`from_arrays`)."""
+               likes: Optional[Sequence[Optional[float]]] = None,
+               authors: Optional[Sequence[Optional[str]]] = None,
+               captions: Optional[Sequence[Optional[str]]] = None) -> "HashtagSuggester":
+        """Set the bank: the library videos that vote, and the caption, author and
+        co-occurrence counts (after :meth:`from_arrays`; authors and captions may be None)."""
         self.X_ = np.asarray(X, dtype=np.float32)
-        column = {t: j for j, t in enumerate(self.vocabulary_.tolist())}
-        self.Y_ = np.zeros((len(self.X_), len(column)), dtype=bool)
+        n, column = len(self.X_), {t: j for j, t in enumerate(self.vocabulary_.tolist())}
+        self.Y_ = np.zeros((n, len(column)), dtype=bool)
         seen: dict[str, Optional[int]] = {}  # each distinct tag normalised once (537k uses at 300k videos)
         for i, row in enumerate(tags):
             for t in row:
                 j = seen[t] if t in seen else seen.setdefault(t, column.get(normalise_tag(t)))
                 if j is not None:
                     self.Y_[i, j] = True
-        lk = np.array([np.nan if v is None else float(v) for v in
-                       (likes if likes is not None else [None] * len(self.X_))])
-        self.likes_ = lk
-        self.engagement_ = _percentile_rank(np.log1p(np.clip(lk, 0, None)))
+        self.likes_ = np.array([np.nan if v is None else float(v) for v in
+                                (likes if likes is not None else [None] * n)])
+        Yf = self.Y_.astype(np.float64)
+        self.tag_n_ = Yf.sum(axis=0)
+        self.cooc_ = Yf.T @ Yf  # [T, T]
+        self.author_of_, self.author_counts_, self.author_n_ = _group_counts(
+            [[a] if a is not None else [] for a in (authors or [None] * n)], Yf)
+        words = [caption_words(c) for c in (captions or [None] * n)]
+        self.words_of_, self.word_counts_, self.word_n_ = _group_counts(words, Yf, min_count=2)
+        # how far each group's rate is pulled to the tag's share: per tag, from how much
+        # the groups really differ (an author's own tag: little; #fyp: to the share)
+        self.author_a_ = _pseudo_counts(self.author_counts_, self.author_n_, self.smoothing)
+        self.word_a_ = _pseudo_counts(self.word_counts_, self.word_n_, self.smoothing)
+        self.cooc_a_ = _pseudo_counts(self.cooc_, self.tag_n_, self.smoothing)
+        self.bank_author_ = [a for a in (authors or [None] * n)]
+        self.bank_words_ = words
+        self.like_with_, self.like_without_ = _likes_with_without(self.Y_, self.likes_)
         return self
 
     # ------------------------------------------------------------- predicting
-    def probabilities(self, X: np.ndarray, exclude: Optional[Sequence[int]] = None
-                      ) -> dict[str, np.ndarray]:
-        """Per-tag probabilities for M videos.
+    def members(self, X: np.ndarray, exclude: Optional[Sequence[int]] = None,
+                authors: Optional[Sequence[Optional[str]]] = None,
+                captions: Optional[Sequence[Optional[str]]] = None,
+                given: Optional[Sequence[Sequence[str]]] = None) -> dict[str, Any]:
+        """Each member's per-tag probabilities for M videos.
 
-        ``X`` float32 [M, D]; ``exclude[i]`` a bank row that must not vote for video i
-        (itself, for a library video), or -1. Returns float [M, T] ``knn``, ``classifier``
-        and ``combined``, plus the neighbours as ``idx`` int [M, K] / ``sim`` float [M, K].
+        ``X`` float32 [M, D]; ``exclude[i]`` a bank row that must not count for video i
+        (itself, for a library video), or -1; ``authors``/``captions``/``given`` (tags the
+        user chose) per video, or None. Returns float [M, T] per member name, ``available``
+        (member -> bool [M]), and the neighbours as ``idx`` int [M, K] / ``sim`` float [M, K].
         """
         X = np.asarray(X, dtype=np.float32)
-        idx, sim = nearest(X, self.X_, self.n_neighbours, exclude)
-        w = np.clip(sim, 0, None) * (0.5 + self.engagement_[idx])  # [M, K]
-        votes = np.empty((len(X), len(self.prior_)))
-        for s in range(0, len(X), 512):  # bounded [512, K, T] gather
-            votes[s:s + 512] = np.einsum("mk,mkt->mt", w[s:s + 512],
-                                         self.Y_[idx[s:s + 512]].astype(np.float64))
-        knn = (votes + self.prior_) / (w.sum(axis=1, keepdims=True) + 1.0)
+        m, t = len(X), len(self.prior_)
+        ex = np.full(m, -1) if exclude is None else np.asarray(exclude, dtype=int)
+        idx, sim = nearest(X, self.X_, self.n_neighbours, None if exclude is None else ex)
+        w = np.clip(sim, 0, None).astype(np.float64)  # [M, K]
+        votes = np.empty((m, t))
+        for s in range(0, m, 512):  # bounded [512, K, T] gather
+            votes[s:s + 512] = np.einsum("mk,mkt->mt", w[s:s + 512], self.Y_[idx[s:s + 512]])
+        if self.knn_a_ is None:  # files stored before: one pseudo-vote of the share
+            knn = (votes + self.prior_) / (w.sum(axis=1, keepdims=True) + 1.0)
+        else:  # the similarity-weighted rate counts as K votes, shrunk like a group's rate
+            k = idx.shape[1]
+            rate = votes / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
+            knn = (k * rate + self.knn_a_ * self.prior_) / (k + self.knn_a_)
+        out: dict[str, Any] = {"knn": knn}
         z = ((X.astype(np.float64) - self.x_mean_) / self.x_scale_) @ self.coef_ + self.intercept_
-        clf = _sigmoid(z)
-        combined = self.knn_weight * knn + (1 - self.knn_weight) * clf
-        return {"knn": knn, "classifier": clf, "combined": combined, "idx": idx, "sim": sim}
+        out["classifier"] = _sigmoid(z)
+        out["prior"] = np.broadcast_to(self.prior_, (m, t))
+        avail = {"knn": np.ones(m, bool), "classifier": np.ones(m, bool), "prior": np.ones(m, bool)}
+        column = {v: j for j, v in enumerate(self.vocabulary_.tolist())}
+        rows: dict[str, list[tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]]] = {
+            "author": [], "caption": [], "cooccurrence": []}
+        for i in range(m):
+            own = self.Y_[ex[i]].astype(np.float64) if ex[i] >= 0 else None
+            a = authors[i] if authors is not None else None
+            g = self.author_of_.get(a) if a is not None else None
+            same = own is not None and self.bank_author_[ex[i]] == a
+            rows["author"].append(_rates(self.author_counts_, self.author_n_, [] if g is None else [g],
+                                         own if same else None))
+            known = [x for x in caption_words(captions[i]) if x in self.words_of_] \
+                if captions is not None else []
+            rows["caption"].append(_rates(
+                self.word_counts_, self.word_n_, [self.words_of_[x] for x in known], own,
+                self_words=None if own is None else [x in self.bank_words_[ex[i]] for x in known]))
+            chosen = sorted({column[x] for x in (normalise_tag(y) for y in (given[i] if given else ()))
+                             if x in column})
+            rows["cooccurrence"].append(_rates(self.cooc_, self.tag_n_, chosen, own, diagonal=True))
+        for name, a in (("author", self.author_a_), ("caption", self.word_a_),
+                        ("cooccurrence", self.cooc_a_)):
+            out[name], avail[name] = self._smooth(rows[name], a, m)
+        out["available"] = avail
+        out["idx"], out["sim"] = idx, sim
+        return out
 
-    def rank_scores(self, p: np.ndarray) -> np.ndarray:
-        """float [M, T] ranking score ``p · max(0, p - prior) / (1 - prior)``."""
-        lift = np.clip(p - self.prior_, 0, None) / np.clip(1 - self.prior_, 1e-9, None)
-        return p * lift
+    def _smooth(self, parts: list, a: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """[M, T]: the mean over the query's groups (its author, words, chosen tags) of
+        each group's rate shrunk to the tag's share by ``a`` [T] pseudo-videos; the share
+        where a video has no group; and bool [M] (a group or not)."""
+        p, ok = np.empty((m, len(self.prior_))), np.zeros(m, bool)
+        for i, (hits, n) in enumerate(parts):
+            if hits is None:
+                p[i] = self.prior_
+                continue
+            ok[i] = True
+            rates = (hits + a * self.prior_) / (n[:, None] + a)
+            counted = ~np.isnan(rates)
+            p[i] = np.where(counted.any(axis=0),
+                            np.nansum(rates, axis=0) / np.maximum(counted.sum(axis=0), 1), self.prior_)
+        return p, ok
 
-    def suggest(self, X: np.ndarray, k: int = 10, exclude: Optional[Sequence[int]] = None
-                ) -> list[list[dict[str, Any]]]:
-        """Top-``k`` tags for each of M videos (``X`` float32 [M, D]), best first.
+    def probabilities(self, X: np.ndarray, exclude: Optional[Sequence[int]] = None,
+                      authors: Optional[Sequence[Optional[str]]] = None,
+                      captions: Optional[Sequence[Optional[str]]] = None,
+                      given: Optional[Sequence[Sequence[str]]] = None) -> dict[str, Any]:
+        """:meth:`members` plus ``combined`` float [M, T], their blend by ``weights_``."""
+        P = self.members(X, exclude, authors, captions, given)
+        P["combined"] = blend(P, P["available"], self.weights_)
+        chose = P["available"]["cooccurrence"]
+        if self.given_weights_ is not None and chose.any():
+            sub = {m: P[m][chose] for m in MEMBERS}
+            avail = {m: P["available"][m][chose] for m in MEMBERS}
+            P["combined"][chose] = blend(sub, avail, self.given_weights_)
+        return P
 
-        Each suggestion: ``tag`` (no '#'), ``score``, ``probability``, ``lift`` (p / library
-        share), ``share``, ``generic``, ``similar_videos`` (neighbours that used it) and
-        ``median_likes`` (of those neighbours; None when unknown).
+    def suggest(self, X: np.ndarray, k: int = 10, exclude: Optional[Sequence[int]] = None,
+                authors: Optional[Sequence[Optional[str]]] = None,
+                captions: Optional[Sequence[Optional[str]]] = None,
+                given: Optional[Sequence[Sequence[str]]] = None) -> list[list[dict[str, Any]]]:
+        """Top-``k`` tags for each of M videos (``X`` float32 [M, D]), most probable first.
+
+        Each suggestion: ``tag`` (no '#'), ``score`` and ``probability`` (the blend),
+        ``lift`` (p / library share), ``share``, ``generic``, ``similar_videos`` (neighbours
+        that used it), ``median_likes`` (of those neighbours; None when unknown),
+        ``author_videos`` (the author's library videos that used it) and, for all tags,
+        ``median_likes_with`` / ``median_likes_without`` (library videos with / without it).
         """
-        P = self.probabilities(X, exclude)
-        scores = self.rank_scores(P["combined"])
+        P = self.probabilities(X, exclude, authors, captions, given)
+        combined = P["combined"]
         out = []
-        for i in range(len(scores)):
-            order = np.lexsort((-P["combined"][i], -scores[i]))[:k]
+        for i in range(len(combined)):
+            order = np.lexsort((-self.prior_, -combined[i]))[:k]
             used = self.Y_[P["idx"][i]]  # [K, T]
+            a = authors[i] if authors is not None else None
+            g = self.author_of_.get(a) if a is not None else None
             row = []
             for j in order:
                 users = P["idx"][i][used[:, j]]
@@ -155,37 +297,296 @@ class HashtagSuggester:
                 lk = lk[~np.isnan(lk)]
                 row.append({
                     "tag": str(self.vocabulary_[j]),
-                    "score": float(scores[i, j]),
-                    "probability": float(P["combined"][i, j]),
-                    "lift": float(P["combined"][i, j] / self.prior_[j]),
+                    "score": float(combined[i, j]),
+                    "probability": float(combined[i, j]),
+                    "lift": float(combined[i, j] / self.prior_[j]),
                     "share": float(self.prior_[j]),
-                    "generic": bool(self.prior_[j] >= self.generic_share),
+                    "generic": bool(self.generic_[j]),
                     "similar_videos": int(len(users)),
                     "median_likes": float(np.median(lk)) if len(lk) else None,
+                    "author_videos": int(self.author_counts_[g, j]) if g is not None else None,
+                    "median_likes_with": _none_nan(self.like_with_[j]),
+                    "median_likes_without": _none_nan(self.like_without_[j]),
                 })
             out.append(row)
         return out
 
+    def generic_tags(self) -> list[dict[str, Any]]:
+        """The generic tags with their evidence: share, content AUC, median likes with/without."""
+        return [{"tag": str(self.vocabulary_[j]), "share": float(self.prior_[j]),
+                 "content_auc": _none_nan(self.content_auc_[j]),
+                 "median_likes_with": _none_nan(self.like_with_[j]),
+                 "median_likes_without": _none_nan(self.like_without_[j])}
+                for j in np.flatnonzero(self.generic_)]
+
+    # ------------------------------------------------------ cross-validation
+    def _cross_validate(self, X: np.ndarray, tags: list[set[str]], likes: Any, authors: Any,
+                        captions: Any) -> None:
+        """Out-of-fold member scores -> ``weights_``, ``cv_`` and ``content_auc_``."""
+        M, A, Y, given = self.out_of_fold(X, tags, likes, authors, captions)
+        column = {t: j for j, t in enumerate(self.vocabulary_.tolist())}
+        query = np.arange(len(Y))
+        self._choose(M, A, Y, given, column, query)
+
+    def out_of_fold(self, X: np.ndarray, tags: list[set[str]], likes: Any, authors: Any,
+                    captions: Any) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray,
+                                            list[list[str]]]:
+        """Members' scores of up to ``cv_rows`` videos, each from a model fitted without
+        its fold: (member -> float [Q, T], member -> bool [Q], truth bool [Q, T], the tag
+        each video was given in the co-occurrence scenario)."""
+        rng = np.random.default_rng(self.random_state)
+        n = len(tags)
+        query = rng.permutation(n)[: self.cv_rows]
+        column = {t: j for j, t in enumerate(self.vocabulary_.tolist())}
+        # one tag of each video with >= 2 vocabulary tags plays "already chosen"
+        chosen = [sorted(t for t in tags[i] if t in column) for i in query]
+        given = [[c[int(rng.integers(len(c)))]] if len(c) >= 2 else [] for c in chosen]
+        parts: dict[str, list[np.ndarray]] = {m: [] for m in MEMBERS}
+        avail: dict[str, list[np.ndarray]] = {m: [] for m in MEMBERS}
+        order = []
+        for fold in np.array_split(np.arange(len(query)), self.cv_folds):
+            rows = query[fold]
+            train = np.setdiff1d(np.arange(n), rows)
+            sub = HashtagSuggester(**self._params())
+            sub.vocabulary_, sub.prior_ = self.vocabulary_, self.prior_
+            pick = (lambda seq: None if seq is None else [seq[i] for i in train])
+            sub._fit_core(X[train], [tags[i] for i in train], pick(likes), pick(authors),
+                          pick(captions), min(self.max_fit_rows, 5000))
+            pick = (lambda seq: None if seq is None else [seq[i] for i in rows])
+            P = sub.members(X[rows], authors=pick(authors), captions=pick(captions),
+                            given=[given[f] for f in fold])
+            for name in MEMBERS:
+                parts[name].append(P[name])
+                avail[name].append(P["available"][name])
+            order.append(fold)
+        at = np.argsort(np.concatenate(order))
+        M = {m: np.concatenate(parts[m])[at] for m in MEMBERS}
+        A = {m: np.concatenate(avail[m])[at] for m in MEMBERS}
+        Y = np.zeros((len(query), len(column)), dtype=bool)
+        for r, i in enumerate(query):
+            for t in tags[i]:
+                if t in column:
+                    Y[r, column[t]] = True
+        return M, A, Y, given
+
+    def _choose(self, M: dict[str, np.ndarray], A: dict[str, np.ndarray], Y: np.ndarray,
+                given: list[list[str]], column: dict[str, int], query: np.ndarray) -> None:
+        weights = stack_weights(M, A, Y, BARE_MEMBERS)
+        has_given = np.array([bool(g) for g in given])
+        cv: dict[str, Any] = {"videos": int(len(query)), "folds": int(self.cv_folds)}
+        weights["cooccurrence"] = 0.0
+        if has_given.any():
+            gi = np.flatnonzero(has_given)
+            G = {m: M[m][gi] for m in MEMBERS}
+            GA = {m: A[m][gi] for m in MEMBERS}
+            drop = np.zeros((len(gi), Y.shape[1]), dtype=bool)
+            for r, i in enumerate(gi):
+                drop[r, column[given[i][0]]] = True
+            Yg = Y[gi] & ~drop
+            with_given = stack_weights(G, GA, Yg, BARE_MEMBERS + ("cooccurrence",), mask=drop)
+            cv["one_tag_given"] = {
+                "videos": int(len(gi)),
+                "blend": _precisions(blend(G, GA, with_given), Yg, drop),
+                "blend_without_cooccurrence": _precisions(blend(G, GA, weights), Yg, drop)}
+            # the co-occurrence weight joins the draft's weights only where it helps there
+            if cv["one_tag_given"]["blend"]["precision@3"] >= \
+                    cv["one_tag_given"]["blend_without_cooccurrence"]["precision@3"]:
+                self.given_weights_ = with_given
+        self.weights_ = weights
+        cv["blend"] = _precisions(blend(M, A, weights), Y)
+        cv["knn"] = _precisions(M["knn"], Y)
+        cv["frequency"] = _precisions(M["prior"], Y)
+        self.cv_ = cv
+        content = 0.5 * (M["knn"] + M["classifier"])
+        self.content_auc_ = np.array([_auc(content[:, j], Y[:, j]) for j in range(Y.shape[1])])
+
+    def _params(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("n_neighbours", "min_count", "max_tags", "C",
+                                              "smoothing", "generic_share", "generic_auc",
+                                              "cv_folds", "cv_rows", "max_fit_rows",
+                                              "random_state", "knn_weight")}
+
     # ------------------------------------------------------------ persistence
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Fitted state without the neighbour bank (re-attach it with :meth:`attach`)."""
-        params = {k: getattr(self, k) for k in ("n_neighbours", "min_count", "max_tags",
-                                                "knn_weight", "C", "generic_share",
-                                                "max_fit_rows", "random_state")}
-        return {"params": np.array(json.dumps(params)), "vocabulary": self.vocabulary_,
+        return {"params": np.array(json.dumps(self._params())), "vocabulary": self.vocabulary_,
                 "prior": self.prior_, "coef": self.coef_, "intercept": self.intercept_,
-                "x_mean": self.x_mean_, "x_scale": self.x_scale_}
+                "x_mean": self.x_mean_, "x_scale": self.x_scale_,
+                "weights": np.array(json.dumps(self.weights_)),
+                "given_weights": np.array(json.dumps(self.given_weights_)), "knn_a": self.knn_a_,
+                "cv": np.array(json.dumps(self.cv_)), "generic": self.generic_,
+                "content_auc": self.content_auc_}
 
     @classmethod
     def from_arrays(cls, arrays: Any) -> "HashtagSuggester":
-        self = cls(**json.loads(str(arrays["params"])))
+        params = json.loads(str(arrays["params"]))
+        known = set(cls().__dict__)
+        self = cls(**{k: v for k, v in params.items() if k in known})
         self.vocabulary_ = np.asarray(arrays["vocabulary"]).astype(str)
+        self.knn_a_ = np.asarray(arrays["knn_a"]) if "knn_a" in set(getattr(arrays, "files", arrays)) else None
         for key in ("prior", "coef", "intercept", "x_mean", "x_scale"):
             setattr(self, f"{key}_", np.asarray(arrays[key]))
+        files = set(getattr(arrays, "files", arrays))
+        if "weights" in files:  # older files: knn and classifier, the old share rule
+            self.weights_ = json.loads(str(arrays["weights"]))
+            self.given_weights_ = json.loads(str(arrays["given_weights"]))
+            self.cv_ = json.loads(str(arrays["cv"]))
+            self.generic_ = np.asarray(arrays["generic"]).astype(bool)
+            self.content_auc_ = np.asarray(arrays["content_auc"], dtype=np.float64)
+        else:
+            self.weights_ = _linear_weights(self.knn_weight)
+            self.given_weights_ = None
+            self.cv_ = {}
+            self.generic_ = self.prior_ >= params.get("generic_share", 0.2)
+            self.content_auc_ = np.full(len(self.prior_), np.nan)
         return self
 
 
+# --------------------------------------------------------------------------- blending
+def blend(members: dict[str, np.ndarray], available: dict[str, np.ndarray],
+          weights: dict[str, float]) -> np.ndarray:
+    """float [M, T] blend of the members' probabilities.
+
+    ``z = intercept + w_prior · logit(prior) + Σ_m w_m · (logit p_m - logit prior)`` over
+    the members available for each video (a member without evidence adds nothing), and
+    the blend is ``sigmoid(z)``. Files stored before the blend (``form: linear``) average
+    the probabilities instead.
+    """
+    if weights.get("form") == "linear":
+        return weights["knn"] * members["knn"] + weights["classifier"] * members["classifier"]
+    base = _logit(np.asarray(members["prior"], dtype=np.float64))
+    z = weights.get("intercept", 0.0) + weights.get("prior", 1.0) * base
+    for name in LIFT_MEMBERS:
+        w = weights.get(name, 0.0)
+        if w:
+            z = z + w * available[name][:, None] * (_logit(members[name]) - base)
+    return _sigmoid(z)
+
+
+def stack_weights(members: dict[str, np.ndarray], available: dict[str, np.ndarray],
+                  truth: np.ndarray, names: Sequence[str], C: float = 1.0,
+                  mask: Optional[np.ndarray] = None) -> dict[str, float]:
+    """The :func:`blend` weights of ``names`` that fit out-of-fold member scores best: a
+    logistic regression of ``truth`` (bool [M, T]) on the log-odds lifts (stacking);
+    pairs where ``mask`` is True (tags already chosen) are left out."""
+    base = _logit(np.asarray(members["prior"], dtype=np.float64))
+    cols = [base] + [available[m][:, None] * (_logit(members[m]) - base) for m in names]
+    F = np.stack([np.broadcast_to(c, truth.shape) for c in cols], axis=-1).reshape(-1, len(cols))
+    y = truth.reshape(-1).astype(np.float64)
+    if mask is not None:
+        keep = ~mask.reshape(-1)
+        F, y = F[keep], y[keep]
+    W, b = fit_multilabel_logistic(F, y[:, None], C)
+    return {"intercept": float(b[0]), "prior": float(W[0, 0]),
+            **{m: float(W[i + 1, 0]) for i, m in enumerate(names)}}
+
+
+def precision_at(scores: np.ndarray, truth: np.ndarray, k: int,
+                 mask: Optional[np.ndarray] = None) -> float:
+    """Mean share of the top ``k`` of ``scores`` [M, T] that ``truth`` (bool [M, T]) holds;
+    tags where ``mask`` is True are never suggested (already chosen)."""
+    if len(scores) == 0:
+        return float("nan")
+    s = np.where(mask, -np.inf, scores) if mask is not None else scores
+    k = min(k, s.shape[1])
+    top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+    return float(np.take_along_axis(truth, top, axis=1).sum(axis=1).mean() / k)
+
+
+def _precisions(scores: np.ndarray, truth: np.ndarray, mask: Optional[np.ndarray] = None
+                ) -> dict[str, float]:
+    return {f"precision@{k}": round(precision_at(scores, truth, k, mask), 4) for k in (3, 5)}
+
+
 # --------------------------------------------------------------------------- helpers
+def _group_counts(groups: Sequence[Sequence[Any]], Y: np.ndarray, min_count: int = 1
+                  ) -> tuple[dict[Any, int], np.ndarray, np.ndarray]:
+    """key -> row, tag counts float [G, T] and video counts [G] of each key's videos."""
+    n_of: dict[Any, int] = {}
+    for keys in groups:
+        for k in keys:
+            n_of[k] = n_of.get(k, 0) + 1
+    index = {k: j for j, k in enumerate(sorted(k for k, c in n_of.items() if c >= min_count))}
+    counts = np.zeros((len(index), Y.shape[1]))
+    n = np.zeros(len(index))
+    for i, keys in enumerate(groups):
+        for k in keys:
+            j = index.get(k)
+            if j is not None:
+                counts[j] += Y[i]
+                n[j] += 1
+    return index, counts, n
+
+
+def _pseudo_counts(counts: np.ndarray, n: np.ndarray, floor: float) -> np.ndarray:
+    """float [T]: per tag, the beta-binomial prior strength ``a = (1 - ρ) / ρ`` whose
+    intra-group correlation ρ is the method-of-moments estimate from groups' rates
+    (``counts`` [G, T] of ``n`` [G] videos); at least ``floor``, 1e4 when groups differ
+    no more than chance."""
+    N = n.sum()
+    if len(n) < 2 or N <= 0:
+        return np.full(counts.shape[1], 1e4)
+    p = np.clip(counts.sum(axis=0) / N, 1e-9, 1 - 1e-9)
+    r = counts / np.maximum(n, 1)[:, None]
+    S = (n[:, None] * (r - p) ** 2).sum(axis=0) / (p * (1 - p))
+    g = float((n > 0).sum())
+    n0 = N - (n ** 2).sum() / N
+    rho = (S - (g - 1)) / max(n0 - (g - 1), 1e-9)
+    return np.clip((1 - rho) / np.clip(rho, 1e-4, None), floor, 1e4)
+
+
+def _rates(counts: np.ndarray, n: np.ndarray, groups: Sequence[int], own: Optional[np.ndarray],
+           self_words: Optional[Sequence[bool]] = None, diagonal: bool = False
+           ) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """(tag counts [G, T], videos [G]) of the query's groups, the query's own bank row
+    taken out; ``diagonal``: a chosen tag says nothing about itself (NaN)."""
+    if not groups:
+        return None, None
+    hits = counts[list(groups)].copy()
+    size = n[list(groups)].copy()
+    if own is not None:
+        inside = np.ones(len(groups), bool) if self_words is None else np.asarray(self_words, bool)
+        if diagonal:
+            inside = own[list(groups)] > 0
+        hits[inside] -= own
+        size[inside] -= 1
+    if diagonal:
+        hits[np.arange(len(groups)), list(groups)] = np.nan
+    keep = size > 0
+    if not keep.any():
+        return None, None
+    return hits[keep], size[keep]
+
+
+def _likes_with_without(Y: np.ndarray, likes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median likes of the bank videos with and without each tag (NaN when none)."""
+    ok = ~np.isnan(likes)
+    with_, without = np.full(Y.shape[1], np.nan), np.full(Y.shape[1], np.nan)
+    for j in range(Y.shape[1]):
+        a, b = likes[ok & Y[:, j]], likes[ok & ~Y[:, j]]
+        if len(a):
+            with_[j] = np.median(a)
+        if len(b):
+            without[j] = np.median(b)
+    return with_, without
+
+
+def _auc(score: np.ndarray, positive: np.ndarray) -> float:
+    """Probability that a random positive outscores a random negative (ties half); NaN if one class."""
+    from scipy.stats import rankdata
+
+    n1 = int(positive.sum())
+    n0 = len(positive) - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    r = rankdata(score)
+    return float((r[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def _none_nan(x: float) -> Optional[float]:
+    return None if np.isnan(x) else float(x)
+
+
 def nearest(Q: np.ndarray, X: np.ndarray, k: int, exclude: Optional[Sequence[int]] = None
             ) -> tuple[np.ndarray, np.ndarray]:
     """Exact cosine top-k of rows of ``Q`` [M, D] among rows of ``X`` [N, D] (both unit rows).
@@ -236,30 +637,33 @@ def fit_multilabel_logistic(X: np.ndarray, Y: np.ndarray, C: float = 1.0,
     return res.x[: p * t].reshape(p, t), res.x[p * t:]
 
 
+def _linear_weights(knn_weight: float) -> dict[str, Any]:
+    """The blend before cross-validation chose one: the mean of neighbour vote and classifier."""
+    return {"form": "linear", "knn": knn_weight, "classifier": 1 - knn_weight}
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return np.exp(-np.logaddexp(0, -z))
 
 
-def _percentile_rank(x: np.ndarray) -> np.ndarray:
-    """float [N] in [0, 1] (ties averaged); NaN -> 0.5."""
-    from scipy.stats import rankdata
-
-    out = np.full(len(x), 0.5)
-    ok = ~np.isnan(x)
-    if ok.sum() > 1:
-        out[ok] = (rankdata(x[ok]) - 1) / (ok.sum() - 1)
-    return out
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p) - np.log1p(-p)
 
 
 # ------------------------------------------------------------------------ evaluation
 def evaluate_hashtags(X: np.ndarray, tags: Sequence[Sequence[str]],
                       likes: Optional[Sequence[Optional[float]]] = None,
                       ks: Sequence[int] = (1, 3, 5, 10), test_size: float = 0.2,
-                      random_state: int = 0, **params: Any) -> dict[str, Any]:
-    """Precision@k and recall@k on held-out videos that have at least one tag.
+                      random_state: int = 0,
+                      authors: Optional[Sequence[Optional[str]]] = None,
+                      captions: Optional[Sequence[Optional[str]]] = None,
+                      **params: Any) -> dict[str, Any]:
+    """Precision@k and recall@k on held-out videos that have at least one tag, each
+    treated as a draft: its embedding, author and caption (without hashtags) known.
 
-    Methods: ``combined`` (the suggester), ``knn`` and ``classifier`` alone, and the
-    ``frequency`` baseline (the library's most frequent tags for every video). Recall
+    Methods: ``combined`` (the suggester's blend), ``knn`` and ``classifier`` alone, and
+    the ``frequency`` baseline (the library's most frequent tags for every video). Recall
     counts all of a video's tags, including those too rare to be in the vocabulary.
     """
     X = np.asarray(X, dtype=np.float32)
@@ -270,17 +674,21 @@ def evaluate_hashtags(X: np.ndarray, tags: Sequence[Sequence[str]],
     n_test = max(1, int(round(test_size * n)))
     test = np.sort([i for i in order[:n_test] if norm[i]]).astype(int)
     train = np.sort(order[n_test:])
-    lk = None if likes is None else [likes[i] for i in train]
+
+    def pick(seq: Optional[Sequence[Any]], rows: np.ndarray) -> Optional[list[Any]]:
+        return None if seq is None else [seq[i] for i in rows]
+
     model = HashtagSuggester(random_state=random_state, **params).fit(
-        X[train], [norm[i] for i in train], lk)
+        X[train], [norm[i] for i in train], pick(likes, train), pick(authors, train),
+        pick(captions, train))
     out: dict[str, Any] = {"n_train": int(len(train)), "n_test": int(len(test)),
-                           "vocabulary": int(len(model.vocabulary_)), "methods": {}}
+                           "vocabulary": int(len(model.vocabulary_)), "methods": {},
+                           "weights": model.weights_}
     if len(test) == 0 or len(model.vocabulary_) == 0:
         return out
-    P = model.probabilities(X[test])
+    P = model.probabilities(X[test], authors=pick(authors, test), captions=pick(captions, test))
     kmax = max(ks)
-    rankings = {name: np.argsort(-model.rank_scores(P[name]), axis=1, kind="stable")[:, :kmax]
-                for name in ("combined", "knn", "classifier")}
+    rankings = {name: _ranked(P[name], model.prior_, kmax) for name in ("combined", "knn", "classifier")}
     rankings["frequency"] = np.tile(np.argsort(-model.prior_, kind="stable")[:kmax],
                                     (len(test), 1))
     vocab = model.vocabulary_.tolist()
@@ -293,6 +701,12 @@ def evaluate_hashtags(X: np.ndarray, tags: Sequence[Sequence[str]],
             row[f"recall@{k}"] = float(np.mean(hits / np.array([len(t) for t in truth])))
         out["methods"][name] = row
     return out
+
+
+def _ranked(p: np.ndarray, prior: np.ndarray, k: int) -> np.ndarray:
+    """int [M, k]: the columns of ``p`` [M, T] by decreasing value, ties to the frequent tag."""
+    key = p - 1e-12 * (np.argsort(np.argsort(-prior, kind="stable")) / max(1, len(prior)))
+    return np.argsort(-key, axis=1, kind="stable")[:, :k]
 
 
 def hashtag_table(tags: Sequence[Sequence[str]], likes: Sequence[Optional[float]],

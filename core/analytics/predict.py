@@ -38,6 +38,7 @@ class NewVideo:
     author: Optional["Author"] = None
     hashtags: tuple[str, ...] = ()
     id: Optional[str] = None
+    caption: Optional[str] = None  # the post's text, for the hashtag suggestions
     warnings: list[str] = field(default_factory=list)
 
 
@@ -74,7 +75,10 @@ def predict_embedded(library: "Library", analysis: "Analysis", data: "AnalysisDa
         forecasts = forecaster.forecast(features)
 
     suggester = analysis.suggester(data)
-    tags = suggester.suggest(Q, k=n_tags) if suggester is not None else [[] for _ in videos]
+    tags = suggester.suggest(Q, k=n_tags, authors=[v.author.id if v.author else None for v in videos],
+                             captions=[v.caption for v in videos],
+                             given=[v.hashtags for v in videos]) \
+        if suggester is not None else [[] for _ in videos]
 
     out = []
     for i, video in enumerate(videos):
@@ -226,6 +230,7 @@ def predict_files(library: "Library", files: Sequence[str | Path], run_id: Optio
             author=author_from_stats(**(author or {}), base=rec.author if rec else None),
             hashtags=tuple(rec.hashtags) if rec else (),
             id=rec.id if rec else None,
+            caption=rec.description if rec else None,
             warnings=list(getattr(decoded, "warnings", []) or []),
         ))
     results = {r["file"]: r for r in predict_embedded(library, analysis, data, videos, k)}

@@ -225,11 +225,35 @@ class HashtagEvaluation(Result):
 
 
 @dataclass(frozen=True)
+class GenericTag(Result):
+    """A tag many videos use whatever they show (#fyp), with its evidence."""
+
+    tag: str
+    share: float
+    content_auc: Optional[float] = None  # how well content tells its users apart (0.5: not at all)
+    median_likes_with: Optional[float] = None
+    median_likes_without: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class HashtagBlend(Result):
+    """The suggester's blend weights, chosen by cross-validation inside the library, and
+    the folds' precision@3/@5 of the blend and the two baselines (``knn``: neighbour
+    votes; ``frequency``: the most frequent tags), e.g. ``cv["blend"]["precision@3"]``."""
+
+    weights: dict[str, float]
+    cv: dict[str, Any]
+    given_weights: Optional[dict[str, float]] = None  # when the user already chose tags
+
+
+@dataclass(frozen=True)
 class HashtagResult(Result):
     table: list[HashtagRow]
     evaluation: Optional[HashtagEvaluation] = optional()
     vocabulary: Optional[int] = optional()
     skipped: Optional[str] = optional()
+    blend: Optional[HashtagBlend] = optional()
+    generic: Optional[list[GenericTag]] = optional()
 
 
 # ---------------------------------------------------------------------- sounds
@@ -352,6 +376,8 @@ class ComparisonRow(Result):
     forecast_coverage: Optional[float] = None
     forecast_width: Optional[float] = optional()  # median high/low ratio of the intervals
     hashtag_precision_at_5: Optional[float] = field(default=None, metadata={"key": "hashtag_precision@5"})
+    # precision@3/@5 of the suggester and of both baselines (neighbour votes, most frequent)
+    hashtags: Optional[dict[str, Optional[float]]] = optional()
 
     @classmethod
     def of(cls, run_id: str, method: str, kind: str, res: KindEvaluation) -> "ComparisonRow":
@@ -365,7 +391,11 @@ class ComparisonRow(Result):
                    forecast_spearman=full.spearman if full else None,
                    forecast_coverage=full.coverage if full else None,
                    forecast_width=full.width_ratio if full else None,
-                   hashtag_precision_at_5=res.hashtags.precision("combined", 5) if res.hashtags else None)
+                   hashtag_precision_at_5=res.hashtags.precision("combined", 5) if res.hashtags else None,
+                   hashtags={f"{name}_p{k}": res.hashtags.precision(method, k)
+                             for name, method in (("ours", "combined"), ("knn", "knn"),
+                                                  ("frequency", "frequency")) for k in (3, 5)}
+                   if res.hashtags else None)
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         cells = " ".join(f"{format_number(values.get(c), 3):>20}" for c in cols)
         print(f"{row.run:<{width}} {row.kind:<7} {cells}")
     _print_coverage_by_bin(out)
+    _print_hashtag_baselines(out)
     return 0
+
+
+def _print_hashtag_baselines(out: Any) -> None:
+    """Hashtag precision@3/@5 of the suggester beside neighbour votes and the most frequent tags."""
+    rows = [r for r in out.comparison if r.hashtags]
+    if not rows:
+        return
+    width = max([3] + [len(r.run) for r in rows])
+    cols = [f"{name}_p{k}" for name in ("ours", "knn", "frequency") for k in (3, 5)]
+    print("\nhashtags on held-out videos (precision@3 / @5): ours, neighbour votes, most frequent")
+    print(f"{'run':<{width}} {'kind':<7} " + " ".join(f"{c:>12}" for c in cols))
+    for r in rows:
+        print(f"{r.run:<{width}} {r.kind:<7} "
+              + " ".join(f"{format_number(r.hashtags.get(c), 3):>12}" for c in cols))
 
 
 def _print_coverage_by_bin(out: Any) -> None:
@@ -243,6 +258,8 @@ def _print_prediction(r: dict[str, Any]) -> None:
     if r["likes"]:
         print("  " + r["likes"]["explanation"]["text"])
     print(f"  originality: {r['originality']:.0f} / 100")
+    if r.get("originality_reasons"):
+        print("  " + r["originality_reasons"])
     if r["hashtags"]:
         print("  hashtags: " + " ".join("#" + t["tag"] for t in r["hashtags"][:8]))
     if r["similar"]:
