@@ -4,8 +4,8 @@ Steps, each timed, in one process whose peak RSS (resource.getrusage) is the
 number to keep under 2 GB:
 
   index        VectorIndex over the fused embeddings (hnswlib), saved to disk
-  originality  OriginalityScorer with every detector (IForest, ECOD, KNN, LOF,
-               COPOD) on PCA-32 of the fused embeddings, all rows scored
+  originality  OriginalityScorer's default ensemble (kNN, LOF, whitened PCA, isolation
+               forest on the "visual" = fused embeddings, kNN on the audio), all rows scored
   sounds       sound_clusters on the audio embeddings, plus typicality of every video
 
 Synthetic data: fused = bench/ann.py's embedding-like vectors (256-d), the
@@ -32,7 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ann import embedding_like  # noqa: E402
 
-from reelscope.core.analytics.originality import DETECTORS, OriginalityScorer  # noqa: E402
+from reelscope.core.analytics.originality import OriginalityScorer  # noqa: E402
 from reelscope.core.analytics.vector_index import VectorIndex  # noqa: E402
 from reelscope.core.analytics.sounds import sound_clusters, trend_typicality_all  # noqa: E402
 
@@ -98,14 +98,14 @@ def main() -> None:
         del index
 
     t = time.perf_counter()
-    scorer = OriginalityScorer(detectors=DETECTORS).fit(fused)
+    scorer = OriginalityScorer().fit({"visual": fused, "audio": audio})
     times["originality"] = time.perf_counter() - t
     pct = scorer.scores_
-    print(f"originality ({', '.join(DETECTORS)}): {times['originality']:.1f} s; planted outliers' median "
+    print(f"originality ({', '.join(scorer.detectors)}): {times['originality']:.1f} s; planted outliers' median "
           f"percentile " + ", ".join(f"{k} {np.median(v[outliers]):.1f}" for k, v in pct.items())
           + f"; peak RSS {peak_mb():,.0f} MB")
     t = time.perf_counter()
-    one = scorer.score(fused[:1] + 0.01)  # a new video, not a library row
+    one = scorer.score({"visual": fused[:1] + 0.01, "audio": audio[:1]})  # a new video, not a library row
     print(f"  scoring one new video: {time.perf_counter() - t:.2f} s (ensemble {one['ensemble'][0]:.1f})")
     del scorer, pct
 

@@ -192,6 +192,16 @@ class DetailPane(QScrollArea):
         self.show_detail(None)
 
     # ------------------------------------------------------------------ showing
+    @staticmethod
+    def _originality_text(d: "VideoDetail") -> str:
+        """The score and, when one measure stands out, what drove it."""
+        from reelscope.core.analytics.originality import driver_words
+
+        if d.originality is None:
+            return "—"
+        why = driver_words(d.originality_detectors)
+        return f"{d.originality:.0f} / 100" + (f" — {why}" if why else "")
+
     def show_detail(self, detail: Optional["VideoDetail"]) -> None:
         self.detail = detail
         self.widget().setEnabled(detail is not None)
@@ -221,7 +231,7 @@ class DetailPane(QScrollArea):
             self.stats["forecast"].setText(f"{likes_text(f.forecast)} ({likes_text(f.low)}–{likes_text(f.high)})")
         else:
             self.stats["forecast"].setText("—")
-        self.stats["originality"].setText(f"{d.originality:.0f} / 100" if d.originality is not None else "—")
+        self.stats["originality"].setText(self._originality_text(d))
         self.stats["followers"].setText(likes_text(d.followers))
         self.stats["posted"].setText(format_date(d.posted_at) or "—")
         self.stats["duration"].setText(f"{d.duration:.1f} s" if d.duration else "—")

@@ -5,100 +5,182 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reelscope.core.analytics.originality import OriginalityScorer
+from reelscope.core.analytics.originality import OriginalityScorer, driver_words
 from reelscope.core.analytics.originality_stats import originality_vs_likes
+from reelscope.core.analytics.results import OriginalityResult
 
-ALL = ("iforest", "ecod", "knn", "lof", "copod")
+
+def clusters(rng, n: int, k: int, d: int, spread: float) -> np.ndarray:
+    """float32 [n, d] unit rows around ``k`` random unit centres."""
+    centres = rng.normal(size=(k, d))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    x = centres[rng.integers(0, k, n)] + rng.normal(0, spread, (n, d))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-def planted(seed: int = 0, n_inliers: int = 600, n_outliers: int = 10, d: int = 16):
-    """Five tight gaussian clusters plus outliers scattered over a wide box.
+def library(seed: int = 0, n: int = 600, n_odd: int = 10, d: int = 16):
+    """Clustered visual and audio embeddings; the last ``n_odd`` videos have pictures
+    unlike any cluster (random directions) but sounds from the usual clusters.
 
-    Returns X float32 [n, d] and the bool [n] mask of the planted outliers.
+    Returns ({"visual", "audio"}: float32 [n, d] unit rows, bool [n] mask of the odd ones).
     """
     rng = np.random.default_rng(seed)
-    centres = rng.uniform(-5, 5, size=(5, d))
-    inliers = centres[rng.integers(0, 5, n_inliers)] + rng.normal(0, 0.5, (n_inliers, d))
-    outliers = rng.uniform(-15, 15, size=(n_outliers, d))
-    X = np.vstack([inliers, outliers]).astype(np.float32)
-    is_outlier = np.r_[np.zeros(n_inliers, bool), np.ones(n_outliers, bool)]
-    return X, is_outlier, centres
+    visual = clusters(rng, n, 5, d, 0.12)
+    visual[n - n_odd:] = clusters(rng, n_odd, n_odd, d, 0.0)  # each its own direction
+    audio = clusters(rng, n, 4, d, 0.15)
+    return {"visual": visual, "audio": audio}, np.r_[np.zeros(n - n_odd, bool), np.ones(n_odd, bool)]
 
 
-@pytest.mark.parametrize("pca, max_fit", [(None, 20_000), (8, 20_000), (8, 200)])
-def test_planted_outliers_get_the_top_percentiles(pca, max_fit) -> None:
-    X, is_outlier, _ = planted()
-    scorer = OriginalityScorer(detectors=ALL, pca_components=pca, max_fit_samples=max_fit).fit(X)
-    assert set(scorer.scores_) == set(ALL) | {"ensemble"}
+def test_planted_outliers_rank_on_top_and_every_member_is_a_bounded_rank() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    emb, odd = library()
+    scorer = OriginalityScorer().fit(emb)
+    names = ["visual_knn", "visual_density", "visual_pca", "visual_iforest", "audio_knn"]
+    assert scorer.detectors == names
+    assert sum(scorer.weights_.values()) == pytest.approx(1.0)
+    assert scorer.weights_["visual_knn"] == pytest.approx(0.2)  # alike: the picture holds 4/5
+    n = len(odd)
     for name, pct in scorer.scores_.items():
-        assert pct.shape == (len(X),) and 0 < pct.min() and pct.max() < 100
-        assert pct.mean() == pytest.approx(50, abs=1)  # calibrated: uniform ranks
-        top = np.argsort(-pct)[: is_outlier.sum()]
-        assert is_outlier[top].mean() >= 0.9, name  # the planted ones come first
-        assert pct[is_outlier].min() >= 95, name
-    assert np.all(scorer.scores_["ensemble"][is_outlier] >= 98)
+        # rank-normalised: each row's (rank - 0.5) / n, so bounded away from 0 and 100 and uniform
+        assert pct.shape == (n,) and pct.min() >= 50 / n - 1e-9 and pct.max() <= 100 - 50 / n + 1e-9
+        assert pct.mean() == pytest.approx(50, abs=0.5), name
+    ens = scorer.scores_["ensemble"]
+    assert np.sort(ens) == pytest.approx(100 * (np.arange(n) + 0.5) / n)  # no ties: exact ranks
+    assert set(np.argsort(-ens)[: odd.sum()]) == set(np.flatnonzero(odd))
+    assert roc_auc_score(odd, ens) == 1.0
+    for name in names[:4]:
+        assert roc_auc_score(odd, scorer.scores_[name]) >= 0.95, name
+    assert roc_auc_score(odd, scorer.scores_["audio_knn"]) < 0.8  # the sounds are ordinary
 
 
-def test_outliers_off_the_library_subspace_are_found_after_pca() -> None:
-    """Embeddings live near a low-dimensional set; a video pointing elsewhere projects
-    near the centre of the kept components, yet must still rank as most original."""
-    rng = np.random.default_rng(3)
-    latent = rng.normal(0, 3, (6, 6))[rng.integers(0, 6, 800)] + rng.normal(0, 1, (800, 6))
-    inliers = latent @ rng.normal(size=(6, 64)) + rng.normal(0, 0.3, (800, 64))
-    outliers = rng.normal(size=(8, 64))
-    X = np.vstack([inliers, outliers]).astype(np.float32)
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    scorer = OriginalityScorer(detectors=ALL, pca_components=8).fit(X)
-    for name, pct in scorer.scores_.items():
-        assert pct[800:].min() >= 90, name
-    assert scorer.scores_["ensemble"][800:].min() >= 98
+def test_a_video_extreme_on_one_member_stands_out_though_the_others_are_middling() -> None:
+    """Fisher's combination: an odd sound (a fifth of the weight) lifts a video with an
+    ordinary picture into the top quarter; a plain mean of ranks would leave it lower."""
+    from scipy.stats import rankdata
+
+    emb, _ = library(seed=4, n_odd=0)
+    emb["audio"][7] = -emb["audio"][7]  # a sound unlike any cluster; the picture stays typical
+    scorer = OriginalityScorer().fit(emb)
+    assert scorer.scores_["audio_knn"][7] >= 99
+    assert scorer.scores_["visual_knn"][7] < 90
+    mean = sum(w * scorer.scores_[name] for name, w in scorer.weights_.items())
+    mean_pct = 100 * (rankdata(mean)[7] - 0.5) / len(mean)
+    assert scorer.scores_["ensemble"][7] >= 75 and scorer.scores_["ensemble"][7] > mean_pct + 5
 
 
 def test_library_rows_score_as_in_fit_and_new_rows_rank_against_the_library() -> None:
-    X, _, centres = planted(seed=1)
-    scorer = OriginalityScorer(pca_components=8, max_fit_samples=300).fit(X)
-    again = scorer.score(X)
+    emb, odd = library(seed=1)
+    scorer = OriginalityScorer(max_fit_samples=300).fit(emb)
+    again = scorer.score(emb)
     for name in scorer.scores_:
         np.testing.assert_allclose(again[name], scorer.scores_[name])
 
-    new = np.vstack([np.full(16, 40.0), centres[2]]).astype(np.float32)  # far away; dead centre
+    typical_row = int(np.argmin(scorer.scores_["ensemble"]))
+    far = np.zeros(16, np.float32)
+    far[0] = 1.0
+    new = {"visual": np.stack([far, emb["visual"][typical_row] * 0.999]),
+           "audio": np.stack([-emb["audio"][0], emb["audio"][typical_row] * 0.999])}
     got = scorer.score(new)
-    for name in ("iforest", "ecod", "knn", "copod", "ensemble"):
-        assert got[name][0] >= 99, name
-    assert got["ensemble"][1] <= 50
-    assert got["knn"][1] <= 10  # nothing is closer to its neighbours than a cluster centre
+    assert got["ensemble"][0] >= 97 and got["ensemble"][1] <= 20
+    for values in got.values():
+        assert 0 <= values.min() and values.max() <= 100
+    with pytest.raises(ValueError, match="missing for audio"):
+        scorer.score({"visual": new["visual"]})
+
+
+def test_one_array_still_works_and_finds_outliers_off_the_library_subspace() -> None:
+    """Embeddings near a low-dimensional set; a video pointing elsewhere projects near the
+    centre of the kept components, yet must still rank as most original."""
+    rng = np.random.default_rng(3)
+    latent = rng.normal(0, 3, (6, 6))[rng.integers(0, 6, 800)] + rng.normal(0, 1, (800, 6))
+    inliers = latent @ rng.normal(size=(6, 64)) + rng.normal(0, 0.3, (800, 64))
+    X = np.vstack([inliers, rng.normal(size=(8, 64))]).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    scorer = OriginalityScorer(pca_components=8).fit(X)
+    assert scorer.detectors == ["knn", "density", "pca", "iforest"]
+    assert scorer.scores_["knn"][800:].min() >= 95
+    assert scorer.scores_["ensemble"][800:].min() >= 97
+
+
+def test_large_libraries_use_the_approximate_index_with_the_same_answer() -> None:
+    emb, odd = library(seed=2, n=1500)
+    exact = OriginalityScorer().fit(emb)
+    approx = OriginalityScorer(exact_below=100).fit(emb)
+    assert approx.index_["visual"].uses_hnsw and not exact.index_["visual"].uses_hnsw
+    for name in ("visual_knn", "visual_density", "audio_knn", "ensemble"):
+        assert np.corrcoef(exact.scores_[name], approx.scores_[name])[0, 1] > 0.98, name
+    assert approx.scores_["ensemble"][odd].min() >= 99
 
 
 def test_rejects_bad_input() -> None:
-    with pytest.raises(ValueError, match="detectors"):
-        OriginalityScorer(detectors=("magic",)).fit(np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="unknown members"):
+        OriginalityScorer(members=(("visual", "magic"),)).fit(np.zeros((5, 3)))
     with pytest.raises(ValueError, match="NaN"):
         OriginalityScorer().fit(np.full((5, 3), np.nan))
+    with pytest.raises(ValueError, match="no member"):
+        OriginalityScorer(members=(("audio", "knn"),)).fit({"visual": np.eye(5), "other": np.eye(5)})
+    with pytest.raises(ValueError, match="one row per video"):
+        OriginalityScorer().fit({"visual": np.eye(5), "audio": np.eye(4)})
     with pytest.raises(RuntimeError, match="fit"):
         OriginalityScorer().score(np.zeros((1, 3)))
-    scorer = OriginalityScorer(pca_components=None).fit(np.random.default_rng(0).normal(size=(50, 4)))
+    scorer = OriginalityScorer().fit(np.random.default_rng(0).normal(size=(50, 4)))
     with pytest.raises(ValueError, match="shape"):
         scorer.score(np.zeros((1, 5)))
 
 
-def test_explain_names_the_neighbours_and_says_how_far_they_are() -> None:
-    X, is_outlier, _ = planted(seed=2)
-    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
-    ids = [f"v{i}" for i in range(len(X))]
-    scorer = OriginalityScorer(pca_components=8).fit(unit)
+# ---------------------------------------------------------------- reasons
+def test_reasons_name_the_nearest_typical_videos_and_what_differs() -> None:
+    emb, odd = library(seed=5)
+    n = len(odd)
+    ids, authors = [f"v{i}" for i in range(n)], [f"@a{i % 7}" for i in range(n)]
+    scorer = OriginalityScorer().fit(emb)
+    typical = scorer.scores_["ensemble"] < 50
 
-    outlier = int(np.flatnonzero(is_outlier)[0])
-    sims = unit @ unit[outlier]
-    nearest = int(np.argsort(-sims)[1])  # [0] is the video itself
-    text = scorer.explain(unit[outlier], ids, unit, k=3)
-    assert f"v{nearest} (similarity {sims[nearest]:.2f})" in text
-    assert f"v{outlier} " not in text  # never its own neighbour
-    assert "More original than" in text and "Few videos" in text
+    row = int(np.flatnonzero(odd)[0])
+    r = scorer.reasons(row, k=5)
+    assert r.score == pytest.approx(scorer.scores_["ensemble"][row])
+    assert r.driver.startswith("visual_")
+    # brute force: the 5 typical videos nearest by the ensemble's modality shares (0.8 / 0.2)
+    dist = 0.8 * (1 - emb["visual"] @ emb["visual"][row]) + 0.2 * (1 - emb["audio"] @ emb["audio"][row])
+    dist[~typical] = np.inf
+    assert r.nearest_typical == list(np.argsort(dist)[:5])
+    assert row not in r.nearest_typical and typical[r.nearest_typical].all()
+    assert r.distance["visual"] > 2 * r.typical_distance["visual"]
+    assert r.distance["visual"] == pytest.approx(np.sort(1 - emb["visual"][typical] @ emb["visual"][row])[:5].mean(),
+                                                 abs=1e-5)
 
-    inlier = 0
-    text = scorer.explain(unit[inlier], ids, unit, k=3)
-    assert "Few videos" not in text
-    assert "0.0x" not in text
+    text = scorer.explain(row, ids, authors, k=5)
+    for j in r.nearest_typical:
+        assert f"{ids[j]} by {authors[j]}" in text
+    assert "Its picture is unlike any typical video's" in text and "Mostly because its picture" in text
+    assert (f"visual distance to the 5 nearest {r.distance['visual']:.2f}, "
+            f"{r.typical_distance['visual']:.2f} between typical videos") in text
+    assert "Its sound is as close to typical videos' as they are to each other" in text
+
+    plain = int(np.argmin(scorer.scores_["ensemble"]))
+    text = scorer.explain(plain, ids, authors, k=5)
+    assert f"{ids[plain]} " not in text  # never its own neighbour
+    assert "Its picture is as close to typical videos'" in text and "Mostly because" not in text
+
+    new = {"visual": emb["visual"][row], "audio": emb["audio"][row]}  # a library row's twin
+    assert scorer.reasons(new).nearest_typical == r.nearest_typical
+
+
+def test_driver_words_and_old_stored_analyses() -> None:
+    assert driver_words({"visual_knn": 97.2, "audio_knn": 40}) == \
+        "its picture is unlike its nearest videos (97th percentile)"
+    assert driver_words({"audio_knn": 99, "visual_pca": 60}).startswith("its sound is unlike")
+    assert driver_words({"visual_knn": 60}) is None
+    # an analysis stored before the ensemble: pyod detectors, no weights or reasons
+    old = {"detectors": ["iforest", "ecod", "knn", "copod"], "most_original": ["a"],
+           "least_original": ["b"], "vs_likes": None}
+    result = OriginalityResult.from_json(old)
+    assert result.detectors == old["detectors"] and result.weights is None and result.reasons is None
+    assert result.as_json() == old  # written back unchanged
+    assert driver_words({"iforest": 80.0, "ecod": 99.0, "copod": 10.0}) == \
+        "its content is easily isolated from the rest (80th percentile)"
+    assert driver_words({"ecod": 99.0}) is None
 
 
 # ---------------------------------------------------------------- likes

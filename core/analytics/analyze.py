@@ -254,26 +254,37 @@ def originality_scorer(random_state: int = 0) -> Any:
     return OriginalityScorer(random_state=random_state)
 
 
+def originality_inputs(vectors: Any) -> dict[str, np.ndarray]:
+    """The embeddings originality reads, whatever the analysis kind: ``{"visual", "audio"}``
+    taken from ``vectors(kind)`` (e.g. ``AnalysisData.kind``) or ``vectors[kind]`` (a dict)."""
+    get = vectors if callable(vectors) else vectors.__getitem__
+    return {kind: get(kind) for kind in ("visual", "audio")}
+
+
 def run_originality(data: AnalysisData, params: AnalysisParams,
                     progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
                     groups: Optional[np.ndarray] = None) -> Outcome:
-    """Originality per video (columns ``originality`` and ``originality_<detector>``) and
-    its link with likes, overall and within ``groups`` (sound clusters). Reports each
-    detector and bootstrap chunk, and stops there when cancelled."""
+    """Originality per video (columns ``originality`` and ``originality_<member>``) from the
+    visual and audio embeddings, why the most original videos are, and originality's link
+    with likes, overall and within ``groups`` (sound clusters). Reports each member and
+    bootstrap chunk, and stops there when cancelled."""
     from reelscope.core.analytics.originality_stats import originality_vs_likes
 
     report = Reporter("originality", None, progress, cancel)
     tick = lambda what: report.update(message=what)  # noqa: E731
-    per = originality_scorer(params.random_state).fit(data.kind(params.kind), tick=tick) \
-        .score(data.kind(params.kind))
+    scorer = originality_scorer(params.random_state).fit(originality_inputs(data.kind), tick=tick)
     columns = {("originality" if name == "ensemble" else f"originality_{name}"):
-               np.asarray(values, dtype=np.float64) for name, values in per.items()}
+               np.asarray(values, dtype=np.float64) for name, values in scorer.scores_.items()}
     ens = columns["originality"]
     order = np.argsort(-ens, kind="stable")
-    out: dict[str, Any] = {"detectors": [k for k in per if k != "ensemble"],
+    authors = [(v.author.unique_id or v.author.id) if v.author else None for v in data.videos]
+    tick("reasons")
+    out: dict[str, Any] = {"detectors": scorer.detectors,
                            "most_original": [data.ids[i] for i in order[:10]],
                            "least_original": [data.ids[i] for i in order[::-1][:10]],
-                           "vs_likes": None}
+                           "vs_likes": None, "weights": scorer.weights_,
+                           "reasons": {data.ids[i]: scorer.explain(int(i), data.ids, authors)
+                                       for i in order[:10]}}
     rows = data.with_likes()
     if len(rows) >= 10:
         out["vs_likes"] = originality_vs_likes(ens[rows], data.likes[rows], data.followers[rows],

@@ -1,11 +1,41 @@
-"""Originality: how unlike the rest of the library a video is, and whether that pays.
+"""Originality: how unlike the rest of the library a video is, and why.
 
-:class:`OriginalityScorer` fits pyod outlier detectors (Isolation Forest, ECOD,
-kNN distance, LOF, COPOD) on a library's embeddings, optionally PCA-reduced,
-and turns each detector's raw score into a 0-100 percentile against the
-library: 97 means "more original than 97% of your library". The ``ensemble``
-is the percentile of the mean detector percentile, so it reads the same way.
-Higher is always more original.
+:class:`OriginalityScorer` is an unsupervised ensemble over a library's visual and audio
+embeddings. Each *member* is one outlier score on one embedding (the modality):
+
+``knn``      mean cosine distance to the ``k`` nearest videos: what "unlike the rest"
+             means, measured directly.
+``density``  local outlier factor (Breunig et al., SIGMOD 2000) on the same neighbour
+             graph: a video's neighbour distance relative to its neighbours' own, so a
+             video in a loosely spread category is not original merely for that.
+``pca``      Mahalanobis distance in the library's principal subspace (whitened PCA):
+             trained embeddings are anisotropic, and whitening makes a step along a
+             tight direction count more than one along a direction the library
+             spreads over anyway; the small-variance remainder is left out because
+             whitening it would amplify noise.
+``iforest``  isolation forest (Liu et al., ICDM 2008): how few random axis-parallel
+             cuts separate the video, a partitioning view unlike the distances above.
+
+Every member's raw score becomes its rank in the library scaled to (0, 1) (stored as a
+0-100 percentile), so members on different scales can be combined (rank normalisation,
+as in Aggarwal & Sathe, "Outlier Ensembles", 2017). One minus a rank is an empirical
+p-value, and the members are combined by a weighted Fisher sum of -log p: a video extreme
+on one member stands out, while a member with nothing to say adds little. The
+``ensemble`` is the percentile of that sum: 97 means "more original than 97% of your
+library". Higher is always more original.
+
+The default members are knn, density, pca and iforest on the picture and knn on the
+sound, weighted alike, so the picture carries four fifths of the score: on short-video
+platforms sounds are reused by design (trends), so an unusual sound says less about the
+content than an unusual picture, yet one audio member lifts a video whose sound is
+unlike any other into the library's top quarter even when its picture is ordinary. Distance, density, subspace and partition members err in
+different places, which is what an ensemble needs. Neighbour graphs come from :class:`.vector_index.VectorIndex`
+(exact while small, HNSW beyond), so a 300,000-video library is scored without an
+N x N matrix.
+
+:meth:`OriginalityScorer.explain` says why: which member drove a score, the video's
+nearest *typical* videos (the less original half of the library) and, per modality,
+how far it is from them against how far typical videos are from each other.
 
 Whether originality goes with likes is asked in
 :mod:`reelscope.core.analytics.originality_stats`.
@@ -13,175 +43,263 @@ Whether originality goes with likes is asked in
 
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional, Sequence
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-DETECTORS = ("iforest", "ecod", "knn", "lof", "copod")
-# Rows per decision_function call. ECOD/COPOD rank each call's rows together with their
-# fitting sample, so a block no larger than that sample keeps the ranks mostly the sample's.
-_SCORE_BLOCK = 20_000
+METHODS = ("knn", "density", "pca", "iforest")
+DEFAULT_MEMBERS = (("visual", "knn"), ("visual", "density"), ("visual", "pca"), ("visual", "iforest"),
+                   ("audio", "knn"))
+SINGLE = "content"  # the modality name of an embedding passed as one array
+_BLOCK = 20_000  # rows per search or transform call
+_WORDS = {"visual": "picture", "audio": "sound", "fused": "picture and sound"}
+_METHOD_WORDS = {
+    "knn": "is unlike its nearest videos",
+    "density": "sits in a sparser spot than its neighbours do",
+    "pca": "lies off the library's main directions",
+    "iforest": "is easily isolated from the rest",
+}
+
+Embeddings = Union[np.ndarray, Mapping[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class OriginalityReasons:
+    """Why a video scored as it did (see :meth:`OriginalityScorer.reasons`).
+
+    ``members``: member -> 0-100 percentile; ``driver``: the member with the highest;
+    ``nearest_typical``: library rows of its nearest typical videos, nearest first;
+    ``distance`` / ``typical_distance``: modality -> mean cosine distance to its k
+    nearest typical videos in that modality alone, and the median of the same for
+    typical videos among themselves; ``typical_high`` its 90th percentile.
+    """
+
+    score: float
+    members: dict[str, float]
+    driver: str
+    nearest_typical: list[int]
+    distance: dict[str, float]
+    typical_distance: dict[str, float]
+    typical_high: dict[str, float]
 
 
 class OriginalityScorer:
-    """Outlier detectors on embeddings, calibrated to 0-100 library percentiles.
+    """Rank-averaged outlier members on one or more embeddings, as 0-100 library percentiles.
 
     Parameters
     ----------
-    detectors : names from ``DETECTORS``.
-    pca_components : reduce the embeddings to this many principal components,
-        plus each row's distance from their subspace, before the detectors
-        (None keeps every dimension).
+    members : (modality, method) pairs, methods from ``METHODS``. Members whose
+        modality is not given to :meth:`fit` are skipped; an embedding passed as one
+        array gets every method named here once.
+    weights : member name (``"visual_knn"``) -> weight; missing members weigh 1.
+    n_neighbors : neighbours of ``knn`` and ``density``.
+    pca_components : principal components kept by ``pca`` (fewer when the library
+        has fewer rows or dimensions).
     random_state : seed for PCA, the forest and the fitting samples.
-    n_neighbors : neighbours used by ``knn`` (distance to the k-th) and ``lof``.
-    max_fit_samples : the detectors and the PCA are fitted on at most this
-        many random library rows, then every row is scored by the fitted
-        detectors. Neighbour detectors cost O(N²) to fit, and ECOD/COPOD
-        re-rank their whole fitting set for every new video, so this keeps a
-        300,000-video library within minutes, memory bounded and a new video
-        scored in well under a second.
+    max_fit_samples : ``pca`` and ``iforest`` are fitted on at most this many random
+        rows, then score every row; the neighbour members use the whole library.
+    exact_below : neighbour search is exact below this many videos, HNSW above.
 
     Attributes
     ----------
-    scores_ : dict[str, float64 [N]] — each detector's and the ensemble's
-        percentile for the fitted library rows (a row in the fitting sample
-        gets the detector's own training score, which for neighbour detectors
-        leaves the row itself out).
-    reference_ : dict[str, float64 [N]] — sorted raw library scores per
-        detector (and sorted mean percentiles for the ensemble) that new
-        videos are ranked against.
-    detectors_ : dict[str, pyod detector] — the fitted detectors.
-    pca_ : sklearn PCA or None.
+    scores_ : dict[str, float64 [N]] — each member's and the ensemble's percentile
+        (0-100) for the fitted library rows (a row is never its own neighbour).
+    reference_ : dict[str, float64 [N]] — sorted raw library scores per member
+        (sorted weighted mean ranks for the ensemble) that new videos are ranked against.
+    weights_ : dict[str, float] — the members used, with weights summing to 1.
     """
 
     def __init__(
         self,
-        detectors: Sequence[str] = ("iforest", "ecod", "knn", "copod"),
+        members: Sequence[tuple[str, str]] = DEFAULT_MEMBERS,
+        weights: Optional[Mapping[str, float]] = None,
+        n_neighbors: int = 10,
         pca_components: Optional[int] = 32,
         random_state: int = 0,
-        n_neighbors: int = 10,
         max_fit_samples: int = 20_000,
+        exact_below: int = 5000,
     ) -> None:
-        self.detectors = detectors
+        self.members = members
+        self.weights = weights
+        self.n_neighbors = n_neighbors
         self.pca_components = pca_components
         self.random_state = random_state
-        self.n_neighbors = n_neighbors
         self.max_fit_samples = max_fit_samples
+        self.exact_below = exact_below
+
+    @property
+    def detectors(self) -> list[str]:
+        """The fitted member names (what the stored columns and the summary call detectors)."""
+        self._check_fitted()
+        return list(self.weights_)
 
     # -------------------------------------------------------------------- fit
-    def fit(self, X: np.ndarray, tick: Optional[Callable[[str], None]] = None) -> "OriginalityScorer":
-        """Fit on the library's embeddings, float32 [N, D] (N >= 3). ``tick(detector)`` is
-        called before each detector is fitted (progress, and a chance to cancel)."""
+    def fit(self, X: Embeddings, tick: Optional[Callable[[str], None]] = None) -> "OriginalityScorer":
+        """Fit on the library: ``{modality: float32 [N, D]}`` (or one float32 [N, D] array).
+
+        ``tick(member)`` is called before each member is fitted (progress, and a chance to
+        cancel by raising).
+        """
         from scipy.stats import rankdata
 
-        X = _check_rows(X)
-        unknown = [d for d in self.detectors if d not in DETECTORS]
-        if unknown or not self.detectors:
-            raise ValueError(f"unknown detectors {unknown}; choose from {', '.join(DETECTORS)}")
-        n = len(X)
+        data = _as_modalities(X)
+        n = len(next(iter(data.values())))
         if n < 3:
             raise ValueError(f"originality needs at least 3 videos, got {n}")
+        plan = self._plan(data)
+        self.n_features_in_ = {m: x.shape[1] for m, x in data.items()}
+        self.library_ = data
+        self.n_library_ = n
+        self.k_ = max(1, min(self.n_neighbors, n - 1))
         rng = np.random.default_rng(self.random_state)
-        self.n_features_in_ = X.shape[1]
-        self.pca_ = self._fit_pca(X, rng)
-        Z = self._reduce(X)
-        self.detectors_, self.reference_, self.scores_ = {}, {}, {}
-        for name in self.detectors:
+        self.index_, self.kdist_, self.lrd_, self.models_ = {}, {}, {}, {}
+        self.reference_, self.scores_ = {}, {}
+        ranks, self._graphs = {}, {}
+        for name, (modality, method) in plan.items():
             if tick is not None:
                 tick(name)
-            raw = self._fit_detector(name, Z, rng)
+            raw = self._fit_member(name, modality, method, data[modality], rng)
             self.reference_[name] = np.sort(raw)
-            self.scores_[name] = 100.0 * (rankdata(raw) - 0.5) / n
-        mean = np.mean([self.scores_[d] for d in self.detectors], axis=0)
-        self.reference_["ensemble"] = np.sort(mean)
-        self.scores_["ensemble"] = 100.0 * (rankdata(mean) - 0.5) / n
-        self._row_keys_, self._row_order_ = _sorted_row_keys(X)
-        self._typical_cache: dict[tuple, np.ndarray] = {}
+            ranks[name] = (rankdata(raw) - 0.5) / n  # in (0, 1)
+            self.scores_[name] = 100.0 * ranks[name]
+        combined = self._combine(ranks)
+        self.reference_["ensemble"] = np.sort(combined)
+        self.scores_["ensemble"] = 100.0 * (rankdata(combined) - 0.5) / n
+        del self._graphs  # [N, k] per modality: only needed while fitting
+        self._row_keys_, self._row_order_ = _sorted_row_keys(data)
+        self._typical_cache: dict[int, dict[str, tuple[float, float]]] = {}
         return self
 
-    def _fit_pca(self, X: np.ndarray, rng: np.random.Generator):
-        n, d = X.shape
-        if not self.pca_components or self.pca_components >= min(n, d):
-            return None
-        from sklearn.decomposition import PCA
+    def _combine(self, ranks: Mapping[str, np.ndarray]) -> np.ndarray:
+        """float64 [n]: weighted Fisher combination of member ranks r in (0, 1).
 
-        sample = X if n <= self.max_fit_samples else X[rng.choice(n, self.max_fit_samples, replace=False)]
-        pca = PCA(self.pca_components, random_state=self.random_state).fit(sample)
-        self.residual_median_ = float(np.median(_residual_norm(pca, sample)))
-        return pca
-
-    def _reduce(self, X: np.ndarray) -> np.ndarray:
-        """float32 [n, c + 1]: principal components plus the excess distance from their subspace.
-
-        The extra column keeps what PCA would discard: a video unlike the
-        library in directions the library hardly uses projects near the
-        centre of the kept components and would look typical without it.
-        Only distance beyond the library's median counts (``max(0, r - median)``):
-        lying closer to the subspace than usual is not originality.
+        1 - r is the share of the library at least as extreme: an empirical p-value.
+        Summing -log p (Fisher's method) lets a video that is extreme on one member
+        stand out, while a member with nothing to say (middling ranks) adds little,
+        where a plain mean of ranks would let it pull every score towards 50.
         """
-        if self.pca_ is None:
-            return X
-        out = np.empty((len(X), self.pca_.n_components_ + 1), dtype=np.float32)
-        for s in range(0, len(X), _SCORE_BLOCK):
-            block = X[s : s + _SCORE_BLOCK]
-            out[s : s + _SCORE_BLOCK, :-1] = self.pca_.transform(block)
-            out[s : s + _SCORE_BLOCK, -1] = np.maximum(_residual_norm(self.pca_, block) - self.residual_median_, 0)
-        return out
+        floor = 0.5 / self.n_library_  # the most extreme library rank's p-value
+        return sum(w * -np.log(np.clip(1.0 - ranks[name], floor, 1.0)) for name, w in self.weights_.items())
 
-    def _fit_detector(self, name: str, Z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Fit detector ``name`` and return raw float64 [N] scores of every library row."""
-        n = len(Z)
-        limit = self.max_fit_samples
-        fit_rows = np.arange(n) if n <= limit else np.sort(rng.choice(n, limit, replace=False))
-        with _lean():
-            detector = _make_detector(name, min(self.n_neighbors, len(fit_rows) - 1), self.random_state)
-            detector.fit(Z[fit_rows])
-        _drop_scratch(detector)
-        self.detectors_[name] = detector
-        raw = np.empty(n, dtype=np.float64)
-        raw[fit_rows] = detector.decision_scores_
-        rest = np.setdiff1d(np.arange(n), fit_rows, assume_unique=True)
-        if len(rest):
-            raw[rest] = self._decision(name, Z[rest])
-        return raw
+    def _plan(self, data: dict[str, np.ndarray]) -> dict[str, tuple[str, str]]:
+        """Member name -> (modality, method); sets ``weights_``."""
+        unknown = sorted({m for _, m in self.members} - set(METHODS))
+        if unknown or not self.members:
+            raise ValueError(f"unknown members {unknown}; choose methods from {', '.join(METHODS)}")
+        if set(data) == {SINGLE}:
+            methods = list(dict.fromkeys(m for _, m in self.members))
+            plan = {m: (SINGLE, m) for m in methods}
+        else:
+            plan = {f"{mod}_{m}": (mod, m) for mod, m in self.members if mod in data}
+        if not plan:
+            raise ValueError(f"no member uses the embeddings given ({', '.join(data)})")
+        given = {name: float((self.weights or {}).get(name, 1.0)) for name in plan}
+        if min(given.values()) < 0 or sum(given.values()) <= 0:
+            raise ValueError("member weights must be non-negative and not all zero")
+        total = sum(given.values())
+        self.weights_ = {name: w / total for name, w in given.items()}
+        return plan
 
-    def _decision(self, name: str, Z: np.ndarray) -> np.ndarray:
-        detector = self.detectors_[name]
-        out = np.empty(len(Z), dtype=np.float64)
-        with _lean():
-            for s in range(0, len(Z), _SCORE_BLOCK):
-                out[s : s + _SCORE_BLOCK] = detector.decision_function(Z[s : s + _SCORE_BLOCK])
-                _drop_scratch(detector)
+    def _fit_member(self, name: str, modality: str, method: str, X: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
+        """Fit one member and return raw float64 [N] scores of every library row."""
+        if method in ("knn", "density"):
+            labels, dist = self._graph(modality, X)
+            if method == "knn":
+                return _knn_score(dist)
+            return _lof_score(labels, self.lrd_[modality], self.lrd_[modality])
+        sample = X if len(X) <= self.max_fit_samples else X[rng.choice(len(X), self.max_fit_samples, replace=False)]
+        if method == "pca":
+            from sklearn.decomposition import PCA
+
+            c = max(1, min(self.pca_components or X.shape[1], X.shape[1], len(sample) - 1))
+            self.models_[name] = PCA(c, random_state=self.random_state).fit(sample)
+        else:
+            from sklearn.ensemble import IsolationForest
+
+            self.models_[name] = IsolationForest(n_estimators=200, random_state=self.random_state).fit(sample)
+        return self._model_score(name, X)
+
+    def _graph(self, modality: str, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The library's neighbour graph on one modality: int64 [N, k] rows and float64
+        [N, k] cosine distances, nearest first, never the row itself. Built once per fit
+        (``knn`` and ``density`` share it); keeps the index, k-distances and densities."""
+        from reelscope.core.analytics.vector_index import VectorIndex
+
+        if modality in self._graphs:
+            return self._graphs[modality]
+        n, k = len(X), self.k_
+        index = VectorIndex(X.shape[1], exact_below=self.exact_below)
+        index.add([str(i) for i in range(n)], X)
+        labels, dist = self._search(index, X, k + 1)
+        keep = labels != np.arange(n)[:, None]
+        keep[keep.all(axis=1), -1] = False  # self not returned (a duplicate row): drop the farthest
+        labels, dist = labels[keep].reshape(n, k), dist[keep].reshape(n, k)
+        self.index_[modality] = index
+        self.kdist_[modality] = dist[:, -1]
+        self.lrd_[modality] = _lrd(labels, dist, self.kdist_[modality])
+        self._graphs[modality] = labels, dist
+        return labels, dist
+
+    @staticmethod
+    def _search(index, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = np.empty((len(X), min(k, len(index))), dtype=np.int64)
+        dist = np.empty(labels.shape, dtype=np.float64)
+        for s in range(0, len(X), _BLOCK):
+            lab, sims = index.search(X[s : s + _BLOCK], k)
+            labels[s : s + _BLOCK], dist[s : s + _BLOCK] = lab, np.clip(1.0 - sims, 0.0, 2.0)
+        return labels, dist
+
+    def _model_score(self, name: str, X: np.ndarray) -> np.ndarray:
+        model = self.models_[name]
+        out = np.empty(len(X), dtype=np.float64)
+        for s in range(0, len(X), _BLOCK):
+            block = X[s : s + _BLOCK]
+            if hasattr(model, "explained_variance_"):
+                t = model.transform(block) / np.sqrt(np.maximum(model.explained_variance_, 1e-12))
+                out[s : s + _BLOCK] = np.einsum("ij,ij->i", t, t)
+            else:
+                out[s : s + _BLOCK] = -model.score_samples(block)
         return out
 
     # ------------------------------------------------------------------ score
-    def score(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """Percentiles (float64 [n], 0-100, higher = more original) of float32 [n, D] rows.
+    def score(self, X: Embeddings) -> dict[str, np.ndarray]:
+        """Percentiles (float64 [n], 0-100, higher = more original) of new videos.
 
-        Keys: each detector name and ``"ensemble"``. A row identical to a
-        fitted library row gets that row's library percentile (``scores_``);
-        any other row is scored by the fitted detectors and ranked against the
-        library's scores, so a new video is "more original than p% of the
-        library".
+        ``X`` holds the same modalities as :meth:`fit`. Keys: each member and
+        ``"ensemble"``. A video identical to a library row gets that row's library
+        percentiles; any other is scored by the fitted members and ranked against
+        the library, so it is "more original than p% of the library".
         """
         self._check_fitted()
-        X = _check_rows(X, self.n_features_in_)
-        Z = self._reduce(X)
-        out = {
-            name: _percentile(self.reference_[name], self._decision(name, Z)) for name in self.detectors
-        }
-        mean = np.mean([out[d] for d in self.detectors], axis=0)
-        out["ensemble"] = _percentile(self.reference_["ensemble"], mean)
-        known, rows = self._library_rows(X)
+        data = _as_modalities(X, self.n_features_in_)
+        raw = self._raw_new(data)
+        ranks = {name: _percentile(self.reference_[name], raw[name]) / 100.0 for name in self.weights_}
+        out = {name: 100.0 * r for name, r in ranks.items()}
+        out["ensemble"] = _percentile(self.reference_["ensemble"], self._combine(ranks))
+        known, rows = self._library_rows(data)
         for name in out:
             out[name][known] = self.scores_[name][rows]
         return out
 
-    def _library_rows(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _raw_new(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        graphs = {m: self._search(self.index_[m], data[m], self.k_) for m in self.index_}
+        out = {}
+        for name in self.weights_:
+            modality, method = name.rsplit("_", 1) if "_" in name else (SINGLE, name)
+            if method == "knn":
+                out[name] = _knn_score(graphs[modality][1])
+            elif method == "density":
+                labels, dist = graphs[modality]
+                out[name] = _lof_score(labels, self.lrd_[modality], _lrd(labels, dist, self.kdist_[modality]))
+            else:
+                out[name] = self._model_score(name, data[modality])
+        return out
+
+    def _library_rows(self, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(bool [n] "is a fitted row", int64 [n_known] its index in the library)."""
-        keys = _row_keys(X)
+        keys = _row_keys(data)
         pos = np.searchsorted(self._row_keys_, keys).clip(max=len(self._row_keys_) - 1)
         known = self._row_keys_[pos] == keys
         return known, self._row_order_[pos[known]]
@@ -191,125 +309,152 @@ class OriginalityScorer:
             raise RuntimeError("OriginalityScorer is not fitted yet; call fit(X) first")
 
     # ---------------------------------------------------------------- explain
-    def explain(
-        self,
-        X_row: np.ndarray,
-        ids: Sequence[str],
-        X_library: np.ndarray,
-        k: int = 5,
-    ) -> str:
-        """Why a video is (un)original, in plain words.
+    def reasons(self, video: Union[int, Embeddings], k: int = 5) -> OriginalityReasons:
+        """Why ``video`` (a library row, or a new video's ``{modality: float32 [D]}``) scored
+        as it did: its member percentiles and its ``k`` nearest typical videos.
 
-        ``X_row`` float32 [D] is the video's embedding, ``X_library`` float32
-        [N, D] the library's (row i belongs to ``ids[i]``). Names its ``k``
-        closest library videos and compares how far they are with how far a
-        typical library video's ``k`` closest are. The video itself (cosine
-        similarity 1) is left out of its own neighbours.
+        Typical videos are the less original half of the library (ensemble below 50),
+        the video itself left out. "Nearest" weighs each modality's cosine distance by
+        its members' share of the ensemble.
         """
-        library = np.asarray(X_library, dtype=np.float32)
-        x = _check_rows(X_row, library.shape[1])[0]
-        x = x / max(float(np.linalg.norm(x)), 1e-12)
-        if len(ids) != len(library):
-            raise ValueError(f"{len(ids)} ids for {len(library)} library rows")
-        if len(library) < 2:
-            return "The library is too small to compare this video with others."
-        k = max(1, min(k, len(library) - 1))
-        sims = _cosines(x, library)
-        order = np.argsort(-sims, kind="stable")[: k + 1]
-        order = [j for j in order if sims[j] < 1.0 - 1e-6][:k]
-        distance = float(np.mean(1.0 - sims[order]))
-        typical = self._typical_distances(library, k)
-        median = float(np.median(typical))
-        farther = float(np.mean(typical < distance) * 100.0)
-        ratio = distance / max(median, 1e-12)
-
-        parts = []
-        if hasattr(self, "scores_") and library.shape[1] == self.n_features_in_:
-            pct = float(self.score(x[None, :])["ensemble"][0])
-            parts.append(
-                f"More original than {pct:.0f}% of the library "
-                f"(average of {len(self.detectors)} outlier detectors)."
-            )
-        closest = ", ".join(f"{ids[j]} (similarity {sims[j]:.2f})" for j in order)
-        parts.append(f"Its {len(order)} closest videos: {closest}.")
-        parts.append(
-            f"They are on average {distance:.3f} away (cosine distance), {ratio:.1f}x the "
-            f"{median:.3f} that separates a typical library video from its {k} closest; "
-            f"{farther:.0f}% of videos have nearer neighbours."
-        )
-        if ratio >= 1.5:
-            parts.append("Few videos in the library look or sound like it.")
-        elif ratio <= 0.75:
-            parts.append("It sits in a crowded part of the library: many videos look and sound like it.")
+        self._check_fitted()
+        if isinstance(video, (int, np.integer)):
+            row = int(video)
+            vectors = {m: x[row] for m, x in self.library_.items()}
+            members = {name: float(self.scores_[name][row]) for name in self.scores_}
         else:
-            parts.append("Its neighbourhood is about as crowded as most videos'.")
+            row = None
+            vectors = {m: _check_rows(x, self.n_features_in_[m])[0] for m, x in _as_modalities(video).items()}
+            got = self.score({m: v[None, :] for m, v in vectors.items()})
+            members = {name: float(v[0]) for name, v in got.items()}
+        score = members.pop("ensemble")
+        typical = np.flatnonzero(self.scores_["ensemble"] < 50)
+        if row is not None:
+            typical = typical[typical != row]
+        shares = self._modality_shares()
+        k = max(1, min(k, len(typical)))
+        dist = {m: 1.0 - _cosines(_unit(vectors[m]), self.library_[m][typical]) for m in shares}
+        combined = sum(shares[m] * dist[m] for m in shares)
+        nearest = np.argsort(combined, kind="stable")[:k]
+        driver = max(members, key=lambda name: (members[name], self.weights_[name]))
+        return OriginalityReasons(
+            score=score, members=members, driver=driver,
+            nearest_typical=[int(typical[j]) for j in nearest],
+            distance={m: float(np.partition(dist[m], k - 1)[:k].mean()) for m in shares},
+            typical_distance={m: t[0] for m, t in self._typical_distances(k).items()},
+            typical_high={m: t[1] for m, t in self._typical_distances(k).items()})
+
+    def explain(self, video: Union[int, Embeddings], ids: Sequence[str],
+                authors: Optional[Sequence[Optional[str]]] = None, k: int = 5) -> str:
+        """:meth:`reasons` in plain words; ``ids`` (and ``authors``) name the library rows."""
+        r = self.reasons(video, k)
+        shares = self._modality_shares()
+        modality, method = _split(r.driver)
+        parts = [f"More original than {int(r.score)}% of the library."]  # floor: never "100%"
+        if r.score >= 75:
+            parts.append(f"Mostly because its {_WORDS.get(modality, 'content')} {_METHOD_WORDS[method]} "
+                         f"({int(r.members[r.driver])}th percentile, the highest of {len(r.members)} measures).")
+        names = ", ".join(ids[j] + (f" by {authors[j]}" if authors is not None and authors[j] else "")
+                          for j in r.nearest_typical)
+        parts.append(f"Its {len(r.nearest_typical)} nearest typical videos: {names}.")
+        for m in sorted(shares, key=lambda m: -shares[m]):
+            d, t, high = r.distance[m], r.typical_distance[m], r.typical_high[m]
+            what = _WORDS.get(m, "content")
+            # against the spread among typical videos: beyond their 90th percentile is unusual
+            if d >= 1.5 * high:
+                verdict = f"its {what} is unlike any typical video's"
+            elif d > high:
+                verdict = f"its {what} differs somewhat from typical videos'"
+            else:
+                verdict = f"its {what} is as close to typical videos' as they are to each other"
+            parts.append(f"{verdict[0].upper()}{verdict[1:]} ({m} distance to the {len(r.nearest_typical)} "
+                         f"nearest {d:.2f}, {t:.2f} between typical videos).")
         return " ".join(parts)
 
-    def _typical_distances(self, library: np.ndarray, k: int, sample: int = 300) -> np.ndarray:
-        """float32 [m]: mean cosine distance from m sampled library rows to their k closest."""
-        from reelscope.core.analytics.vector_index import exact_top_k
+    def _modality_shares(self) -> dict[str, float]:
+        """modality -> the share of the ensemble its members carry."""
+        shares: dict[str, float] = {}
+        for name, w in self.weights_.items():
+            modality = _split(name)[0]
+            shares[modality] = shares.get(modality, 0.0) + w
+        return shares
 
-        cache = getattr(self, "_typical_cache", None)
-        if cache is None:
-            cache = self._typical_cache = {}
-        key = (id(library), library.shape, k)
-        if key not in cache:
+    def _typical_distances(self, k: int, sample: int = 300) -> dict[str, tuple[float, float]]:
+        """modality -> (median, 90th percentile) over sampled typical videos of the mean
+        cosine distance to their ``k`` nearest other typical videos in that modality."""
+        if k not in self._typical_cache:
             rng = np.random.default_rng(self.random_state)
-            rows = rng.choice(len(library), min(sample, len(library)), replace=False)
-            unit = library[rows] / np.maximum(np.linalg.norm(library[rows], axis=1, keepdims=True), 1e-12)
-            norms = np.linalg.norm(library, axis=1)
-            # Embeddings are unit rows, so inner-product ranking is cosine ranking; the
-            # division below only keeps the scores honest if a caller passes raw rows.
-            labels, sims = exact_top_k(unit, library, k + 1)
-            sims = sims / np.maximum(norms[labels], 1e-12)
-            cache.clear()  # one library at a time
-            cache[key] = np.mean(1.0 - sims[:, 1:], axis=1)
-        return cache[key]
+            typical = np.flatnonzero(self.scores_["ensemble"] < 50)
+            rows = rng.choice(typical, min(sample, len(typical)), replace=False)
+            kk = max(1, min(k, len(typical) - 1))
+            out = {}
+            for m in self._modality_shares():
+                units = _unit(self.library_[m][typical])
+                found = []
+                for start in range(0, len(rows), 16):  # [16, T] distance blocks: bounded memory at 300k
+                    block = rows[start : start + 16]
+                    dist = 1.0 - _unit(self.library_[m][block]) @ units.T
+                    dist[block[:, None] == typical[None, :]] = np.inf  # never its own neighbour
+                    found.append(np.partition(dist, kk - 1, axis=1)[:, :kk].mean(axis=1))
+                found = np.concatenate(found)
+                out[m] = (float(np.median(found)), float(np.percentile(found, 90)))
+            self._typical_cache[k] = out
+        return self._typical_cache[k]
 
 
-def _residual_norm(pca: Any, X: np.ndarray) -> np.ndarray:
-    """float [n]: distance of each row of X [n, D] from the PCA subspace."""
-    return np.linalg.norm(X - pca.inverse_transform(pca.transform(X)), axis=1)
+def driver_words(members: Mapping[str, float]) -> Optional[str]:
+    """What drove a stored score, from its member percentiles (``{"visual_knn": 97, ...}``):
+    e.g. "its picture is unlike its nearest videos (97th percentile)"; None if no member
+    stands out (all below 75)."""
+    known = {n: v for n, v in members.items() if _split(n)[1] in _METHOD_WORDS and v == v}
+    if not known:
+        return None
+    name = max(known, key=lambda n: known[n])
+    if known[name] < 75:
+        return None
+    modality, method = _split(name)
+    return f"its {_WORDS.get(modality, 'content')} {_METHOD_WORDS[method]} ({int(known[name])}th percentile)"
 
 
-def _make_detector(name: str, n_neighbors: int, random_state: int):
-    if name == "iforest":
-        from pyod.models.iforest import IForest
-
-        return IForest(n_estimators=100, random_state=random_state)
-    if name == "ecod":
-        from pyod.models.ecod import ECOD
-
-        return ECOD()
-    if name == "copod":
-        from pyod.models.copod import COPOD
-
-        return COPOD()
-    if name == "knn":
-        from pyod.models.knn import KNN
-
-        # Brute force: trees degrade to it in 32+ dimensions and cost more to build.
-        return KNN(n_neighbors=n_neighbors, method="largest", algorithm="brute")
-    from pyod.models.lof import LOF
-
-    return LOF(n_neighbors=n_neighbors, algorithm="brute", novelty=True)
+# ------------------------------------------------------------------- members
+def _knn_score(dist: np.ndarray) -> np.ndarray:
+    """float64 [n]: mean cosine distance to the k nearest (dist float [n, k])."""
+    return dist.mean(axis=1)
 
 
-@contextmanager
-def _lean() -> Iterator[None]:
-    """Quiet pyod's parameter warnings; cap sklearn's neighbour-search chunks at 64 MB (default 1 GB)."""
-    from sklearn import config_context
-
-    with warnings.catch_warnings(), config_context(working_memory=64):
-        warnings.simplefilter("ignore")
-        yield
+def _lrd(labels: np.ndarray, dist: np.ndarray, kdist: np.ndarray) -> np.ndarray:
+    """float64 [n] local reachability density: 1 / mean reachability distance
+    max(d(x, o), k-distance(o)) to the k neighbours o (``labels`` int [n, k] library rows,
+    ``dist`` float [n, k], ``kdist`` the library's k-distances)."""
+    return 1.0 / np.maximum(np.maximum(dist, kdist[labels]).mean(axis=1), 1e-12)
 
 
-def _drop_scratch(detector: Any) -> None:
-    """ECOD/COPOD keep float64 [N, D] scratch tables after each call; they are recomputed when needed."""
-    for attr in ("U_l", "U_r", "U_skew", "O"):
-        if hasattr(detector, attr):
-            delattr(detector, attr)
+def _lof_score(labels: np.ndarray, lrd: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Local outlier factor (Breunig et al. 2000): the neighbours' mean density ``lrd[labels]``
+    over the row's ``own`` density; about 1 inside a cluster, larger in sparser spots."""
+    return lrd[labels].mean(axis=1) / own
+
+
+# ------------------------------------------------------------------- helpers
+def _split(name: str) -> tuple[str, str]:
+    """Member name -> (modality, method); a single-embedding member has no modality prefix."""
+    return tuple(name.rsplit("_", 1)) if "_" in name else (SINGLE, name)  # type: ignore[return-value]
+
+
+def _as_modalities(X: Embeddings, dims: Optional[Mapping[str, int]] = None) -> dict[str, np.ndarray]:
+    """{modality: float32 [n, D] contiguous}, checked; one array becomes ``{SINGLE: X}``."""
+    data = {SINGLE: X} if not isinstance(X, Mapping) else dict(X)
+    if not data:
+        raise ValueError("no embeddings given")
+    if dims is not None:
+        missing = sorted(set(dims) - set(data))
+        if missing:
+            raise ValueError(f"embeddings missing for {', '.join(missing)}")
+        data = {m: data[m] for m in dims}
+    out = {m: _check_rows(x, None if dims is None else dims[m]) for m, x in data.items()}
+    if len({len(x) for x in out.values()}) > 1:
+        raise ValueError("every modality needs one row per video")
+    return out
 
 
 def _check_rows(X: np.ndarray, dim: Optional[int] = None) -> np.ndarray:
@@ -323,6 +468,11 @@ def _check_rows(X: np.ndarray, dim: Optional[int] = None) -> np.ndarray:
     return np.ascontiguousarray(X)
 
 
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / max(float(np.linalg.norm(x)), 1e-12) if x.ndim == 1 else \
+        x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
 def _percentile(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
     """float64 [n] in [0, 100]: share of the sorted ``reference`` below each value (ties count half)."""
     below = np.searchsorted(reference, values, side="left")
@@ -330,8 +480,9 @@ def _percentile(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
     return 100.0 * (below + not_above) / (2.0 * len(reference))
 
 
-def _row_keys(X: np.ndarray) -> np.ndarray:
-    """uint64 [n] hash of each float32 row's exact bits, to recognise library rows."""
+def _row_keys(data: Mapping[str, np.ndarray]) -> np.ndarray:
+    """uint64 [n] hash of each video's exact float32 bits over every modality, to recognise library rows."""
+    X = np.concatenate([data[m] for m in sorted(data)], axis=1)
     words = X.view(np.uint32)
     mult = np.random.default_rng(12345).integers(1, 2**63, size=X.shape[1], dtype=np.uint64) | np.uint64(1)
     keys = np.zeros(len(X), dtype=np.uint64)
@@ -341,8 +492,8 @@ def _row_keys(X: np.ndarray) -> np.ndarray:
     return keys
 
 
-def _sorted_row_keys(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    keys = _row_keys(X)
+def _sorted_row_keys(data: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    keys = _row_keys(data)
     order = np.argsort(keys, kind="stable")
     return keys[order], order
 
@@ -350,8 +501,7 @@ def _sorted_row_keys(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _cosines(x: np.ndarray, library: np.ndarray) -> np.ndarray:
     """float32 [N]: cosine of unit vector ``x`` [D] with every library row, in blocks."""
     out = np.empty(len(library), dtype=np.float32)
-    for s in range(0, len(library), _SCORE_BLOCK):
-        block = library[s : s + _SCORE_BLOCK]
-        out[s : s + _SCORE_BLOCK] = (block @ x) / np.maximum(np.linalg.norm(block, axis=1), 1e-12)
+    for s in range(0, len(library), _BLOCK):
+        block = library[s : s + _BLOCK]
+        out[s : s + _BLOCK] = (block @ x) / np.maximum(np.linalg.norm(block, axis=1), 1e-12)
     return out
-

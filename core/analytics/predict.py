@@ -46,7 +46,7 @@ def predict_embedded(library: "Library", analysis: "Analysis", data: "AnalysisDa
                      videos: Sequence[NewVideo], k: int = 10, n_tags: int = 10
                      ) -> list[dict[str, Any]]:
     """The prediction for each embedded video (keys in docs/ANALYTICS.md)."""
-    from reelscope.core.analytics.analyze import originality_scorer
+    from reelscope.core.analytics.analyze import originality_inputs, originality_scorer
     from reelscope.core.analytics.forecast import author_features, context_features, explain_forecast
     from reelscope.core.analytics.forecast import LikeFeatures
     from reelscope.core.analytics.similar import index_for
@@ -60,7 +60,10 @@ def predict_embedded(library: "Library", analysis: "Analysis", data: "AnalysisDa
     similar = index_for(library, analysis.run_id, kind).query(Q, k)
     likes_of = {vid: data.likes_or_none(i) for i, vid in enumerate(data.ids)}
     rs = analysis.result.settings.random_state
-    originality = originality_scorer(rs).fit(data.kind(kind)).score(Q)
+    scorer = originality_scorer(rs).fit(originality_inputs(data.kind))
+    drafts = originality_inputs(lambda m: np.stack([np.asarray(v.vectors[m], np.float32) for v in videos]))
+    originality = scorer.score(drafts)
+    authors = [(v.author.unique_id or v.author.id) if v.author else None for v in data.videos]
 
     forecaster = analysis.forecaster()
     forecasts: list[Optional[dict[str, Any]]] = [None] * len(videos)
@@ -104,6 +107,7 @@ def predict_embedded(library: "Library", analysis: "Analysis", data: "AnalysisDa
             "originality": float(originality["ensemble"][i]),
             "originality_detectors": {name: float(values[i]) for name, values in
                                       originality.items() if name != "ensemble"},
+            "originality_reasons": scorer.explain({m: x[i] for m, x in drafts.items()}, data.ids, authors),
             "run": analysis.run_id,
             "warnings": list(video.warnings),
         })

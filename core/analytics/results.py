@@ -134,13 +134,17 @@ class OriginalityVsLikes(Result):
 
 @dataclass(frozen=True)
 class OriginalityResult(Result):
-    """Detectors used, the most and least original videos (ids, 10 each) and the link
-    with likes (None with fewer than 10 liked videos)."""
+    """Detectors (ensemble members, ``visual_knn`` ...) used, the most and least original
+    videos (ids, 10 each) and the link with likes (None with fewer than 10 liked videos).
+    ``weights``: member -> its share of the ensemble; ``reasons``: id -> why, in words, for
+    the most original videos (both None in analyses stored before they existed)."""
 
     detectors: list[str]
     most_original: list[str]
     least_original: list[str]
     vs_likes: Optional[OriginalityVsLikes] = None
+    weights: Optional[dict[str, float]] = optional()
+    reasons: Optional[dict[str, str]] = optional()
 
 
 # -------------------------------------------------------------------- forecast

@@ -80,6 +80,9 @@ class ReportContent:
         if self.most:
             out.append(f"Most original video: {self.most[0].id}; least original: "
                        f"{self.least[0].id}.")
+            why = (self.summary.originality.reasons or {}).get(self.most[0].id)
+            if why:
+                out.append(f"Why {self.most[0].id} is original: {why}")
         return out
 
     def method_note(self) -> str:
@@ -88,8 +91,10 @@ class ReportContent:
             f"Embeddings come from run {r['id']} ({r['method']}, preset {r['preset']}): video and "
             "audio encoders trained from scratch on this library by self-supervised contrastive "
             "learning (SimCLR-style), with no labels and no downloaded weights. Originality is the "
-            "percentile of a video among the library by an ensemble of outlier detectors (pyod) on "
-            "those embeddings; higher means fewer videos look and sound like it. The like forecast "
+            "percentile of a video among the library by an ensemble of outlier measures on those "
+            "embeddings (neighbour distance, local density, whitened PCA and isolation forest on "
+            "the picture, neighbour distance on the sound; ranks combined by Fisher's method); "
+            "higher means fewer videos look and sound like it. The like forecast "
             "is a ridge regression of log(1 + likes) on the PCA-reduced embedding, author statistics "
             "(followers, hearts, videos, following), duration and posting time, compared on held-out "
             "videos with an author-only and a content-only model; its intervals are cross-conformal "
