@@ -173,6 +173,7 @@ class BinCoverage(Result):
     width_ratio: Optional[float] = optional()
 
 
+@dataclass(frozen=True)
 class ForecastComparison(Result):
     """Author statistics alone vs content alone vs both, on one held-out split."""
 
