@@ -1,5 +1,6 @@
 """Sound synthesis for the demo library: looped "trending sounds", speech-like voices,
-and the edits reposts put on a reused sound (speed, pitch, offset, voice-over, noise, EQ).
+and the edits reposts put on a reused sound (speed, pitch, offset, voice-over, noise, EQ;
+in the hard demo also reverb and a band-limited chain, see :func:`harden_audio_plan`).
 
 A trending sound is a :class:`SoundRecipe` — tempo, key, a melody and bass line, a lead
 timbre (partial ratios and amplitudes, envelope, vibrato), a drum pattern — drawn once
@@ -12,7 +13,7 @@ STFT domain, with fricative noise bursts at syllable onsets. See docs/DEMO.md.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -119,6 +120,10 @@ class AudioPlan:
     eq: str = "flat"
     level_db: float = -18.0  # RMS level in dBFS
     bed: Optional[SoundRecipe] = None  # a unique music bed under original speech
+    # The hard demo's extra damage (none by default): a room and a narrow playback chain.
+    reverb_s: float = 0.0  # RT60 of a synthetic room (0 = dry)
+    reverb_mix: float = 0.0  # wet share of the output, 0..1
+    band_hz: Optional[tuple[float, float]] = None  # high-pass and low-pass corners
 
 
 def draw_audio_plan(rng: np.random.Generator, kind: str, recipe: Optional[SoundRecipe]) -> AudioPlan:
@@ -145,6 +150,25 @@ def draw_audio_plan(rng: np.random.Generator, kind: str, recipe: Optional[SoundR
                      voice, **common)
 
 
+def harden_audio_plan(rng: np.random.Generator, plan: AudioPlan) -> AudioPlan:
+    """The hard demo's edit of ``plan``: a reposted sound is pitched (1-3 semitones) and
+    tempo-shifted (3-10 %) independently, almost always under a louder voice-over; every
+    sound gets lower SNR, a room's reverb and a band-limited playback chain."""
+    if plan.kind == "none":
+        return plan
+    changes: dict = dict(
+        snr_db=float(rng.uniform(0, 15)),
+        reverb_s=float(rng.uniform(0.3, 1.2)), reverb_mix=float(rng.uniform(0.2, 0.5)),
+        band_hz=(float(rng.uniform(150, 500)), float(rng.uniform(2500, 5000))),
+    )
+    if plan.kind == "trending":
+        sign = rng.choice([-1.0, 1.0], size=2)
+        changes.update(speed=float(1 + sign[0] * rng.uniform(0.03, 0.10)),
+                       pitch_semitones=float(sign[1] * rng.uniform(1.0, 3.0)),
+                       voiceover_db=float(rng.uniform(-3, 6)) if rng.random() < 0.85 else None)
+    return replace(plan, **changes)
+
+
 def render_audio(plan: AudioPlan, seconds: float, sr: int = SAMPLE_RATE) -> Optional[np.ndarray]:
     """float32 [N] mono in -1..1, N = round(seconds * sr); None when the post has no sound."""
     if plan.kind == "none":
@@ -161,8 +185,12 @@ def render_audio(plan: AudioPlan, seconds: float, sr: int = SAMPLE_RATE) -> Opti
         if plan.bed is not None:
             bed = render_music(plan.bed, n, sr, 1.0, 1.0, float(rng.uniform(0, plan.bed.loop_s)))
             x = x + _normalise(bed) * 10 ** (rng.uniform(-16, -8) / 20)
+    if plan.reverb_s > 0:
+        x = _reverb(_normalise(x), plan.reverb_s, plan.reverb_mix, rng, sr)
     x = _normalise(x) + _normalise(_pink_noise(rng, n, sr)) * 10 ** (-plan.snr_db / 20)
     x = _equalise(x, plan.eq, sr)
+    if plan.band_hz is not None:
+        x = _band_limit(x, *plan.band_hz, sr)
     x = _normalise(x) * 10 ** (plan.level_db / 20)
     peak = float(np.abs(x).max(initial=0))
     if peak > 0.9:  # soft limiter, as phone apps apply
@@ -345,6 +373,24 @@ def _equalise(x: np.ndarray, curve: str, sr: int) -> np.ndarray:
         g = 1 / (1 + (f / 2500) ** 2)
     else:  # bassboost
         g = 1 + 2.0 / (1 + (f / 150) ** 2)
+    return np.fft.irfft(np.fft.rfft(x) * g, n=len(x)).astype(np.float32)
+
+
+def _reverb(x: np.ndarray, rt60: float, mix: float, rng: np.random.Generator, sr: int) -> np.ndarray:
+    """``x`` in a synthetic room: convolved (FFT) with exponentially decaying noise that
+    falls 60 dB in ``rt60`` seconds, mixed ``mix`` wet; same RMS scale as the dry input."""
+    m = int(rt60 * sr)
+    t = np.arange(m, dtype=np.float32) / sr
+    ir = rng.standard_normal(m).astype(np.float32) * np.exp(-6.91 * t / rt60).astype(np.float32)
+    size = 1 << int(math.ceil(math.log2(len(x) + m)))
+    wet = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(ir, size), size)[:len(x)]
+    return ((1 - mix) * x + mix * _normalise(wet)).astype(np.float32)
+
+
+def _band_limit(x: np.ndarray, low_hz: float, high_hz: float, sr: int) -> np.ndarray:
+    """Fourth-order-like high-pass at ``low_hz`` and low-pass at ``high_hz`` (zero phase)."""
+    f = np.fft.rfftfreq(len(x), 1 / sr)
+    g = 1 / (1 + (low_hz / np.maximum(f, 1)) ** 4) / (1 + (f / high_hz) ** 4)
     return np.fft.irfft(np.fft.rfft(x) * g, n=len(x)).astype(np.float32)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -29,7 +29,7 @@ import numpy as np
 
 from reelscope.demo.audio import SAMPLE_RATE, AudioPlan, draw_audio_plan, render_audio
 from reelscope.demo.video import VisualPlan, render_frames
-from reelscope.demo.world import BAD_KINDS, DemoSpec, World
+from reelscope.demo.world import BAD_KINDS, DemoSpec, World, spec_record
 from reelscope.core.progress import CancelToken, ProgressCallback, Reporter
 from reelscope.core.workers import worker_pool
 from reelscope.training.files import write_bytes_atomic
@@ -187,7 +187,7 @@ def _keep_audio_only(path: Path) -> None:
 def _claim_folder(folder: Path, spec: DemoSpec) -> None:
     """Record the spec in ``folder``; refuse a folder already holding a different demo."""
     marker = folder / ".demo-spec.json"
-    wanted = json.dumps(asdict(spec), sort_keys=True)
+    wanted = json.dumps(spec_record(spec), sort_keys=True)
     if marker.exists():
         found = marker.read_text()
         if json.loads(found) != json.loads(wanted):
@@ -206,7 +206,7 @@ def _dumps(obj: Any) -> bytes:
 
 
 def _main(argv: Optional[list[str]] = None) -> None:
-    """``python -m reelscope.demo.generator FOLDER [--videos N] [--seed S]``: generate, print the time."""
+    """``python -m reelscope.demo.generator FOLDER [--videos N] [--seed S] [--hard]``: generate, print the time."""
     import argparse
     import resource
     import time
@@ -216,9 +216,11 @@ def _main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--videos", type=int, default=DemoSpec.videos)
     parser.add_argument("--seed", type=int, default=DemoSpec.seed)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--hard", action="store_true", help="the harder variant (see DemoSpec.hard)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    demo = generate_demo(args.folder, DemoSpec(videos=args.videos, seed=args.seed), workers=args.workers)
+    demo = generate_demo(args.folder, DemoSpec(videos=args.videos, seed=args.seed, hard=args.hard),
+                         workers=args.workers)
     wall = time.perf_counter() - started
     cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
               for f in ("ru_utime", "ru_stime"))

@@ -5,14 +5,16 @@ Every video is drawn from one integer seed. A scene (:mod:`reelscope.demo.scenes
 draws its structure in colours from a random per-video palette (no category owns a colour),
 then a virtual camera crops/zooms/shakes, a colour grade (hue rotation over the whole
 circle, saturation, contrast, filters) and sensor noise are applied, and caption bars
-are laid over the graded picture the way an editing app would. See docs/DEMO.md.
+are laid over the graded picture the way an editing app would. The hard demo
+(:func:`harden_visual_plan`) grades harder, lets the hue wander and adds drifting stickers.
+See docs/DEMO.md.
 """
 
 from __future__ import annotations
 
 import colorsys
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, Optional
 
 import numpy as np
@@ -39,6 +41,22 @@ class Look:
     zoom_end: float  # ... and at the end: a slow push-in or pull-out
     center: tuple[float, float]  # crop centre as a fraction of the free margin
     shake_px: float  # handheld shake amplitude
+    hue_drift_deg: float = 0.0  # the hard demo's grade wanders this far in hue over the video
+
+
+@dataclass(frozen=True)
+class Sticker:
+    """An overlay an editing app lays on top (emoji-like shape), drifting and maybe blinking;
+    positions are fractions of the frame, velocities fractions per second."""
+
+    shape: str  # "disc" | "box" | "star" | "ring"
+    colour: tuple[int, int, int]
+    size: float  # fraction of the frame width
+    x: float
+    y: float
+    vx: float
+    vy: float
+    blink_hz: float  # 0 = always shown
 
 
 @dataclass(frozen=True)
@@ -61,6 +79,7 @@ class VisualPlan:
     frames: int
     look: Look
     captions: tuple[Caption, ...] = ()
+    stickers: tuple[Sticker, ...] = ()
 
 
 def draw_look(rng: np.random.Generator) -> Look:
@@ -83,6 +102,34 @@ def draw_look(rng: np.random.Generator) -> Look:
     )
 
 
+def harden_visual_plan(rng: np.random.Generator, plan: VisualPlan) -> VisualPlan:
+    """The hard demo's edit of ``plan``: a stronger grade (wider saturation, contrast and
+    brightness, a filter more often, a hue that wanders during the video, more noise and
+    vignette), a moving camera, and 2-5 drifting stickers over the picture."""
+    lk = plan.look
+    zoom = float(rng.uniform(1.1, 1.5))
+    look = replace(
+        lk,
+        saturation=float(rng.uniform(0.2, 1.8)), contrast=float(rng.uniform(0.5, 1.6)),
+        brightness=float(rng.uniform(-60, 60)),
+        filter=str(rng.choice(FILTERS, p=(0.2, 0.16, 0.16, 0.16, 0.16, 0.16))),
+        noise_sd=float(rng.uniform(3, 14)), vignette=float(rng.uniform(0.2, 0.7)) if rng.random() < 0.6 else 0.0,
+        zoom=zoom, zoom_end=float(np.clip(zoom + rng.uniform(-0.3, 0.3), 1.0, 1.8)),
+        shake_px=float(rng.uniform(2, 8)) if rng.random() < 0.7 else 0.0,
+        hue_drift_deg=float(rng.uniform(-120, 120)),
+    )
+    stickers = []
+    for _ in range(int(rng.integers(2, 6))):
+        r, g, b = colorsys.hsv_to_rgb(rng.random(), rng.uniform(0.4, 1.0), rng.uniform(0.5, 1.0))
+        speed = rng.uniform(0.0, 0.25)
+        angle = rng.uniform(0, 2 * np.pi)
+        stickers.append(Sticker(str(rng.choice(_STICKER_SHAPES)), (int(r * 255), int(g * 255), int(b * 255)),
+                                float(rng.uniform(0.12, 0.35)), float(rng.random()), float(rng.random()),
+                                float(speed * math.cos(angle)), float(speed * math.sin(angle)),
+                                float(rng.uniform(0.5, 3.0)) if rng.random() < 0.4 else 0.0))
+    return replace(plan, look=look, stickers=tuple(stickers))
+
+
 def render_frames(plan: VisualPlan) -> Iterator[np.ndarray]:
     """Yield ``plan.frames`` uint8 [H, W, 3] RGB frames."""
     rng = np.random.default_rng(plan.seed)
@@ -94,9 +141,14 @@ def render_frames(plan: VisualPlan) -> Iterator[np.ndarray]:
     camera = _Camera(plan.look, w, h, duration)
     grade = _Grade(plan.look, w, h, rng)
     captions = _CaptionLayer(plan.captions, w, h, rng)
+    stickers = _StickerLayer(plan.stickers, w, h) if plan.stickers else None
     for i in range(plan.frames):
         t = i / plan.fps
+        if plan.look.hue_drift_deg:
+            grade.set_hue(plan.look.hue_deg + plan.look.hue_drift_deg * t / duration)
         frame = grade(camera(scene.frame(t), t), i)
+        if stickers is not None:
+            stickers.apply(frame, t)
         captions.apply(frame, t)
         yield frame
 
@@ -179,7 +231,22 @@ class _Grade:
     """Colour matrix (hue rotation, saturation, filter), contrast, vignette and noise."""
 
     def __init__(self, look: Look, w: int, h: int, rng: np.random.Generator) -> None:
-        a = math.radians(look.hue_deg)
+        self.look = look
+        self.set_hue(look.hue_deg)
+        self.vignette = None
+        if look.vignette:
+            y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+            r2 = ((x - w / 2) / (w / 2)) ** 2 + ((y - h / 2) / (h / 2)) ** 2
+            gain = (1 - look.vignette * np.clip(r2 / 2, 0, 1)) * 255
+            self.vignette = Image.fromarray(np.repeat(gain[..., None], 3, 2).astype(np.uint8))
+        # A small bank of noise frames, cycled: fresh noise per frame costs more than it adds.
+        self.noise = (np.round(rng.standard_normal((4, h, w, 1)) * look.noise_sd).astype(np.int16)
+                      if look.noise_sd > 0.5 else None)
+
+    def set_hue(self, hue_deg: float) -> None:
+        """Rebuild the colour matrix for a hue rotation of ``hue_deg`` degrees."""
+        look = self.look
+        a = math.radians(hue_deg)
         k = np.ones(3, np.float32) / math.sqrt(3)  # rotate about the grey axis
         kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]], np.float32)
         hue = np.eye(3, dtype=np.float32) + math.sin(a) * kx + (1 - math.cos(a)) * (kx @ kx)
@@ -190,15 +257,6 @@ class _Grade:
         lift = 20 if look.filter == "fade" else 0  # faded blacks
         offset = 128 * (1 - look.contrast) + look.brightness + lift
         self.matrix = tuple(float(v) for row in look.contrast * m for v in (*row, offset))
-        self.vignette = None
-        if look.vignette:
-            y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-            r2 = ((x - w / 2) / (w / 2)) ** 2 + ((y - h / 2) / (h / 2)) ** 2
-            gain = (1 - look.vignette * np.clip(r2 / 2, 0, 1)) * 255
-            self.vignette = Image.fromarray(np.repeat(gain[..., None], 3, 2).astype(np.uint8))
-        # A small bank of noise frames, cycled: fresh noise per frame costs more than it adds.
-        self.noise = (np.round(rng.standard_normal((4, h, w, 1)) * look.noise_sd).astype(np.int16)
-                      if look.noise_sd > 0.5 else None)
 
     def __call__(self, image: Image.Image, i: int) -> np.ndarray:
         """The graded picture as a writable uint8 [H, W, 3] array."""
@@ -235,3 +293,48 @@ class _CaptionLayer:
             if cap.start_s <= t < cap.end_s:
                 region = frame[y:y + rgb.shape[0], x:x + rgb.shape[1]]
                 region[:] = (region * (1 - alpha) + rgb * alpha).astype(np.uint8)
+
+
+_STICKER_SHAPES = ("disc", "box", "star", "ring")
+
+
+class _StickerLayer:
+    """Stickers drawn once as RGBA sprites, composited where each has drifted to (bouncing
+    off the frame's edges), blinking ones shown half of each period."""
+
+    def __init__(self, stickers: tuple[Sticker, ...], w: int, h: int) -> None:
+        self.w, self.h, self.items = w, h, []
+        for st in stickers:
+            s = max(4, int(st.size * w))
+            img = Image.new("RGBA", (s, s), (0, 0, 0, 0))
+            d = ImageDraw.Draw(img)
+            fill = (*st.colour, 255)
+            if st.shape == "disc":
+                d.ellipse((0, 0, s - 1, s - 1), fill=fill, outline=(255, 255, 255, 255), width=max(1, s // 12))
+            elif st.shape == "box":
+                d.rounded_rectangle((0, 0, s - 1, s - 1), radius=s // 5, fill=fill)
+            elif st.shape == "ring":
+                d.ellipse((0, 0, s - 1, s - 1), outline=fill, width=max(2, s // 5))
+            else:  # five-pointed star
+                c = (s - 1) / 2
+                pts = [(c + c * (1 if k % 2 == 0 else 0.45) * math.sin(k * math.pi / 5),
+                        c - c * (1 if k % 2 == 0 else 0.45) * math.cos(k * math.pi / 5)) for k in range(10)]
+                d.polygon(pts, fill=fill)
+            rgba = np.asarray(img, np.float32)
+            self.items.append((st, s, rgba[..., :3], rgba[..., 3:] / 255.0))
+
+    def apply(self, frame: np.ndarray, t: float) -> None:
+        for st, s, rgb, alpha in self.items:
+            if st.blink_hz and (t * st.blink_hz) % 1.0 >= 0.5:
+                continue
+            x = int(_bounce(st.x + st.vx * t) * (self.w - s))
+            y = int(_bounce(st.y + st.vy * t) * (self.h - s))
+            region = frame[y:y + s, x:x + s]
+            a = alpha[:region.shape[0], :region.shape[1]]
+            region[:] = (region * (1 - a) + rgb[:region.shape[0], :region.shape[1]] * a).astype(np.uint8)
+
+
+def _bounce(u: float) -> float:
+    """Fold a position in fractions of the free range back into 0..1, as a ball off walls."""
+    u = u % 2.0
+    return 2.0 - u if u > 1.0 else u

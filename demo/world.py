@@ -18,9 +18,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from reelscope.demo.audio import draw_audio_plan, make_recipe
+from reelscope.demo.audio import AudioPlan, draw_audio_plan, harden_audio_plan, make_recipe
 from reelscope.demo.scenes import ATYPICAL, ATYPICAL_PATTERNS, CATEGORIES
-from reelscope.demo.video import Caption, VisualPlan, draw_look
+from reelscope.demo.video import Caption, VisualPlan, draw_look, harden_visual_plan
 
 GROUND_TRUTH_FORMAT = "reelscope-demo-ground-truth"
 GROUND_TRUTH_VERSION = 1
@@ -70,6 +70,18 @@ class DemoSpec:
     fps: int = 15
     min_s: float = 4.0
     max_s: float = 8.0
+    # Harder to read: stronger grades and stickers over the picture; reposted sounds pitched
+    # and tempo-shifted independently under louder voice-over, noise, reverb, a narrow band.
+    hard: bool = False
+
+
+def spec_record(spec: DemoSpec) -> dict[str, Any]:
+    """``spec`` as recorded in a demo folder; ``hard`` only when set, so demos made before
+    the flag existed keep their exact records."""
+    out = asdict(spec)
+    if not spec.hard:
+        del out["hard"]
+    return out
 
 
 # ------------------------------------------------------------ the world
@@ -178,6 +190,9 @@ class World:
             captions.append(Caption(_pick(rng, _CAPTIONS), start, start + float(rng.uniform(1.5, 6))))
         visual = VisualPlan(category, pattern, int(rng.integers(2**31)), spec.width, spec.height, spec.fps,
                             frames, draw_look(rng), tuple(captions))
+        if spec.hard:  # its own stream: the plain demo's draws stay exactly as they were
+            hard_rng = np.random.default_rng([spec.seed, 5, i])
+            audio, visual = harden_audio_plan(hard_rng, audio), harden_visual_plan(hard_rng, visual)
 
         pop = self.popularity(sound, when) if sound is not None else 0.0
         originality = (1.0 if atypical else 0.0) + (0.3 if kind == "original" else 0.0)
@@ -238,10 +253,13 @@ class World:
                 "sound_edit": None if a.kind != "trending" else {
                     "speed": round(a.speed, 4), "pitch_semitones": round(a.pitch_semitones, 3),
                     "offset_s": round(a.offset_s, 3), "voiceover_db": None if a.voiceover_db is None
-                    else round(a.voiceover_db, 2), "snr_db": round(a.snr_db, 2), "eq": a.eq},
+                    else round(a.voiceover_db, 2), "snr_db": round(a.snr_db, 2), "eq": a.eq,
+                    **_hard_audio_record(a)},
                 "hashtags": p["hashtags"],
                 "look": {"filter": v.look.filter, "hue_deg": round(v.look.hue_deg, 1),
-                         "captions": len(v.captions)},
+                         "captions": len(v.captions),
+                         **({"hue_drift_deg": round(v.look.hue_drift_deg, 1), "stickers": len(v.stickers)}
+                            if self.spec.hard else {})},
                 "likes": {"expected_log_likes": round(p["expected"], 6),
                           "components": {k: round(x, 6) for k, x in p["parts"].items()},
                           "sound_popularity": round(p["popularity"], 6), "originality": p["originality"],
@@ -249,7 +267,7 @@ class World:
                           "likes": p["likes"]},
             }
         return {
-            "format": GROUND_TRUTH_FORMAT, "version": GROUND_TRUTH_VERSION, "spec": asdict(self.spec),
+            "format": GROUND_TRUTH_FORMAT, "version": GROUND_TRUTH_VERSION, "spec": spec_record(self.spec),
             "categories": list(CATEGORIES) + [ATYPICAL],
             "likes_model": LIKES_MODEL | {"formula": "ln(likes) = intercept + log_followers*ln(followers) "
                                           "+ category[c] + sound_popularity*pop + originality*orig "
@@ -269,6 +287,14 @@ class World:
             "bad_files": [{"id": b["id"], "path": f"videos/{b['id']}.mp4", "kind": b["kind"],
                            "in_metadata": True, "expected_error": BAD_KINDS[b["kind"]]} for b in self.bad],
         }
+
+
+def _hard_audio_record(a: AudioPlan) -> dict[str, Any]:
+    """The hard demo's extra sound edits, for the ground truth (nothing for a plain demo)."""
+    if a.band_hz is None:
+        return {}
+    return {"reverb_s": round(a.reverb_s, 3), "reverb_mix": round(a.reverb_mix, 3),
+            "band_hz": [round(a.band_hz[0], 1), round(a.band_hz[1], 1)]}
 
 
 def _item(p: dict[str, Any], spec: DemoSpec) -> dict[str, Any]:

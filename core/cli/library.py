@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="folder for the generated videos and the library (default: ./reelscope-demo)")
     p.add_argument("--videos", type=count(1), default=300, help="number of demo videos (default 300)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--hard", action="store_true",
+                   help="a harder demo: stronger colour grades and stickers; reused sounds pitched and "
+                   "tempo-shifted under voice-over, noise and reverb (for benchmarks)")
     p.add_argument("--preset", default="small", help="training preset (default small)")
     p.add_argument("--time-budget", type=positive_float, default=10.0, metavar="MINUTES",
                    help="training time limit in minutes (default 10)")
@@ -167,7 +170,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     bars = TerminalProgress(quiet=args.quiet)
     try:
         with cancel_on_interrupt() as cancel:
-            demo = generate_demo(root / "source", DemoSpec(videos=args.videos, seed=args.seed),
+            demo = generate_demo(root / "source", DemoSpec(videos=args.videos, seed=args.seed, hard=args.hard),
                                  progress=bars, cancel=cancel)
     except Cancelled:
         print("Cancelled: run the same command again to resume.", file=sys.stderr)
