@@ -26,7 +26,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, TYPE_CHECKING
+from typing import Any, Optional, Sequence, TYPE_CHECKING
 
 import numpy as np
 
@@ -42,6 +42,8 @@ DAMAGED = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFil
 if TYPE_CHECKING:
     from reelscope.core.analytics.forecast import LikeForecaster
     from reelscope.core.analytics.hashtags import HashtagSuggester
+    from reelscope.core.analytics.sound_match import SoundMatches
+    from reelscope.core.ingest.media.soundprint import SoundPrint
     from reelscope.core.store.library import Library
     from reelscope.core.store.models import TrainingRun
 
@@ -80,6 +82,18 @@ class Analysis:
             with np.load(path, allow_pickle=False) as z:
                 return LikeForecaster.from_arrays(z)
         except DAMAGED:  # cut short by a crash: as if missing, until 'reelscope analyze' rewrites it
+            return None
+
+    def sound_neighbours(self) -> Optional["SoundNeighbours"]:
+        """Each video's closest sounds by note matching; None for analyses made from
+        the audio embeddings alone (older ones, or libraries without readable audio)."""
+        path = self.folder / "sounds.npz"
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return SoundNeighbours.from_arrays(z)
+        except DAMAGED:
             return None
 
     def suggester(self, data: AnalysisData) -> Optional["HashtagSuggester"]:
@@ -186,6 +200,7 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     cancel) -> Outcome`` -> save; nothing is written until every analysis is done.
     """
     from reelscope.core.analytics.similar import index_for
+    from reelscope.core.analytics.sound_match import library_prints
     from reelscope.training import faults
     from reelscope.training.files import sweep_temps, write_bytes_atomic
 
@@ -203,7 +218,10 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
         return lambda event: report.update(message=f"{step}: {event.message}")
 
     report.update(0, "sounds")
-    sounds = run_sounds(data, params, inside("sounds"), cancel)
+    prints = library_prints(library, data.videos, cancel=(lambda: cancel.cancelled) if cancel is not None else None,
+                            progress=lambda done, total: report.update(
+                                message=f"sound prints {done}/{total}"))
+    sounds = run_sounds(data, params, inside("sounds"), cancel, prints=prints)
     report.step(message="originality")
     labels = sounds.columns.get("sound_cluster")
     originality = run_originality(data, params, inside("originality"), cancel,
@@ -233,7 +251,8 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     # The old summary must not vouch for new files: a kill while they are replaced would
     # pair it with the new scores. Without it the analysis is missing, and done again.
     (folder / "summary.json").unlink(missing_ok=True)
-    for name, model in (("forecast.npz", forecast.model), ("hashtags.npz", hashtags.model)):
+    for name, model in (("forecast.npz", forecast.model), ("hashtags.npz", hashtags.model),
+                        ("sounds.npz", sounds.model)):
         if model is None:
             (folder / name).unlink(missing_ok=True)
         else:
@@ -371,15 +390,43 @@ def run_hashtags(data: AnalysisData, params: AnalysisParams,
 
 def run_sounds(data: AnalysisData, params: AnalysisParams,
                progress: Optional[ProgressCallback] = None,
-               cancel: Optional[CancelToken] = None) -> Outcome:
-    """Sound clusters from the audio embeddings (column ``sound_cluster``) and their
-    trends. A clustering that fails numerically is reported in the result, not raised:
-    one failed analysis must not stop the rest."""
-    from reelscope.core.analytics.sounds import sound_clusters, sound_trends
+               cancel: Optional[CancelToken] = None,
+               prints: Optional[Sequence[Optional["SoundPrint"]]] = None) -> Outcome:
+    """Which videos share a sound (column ``sound_cluster``), how each sound's use
+    moved, and where the metadata disagrees.
 
-    Reporter("sounds", None, progress, cancel).update(message="clustering the audio")
+    With sound ``prints`` (one per video, None where the file could not be read) the
+    groups come from matching the notes themselves (:mod:`sound_match`), which survives
+    transposition, tempo changes and voice-over; each video's closest sounds are kept
+    (the outcome's model, ``sounds.npz``) for "similar by sound". Without prints, from
+    the audio embeddings. A clustering that fails numerically is reported in the
+    result, not raised: one failed analysis must not stop the rest."""
+    from reelscope.core.analytics.sounds import sound_clusters, sound_groups, sound_trends
+
+    report = Reporter("sounds", None, progress, cancel)
+    original = _metadata_original(data)
+    usable = [i for i, p in enumerate(prints or []) if p is not None and not p.empty]
+    model = None
     try:
-        clusters = sound_clusters(data.kind("audio"), data.ids, data.sound_ids)
+        if len(usable) >= 2:
+            from reelscope.core.analytics.sound_match import cluster_matches, is_sure, match_prints
+
+            matches = match_prints([prints[i] for i in usable],  # type: ignore[index]
+                                   progress=lambda done, total: report.update(
+                                       message=f"matching sounds {done}/{total}"),
+                                   cancel=(lambda: cancel.cancelled) if cancel is not None else None)
+            labels_usable, threshold, support = cluster_matches(matches)
+            components = np.arange(len(data.ids), dtype=np.int64) + len(usable)  # the rest: alone
+            components[usable] = labels_usable
+            sure = np.zeros(len(data.ids), bool)
+            sure[usable] = is_sure(support, threshold)
+            clusters = sound_groups(components, data.ids, data.sound_ids, threshold, "alignment",
+                                    metadata_original=original, sure=sure)
+            model = SoundNeighbours([data.ids[i] for i in usable], matches)
+        else:
+            report.update(message="clustering the audio embeddings")
+            clusters = sound_clusters(data.kind("audio"), data.ids, data.sound_ids,
+                                      metadata_original=original)
     except (ValueError, FloatingPointError) as exc:
         return Outcome(SoundResult(error=f"sound clustering failed: {exc}"))
     trends = sound_trends(data.videos, clusters)
@@ -392,7 +439,54 @@ def run_sounds(data: AnalysisData, params: AnalysisParams,
                "metadata_mismatches": len(clusters["mismatches"]),
                "mismatches": clusters["mismatches"][:50], "trends": trends[:100]}
     labels = np.asarray(clusters["labels"], dtype=np.int64)
-    return Outcome(SoundResult.from_json(jsonable(summary)), {"sound_cluster": labels.astype(np.float64)})
+    return Outcome(SoundResult.from_json(jsonable(summary)), {"sound_cluster": labels.astype(np.float64)},
+                   model=model)
+
+
+def _metadata_original(data: AnalysisData) -> list[bool]:
+    """Does each post's metadata call its sound original? Its own flag where the
+    metadata has one; else when it names no sound or one no other video uses."""
+    from collections import Counter
+
+    uses = Counter(s for s in data.sound_ids if s is not None)
+    out = []
+    for v, s in zip(data.videos, data.sound_ids):
+        flag = v.sound.original if v.sound is not None else None
+        out.append(bool(flag) if flag is not None else (s is None or uses[s] < 2))
+    return out
+
+
+@dataclass(frozen=True)
+class SoundNeighbours:
+    """Each matched video's closest sounds, stored as ``sounds.npz`` beside the scores:
+    ``ids`` [M], ``neighbours`` int [M, k] rows into ``ids`` (-1 where fewer) and
+    ``scores`` float [M, k] alignment strengths."""
+
+    ids: list[str]
+    matches: "SoundMatches"
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"ids": np.asarray(self.ids, dtype=str), "neighbours": self.matches.neighbours,
+                "scores": self.matches.scores}
+
+    def of(self, video_id: str, k: int = 10) -> list[tuple[str, float]]:
+        """(id, strength) of the videos sounding most like ``video_id``, best first."""
+        try:
+            row = self.ids.index(video_id)
+        except ValueError:
+            return []
+        out = []
+        for r, s in zip(self.matches.neighbours[row], self.matches.scores[row]):
+            if r >= 0 and len(out) < k:
+                out.append((self.ids[int(r)], float(s)))
+        return out
+
+    @classmethod
+    def from_arrays(cls, z: Any) -> "SoundNeighbours":
+        from reelscope.core.analytics.sound_match import SoundMatches
+
+        return cls([str(i) for i in z["ids"]], SoundMatches(np.asarray(z["neighbours"], np.int64),
+                                                             np.asarray(z["scores"], np.float32)))
 
 
 # --------------------------------------------------------------------- helpers

@@ -42,6 +42,9 @@ BARE_MEMBERS = ("knn", "classifier", "caption", "author")  # a draft: no tags ch
 _WORD = re.compile(r"(?<![#@\w])[^\W_]{2,}", re.UNICODE)
 
 
+CLASSIFIER_DIMS = 32  # principal directions the per-tag classifier is fitted on
+
+
 def normalise_tag(tag: str) -> str:
     """``'#FYP '`` -> ``'fyp'``; ``''`` when nothing of a tag is left (the importer's rule)."""
     from reelscope.core.ingest.metadata import normalise_hashtag
@@ -136,8 +139,13 @@ class HashtagSuggester:
         self.x_mean_ = Xf.mean(axis=0)
         self.x_scale_ = Xf.std(axis=0)
         self.x_scale_[self.x_scale_ < 1e-12] = 1.0
-        self.coef_, self.intercept_ = fit_multilabel_logistic(
-            (Xf - self.x_mean_) / self.x_scale_, self.Y_[rows].astype(np.float64), self.C)
+        Xs = (Xf - self.x_mean_) / self.x_scale_
+        # The classifier sees the leading principal directions only: a few hundred tags
+        # times the full width is more weights than a library has posts to fit them with,
+        # and each cross-validation fold refits it. Folded back: coef_ stays [P, T].
+        basis = np.linalg.svd(Xs, full_matrices=False)[2][:CLASSIFIER_DIMS].T  # [P, k]
+        coef, self.intercept_ = fit_multilabel_logistic(Xs @ basis, self.Y_[rows].astype(np.float64), self.C)
+        self.coef_ = basis @ coef
 
     def _neighbour_pseudo_counts(self, rng: np.random.Generator, sample: int = 2000) -> np.ndarray:
         """float [T]: :func:`_pseudo_counts` with the bank's neighbourhoods (of up to
@@ -616,6 +624,7 @@ def fit_multilabel_logistic(X: np.ndarray, Y: np.ndarray, C: float = 1.0,
     ``X`` float64 [N, P], ``Y`` float64 {0,1} [N, T]; returns ``W`` [P, T], ``b`` [T].
     """
     from scipy.optimize import minimize
+    from threadpoolctl import threadpool_limits
 
     n, p = X.shape
     t = Y.shape[1]
@@ -633,7 +642,10 @@ def fit_multilabel_logistic(X: np.ndarray, Y: np.ndarray, C: float = 1.0,
         return float(value), grad
 
     theta0 = np.concatenate([np.zeros(p * t), np.log(prior / (1 - prior))])
-    res = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
+    # Hundreds of small products: BLAS threads only add hand-offs (10x slower on a busy
+    # 2-core machine, measured), so one thread does them.
+    with threadpool_limits(1):
+        res = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
     return res.x[: p * t].reshape(p, t), res.x[p * t:]
 
 

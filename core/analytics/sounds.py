@@ -86,7 +86,32 @@ def sound_clusters(
     rows = np.repeat(np.arange(n), keep.sum(axis=1))
     graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, labels_nn[keep])), shape=(n, n))
     _, components = connected_components(graph, directed=False)
+    return sound_groups(components, ids, sound_ids, threshold, method, metadata_original=metadata_original)
 
+
+def sound_groups(
+    components: np.ndarray,
+    ids: Sequence[str],
+    metadata_sound_ids: Sequence[Optional[str]],
+    threshold: float,
+    threshold_method: str,
+    *,
+    metadata_original: Optional[Sequence[bool]] = None,
+    sure: Optional[Sequence[bool]] = None,
+) -> dict[str, Any]:
+    """The result of :func:`sound_clusters` from any grouping of the videos.
+
+    ``components`` int [N]: a group label per video (any numbering; alone = its own
+    label) — from the embedding graph above or from
+    :func:`reelscope.core.analytics.sound_match.cluster_matches`. Relabels them by
+    size (0 = the most used) and compares them with the metadata. ``sure`` bool [N]:
+    which videos belong to their group firmly enough to contradict their metadata
+    (default: all); the others stay in their group but are not listed as mismatches.
+    """
+    ids = [str(i) for i in ids]
+    sound_ids = [None if s is None or str(s) == "" else str(s) for s in metadata_sound_ids]
+    components = np.asarray(components, dtype=np.int64)
+    _, components = np.unique(components, return_inverse=True)
     sizes_raw = np.bincount(components)
     order = np.argsort(-sizes_raw, kind="stable")  # relabel: 0 = the most used sound
     rank = np.empty_like(order)
@@ -100,6 +125,9 @@ def sound_clusters(
     else:
         original = np.asarray(metadata_original, dtype=bool)
     cluster_sound, mismatches = _compare_with_metadata(ids, sound_ids, original, labels, sizes)
+    if sure is not None:
+        sure = np.asarray(sure, dtype=bool)
+        mismatches = [m for m in mismatches if sure[m["index"]]]
     return {
         "ids": ids,
         "labels": labels,
@@ -108,7 +136,7 @@ def sound_clusters(
         "cluster_sound": cluster_sound,
         "mismatches": mismatches,
         "threshold": float(threshold),
-        "threshold_method": method,
+        "threshold_method": threshold_method,
     }
 
 
@@ -223,7 +251,7 @@ def sound_trends(videos: "Iterable[Video]", clusters: dict[str, Any], min_videos
             continue
         known = [videos[v] for v in members if v in videos]
         sound_id = clusters["cluster_sound"][c]
-        title = next((v.sound.title for v in known if v.sound and v.sound.id == sound_id), None)
+        title = group_title(known, sound_id)
         dated = sorted((v.posted_at, v.id) for v in known if v.posted_at is not None)
         times = np.array([t for t, _ in dated], dtype=np.float64)
         likes = [v.likes for v in known if v.likes is not None]
@@ -253,6 +281,24 @@ def sound_trends(videos: "Iterable[Video]", clusters: dict[str, Any], min_videos
         )
     out.sort(key=lambda t: (-t["n_videos"], t["cluster"]))
     return out
+
+
+def group_title(videos: "Sequence[Video]", sound_id: Optional[str] = None) -> Optional[str]:
+    """What a group of videos sharing a sound is called: the most common title their
+    metadata gives it, leaving out "original sound - …" labels unless nothing else
+    names it (reposts often call a trending song their own)."""
+    titles = Counter(v.sound.title for v in videos if v.sound and v.sound.title)
+    if not titles:
+        return None
+    named = Counter({t: n for t, n in titles.items() if not t.lower().startswith("original sound")})
+    pick = named or titles
+    best = max(pick.values())
+    # Ties go to the title of the sound id most members share, then alphabetically.
+    tied = sorted(t for t, n in pick.items() if n == best)
+    for v in videos:
+        if v.sound and v.sound.id == sound_id and v.sound.title in tied:
+            return v.sound.title
+    return tied[0]
 
 
 def trend_typicality(audio_or_fused: np.ndarray, clusters: dict[str, Any], video_index: int) -> float:

@@ -393,7 +393,7 @@ def _process(path: str, cache: ClipCache, spec: CacheSpec) -> dict:
             thumb = cache.thumb_path(digest)
             write_bytes_atomic(thumb, decoded.thumbnail_jpeg)
             write_bytes_atomic(info_path, json.dumps(entry).encode())
-            cache.write(digest, decoded.frames, decoded.mel)
+            cache.write(digest, decoded.frames, decoded.mel, sound=decoded.sound)
     except MediaError as exc:
         return {"error": str(exc), **_stat_fields(path)}
     except PermissionError:

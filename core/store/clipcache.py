@@ -22,6 +22,8 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from typing import Optional
+
 import numpy as np
 
 from reelscope.training import faults
@@ -84,6 +86,14 @@ class ClipCache:
     def mel_path(self, content_hash: str) -> Path:
         return self.root / "clips" / safe_hash(content_hash)[:2] / f"{content_hash}.mel.npy"
 
+    def sound_path(self, content_hash: str) -> Path:
+        """The sound print (:mod:`reelscope.core.ingest.media.soundprint`): optional, made
+        at import or when an analysis first needs it; its file name carries the print's
+        version, so a changed recipe simply finds none."""
+        from reelscope.core.ingest.media.soundprint import PRINT_VERSION
+
+        return self.root / "clips" / safe_hash(content_hash)[:2] / f"{content_hash}.sound{PRINT_VERSION}.npy"
+
     def info_path(self, content_hash: str) -> Path:
         """JSON sidecar: probe info, frame times and decode warnings of the entry."""
         return self.root / "clips" / safe_hash(content_hash)[:2] / f"{content_hash}.json"
@@ -102,10 +112,24 @@ class ClipCache:
         """float16 [n_mels, A]; A == 0 for a video without audio."""
         return np.load(self.mel_path(content_hash), mmap_mode="r" if mmap else None)
 
-    def write(self, content_hash: str, frames: np.ndarray, mel: np.ndarray) -> None:
+    def sound(self, content_hash: str) -> Optional[np.ndarray]:
+        """int16 [P + 1, 2] (see ``SoundPrint.to_array``), or None when not made yet
+        or unreadable (a crash mid-write leaves no file: writes are atomic)."""
+        try:
+            return np.load(self.sound_path(content_hash))
+        except (OSError, ValueError, EOFError):
+            return None
+
+    def write_sound(self, content_hash: str, sound: np.ndarray) -> None:
+        atomic_save_npy(self.sound_path(content_hash), np.asarray(sound, np.int16))
+
+    def write(self, content_hash: str, frames: np.ndarray, mel: np.ndarray,
+              sound: Optional[np.ndarray] = None) -> None:
         """Store one entry; the frames file is renamed last so ``has`` implies complete."""
         if frames.dtype != np.uint8 or frames.ndim != 4:
             raise ValueError(f"frames must be uint8 [T,S,S,3], got {frames.dtype} {frames.shape}")
+        if sound is not None:
+            self.write_sound(content_hash, sound)
         atomic_save_npy(self.mel_path(content_hash), mel.astype(np.float16, copy=False))
         faults.point("cache.mel_only")
         atomic_save_npy(self.frames_path(content_hash), frames)

@@ -26,16 +26,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Optional
 
 import av
 import numpy as np
 
 from reelscope.core.store.clipcache import CacheSpec
+from reelscope.core.ingest.media.audio import AudioCollector
 from reelscope.core.ingest.media.errors import ONE_FRAME, MediaError, as_media_error
 from reelscope.core.ingest.media.files import open_media
 from reelscope.core.ingest.media.images import square_rgb, thumbnail_jpeg
 from reelscope.core.ingest.media.melspec import log_mel
 from reelscope.core.ingest.media.pick import pick_frames
+from reelscope.core.ingest.media.soundprint import SAMPLE_RATE as PRINT_RATE, sound_print
 from reelscope.core.ingest.media.scan import check_truncation, scan_packets, target_times
 from reelscope.core.ingest.media.streams import (
     MediaInfo,
@@ -65,6 +68,7 @@ class DecodedMedia:
     mel: np.ndarray
     thumbnail_jpeg: bytes
     warnings: list[str] = field(default_factory=list)
+    sound: Optional[np.ndarray] = None  # the sound print's array, when the audio has one
 
 
 def probe(path: str | os.PathLike) -> MediaInfo:
@@ -125,11 +129,28 @@ def decode_for_cache(path: str | os.PathLike, spec: CacheSpec) -> DecodedMedia:
     frames = np.stack([square_rgb(picked[i][1], spec.size, rotation) for i in range(spec.frames)])
     frame_times = tuple(round(picked[i][0] - scan.start, 6) for i in range(spec.frames))
     thumbnail = thumbnail_jpeg(picked[spec.frames // 2][1], spec.thumb_width, rotation)
+    sound = None
     if audio is not None:
         mel = log_mel(scan.wave, spec)
+        if spec.sample_rate == PRINT_RATE:
+            sound = sound_print(scan.wave).to_array()
     else:
         mel = np.zeros((spec.n_mels, 0), dtype=np.float16)
-    return DecodedMedia(info, frames, frame_times, mel, thumbnail, warnings)
+    return DecodedMedia(info, frames, frame_times, mel, thumbnail, warnings, sound)
+
+
+def decode_audio(path: str | os.PathLike, sample_rate: int = PRINT_RATE, max_s: float = 60.0) -> np.ndarray:
+    """float32 [N] mono at ``sample_rate``, the first ``max_s`` seconds of a file's audio
+    (empty without an audio stream). Raises :class:`MediaError` for an unusable file."""
+    spec = CacheSpec(sample_rate=sample_rate, max_audio_s=max_s)
+    with open_media(path) as container, as_media_error():
+        if not container.streams.audio or container.streams.audio[0].codec_context is None:
+            return np.zeros(0, np.float32)
+        stream = container.streams.audio[0]
+        collector = AudioCollector(stream, spec)
+        for packet in container.demux(stream):
+            collector.add(packet)
+        return collector.finish()[0]
 
 
 def decode_everything(path: str | os.PathLike) -> tuple[int, int]:
