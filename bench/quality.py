@@ -385,17 +385,37 @@ def measure_library(folder: Path, preset: str, minutes: float, analyse: bool = T
                                     ids)["originality_auc"]
     base["originality_auc"] = qm_originality.baseline(library, truth, hand, ids)["originality_auc"]
 
+    result = {**info, "ours": ours, "baseline": base, "seconds": timings}
+    timed("sounds", add_sound_measures, result, library, truth, ids, hand["audio"])
+    library.close()
+    return result
+
+
+def add_sound_measures(result: dict[str, Any], library: Any, truth: dict[str, Any], ids: list[str],
+                       hand_audio: np.ndarray) -> None:
+    """Fill ``result``'s sound rows from bench/qm_sounds.py, or note that it is missing."""
     sounds = _sound_module()
     if sounds is None:
-        info["sounds"] = "not measured: bench/qm_sounds.py is not there yet"
-        print(f"  {folder.name}: sounds not measured (no bench/qm_sounds.py)", file=sys.stderr)
-    else:
-        found = timed("sounds", sounds.measure, library, truth, ids)
-        ours.update({k: found.get(k) for k in SOUND_KEYS})
-        found = sounds.baseline(library, truth, ids, hand["audio"])
-        base.update({k: found.get(k) for k in SOUND_KEYS})
+        result["sounds"] = "not measured: bench/qm_sounds.py is not there yet"
+        return
+    result.pop("sounds", None)
+    found = sounds.measure(library, truth, ids)
+    result["ours"].update({k: found.get(k) for k in SOUND_KEYS})
+    found = sounds.baseline(library, truth, ids, hand_audio)
+    result["baseline"].update({k: found.get(k) for k in SOUND_KEYS})
+
+
+def refresh_sound_measures(folder: Path, result: dict[str, Any], preset: str, minutes: float) -> None:
+    """Saved measures taken before bench/qm_sounds.py existed: add its rows now."""
+    from reelscope.core.analytics.data import load_data
+    from reelscope.core.store.library import Library
+
+    library = Library.open(folder / "library")
+    truth = json.loads((folder / "source" / "ground_truth.json").read_text())
+    run = _trained_run(library, preset, minutes)
+    ids = list(load_data(library, run.id if run is not None else None).ids)
+    add_sound_measures(result, library, truth, ids, handcrafted(library, ids)["audio"])
     library.close()
-    return {**info, "ours": ours, "baseline": base, "seconds": timings}
 
 
 def goal_met(key: str, value: Optional[float], ours: dict[str, Any]) -> Optional[bool]:
@@ -481,6 +501,9 @@ def quality_main(args: argparse.Namespace) -> int:
         saved = folder / "measures.json"
         if args.cached and saved.exists():
             results.append(json.loads(saved.read_text()))
+            if "sounds" in results[-1] and _sound_module() is not None:
+                refresh_sound_measures(folder, results[-1], args.preset, args.minutes)
+                saved.write_text(json.dumps(results[-1], indent=1))
             continue
         results.append(measure_library(folder, args.preset, args.minutes, not args.no_analyze))
         saved.write_text(json.dumps(results[-1], indent=1))
