@@ -121,14 +121,18 @@ def baseline(library: Any, truth: dict[str, Any], ids: list[str], audio: np.ndar
     return scores(truth, ids, best, groups)
 
 
-def main() -> int:
+def main(argv: Optional[list[str]] = None) -> int:
+    """``python bench/qm_sounds.py [FOLDER ...]``: demo folders holding ``library`` and
+    ``source/ground_truth.json`` (default: seeds 0 and 1 under /tmp)."""
+    argv = sys.argv[1:] if argv is None else argv
+    libraries = {Path(a).name: Path(a) for a in argv} if argv else LIBRARIES
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from quality import handcrafted
 
     from reelscope.core.store.library import Library
 
     rows = []
-    for name, folder in LIBRARIES.items():
+    for name, folder in libraries.items():
         if not (folder / "library").exists():
             continue
         truth = json.loads((folder / "source" / "ground_truth.json").read_text())

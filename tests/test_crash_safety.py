@@ -37,7 +37,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import pytest
@@ -174,7 +174,9 @@ class Bases:
     src: Path
     libs: dict[str, Path] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    originality: dict[str, np.ndarray] = field(default_factory=dict)  # by embedding kind
+    # The analysis' per-video scores by embedding kind: originality (visual and audio
+    # whatever the kind) and the like forecast (from the kind's embedding).
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _source(folder: Path) -> Path:
@@ -219,11 +221,11 @@ def bases(tmp_path_factory) -> Bases:
     b.counts["embed"] = {s: c for s, c in b.counts["train"].items() if s.endswith("/embeddings.npz")}
     libs["analysed"] = _copy(libs["embedded"], root / "analysed")
     _logged(b, "analyze", libs["analysed"], ["analyze", "--library", str(libs["analysed"]), "--json"])
-    b.originality["fused"] = _originality(libs["analysed"])
+    b.scores["fused"] = _scores(libs["analysed"])
     visual = _copy(libs["analysed"], root / "visual")
     _logged(b, "reanalyze", visual, ["analyze", "--library", str(visual), "--kind", "visual", "--json"])
-    b.originality["visual"] = _originality(visual)
-    assert not np.allclose(b.originality["fused"], b.originality["visual"])  # cases can tell them apart
+    b.scores["visual"] = _scores(visual)
+    assert not np.allclose(b.scores["fused"], b.scores["visual"])  # cases can tell them apart
     libs["reported"] = _copy(libs["analysed"], root / "reported")
     for fmt in ("pdf", "html"):
         _logged(b, f"report-{fmt}", libs["reported"], report_args(libs["reported"], fmt))
@@ -242,13 +244,17 @@ def report_args(lib: Path, fmt: str) -> list[str]:
     return ["report", "--library", str(lib), "--out", str(lib / "reports" / f"crash.{fmt}"), "--quiet"]
 
 
-def _originality(lib: Path) -> np.ndarray:
+def _scores(lib: Path) -> np.ndarray:
     from reelscope.core.analytics.analyze import load_analysis
 
     with read_only(lib) as library:
         analysis = load_analysis(library)
     assert analysis is not None and [str(i) for i in analysis.scores["ids"]] == VIDEOS
-    return analysis.scores["originality"]
+    return _kind_scores(analysis)
+
+
+def _kind_scores(analysis: Any) -> np.ndarray:
+    return np.concatenate([analysis.scores["originality"], analysis.scores["like_forecast"]])
 
 
 # -------------------------------------------------------------------- schedule
@@ -435,7 +441,7 @@ def _analysis_consistent(bases: Bases, lib: Path, want: Optional[str] = None) ->
     if analysis is not None:
         kind = analysis.result.kind
         assert [str(i) for i in analysis.scores["ids"]] == VIDEOS
-        np.testing.assert_allclose(analysis.scores["originality"], bases.originality[kind], atol=1e-6,
+        np.testing.assert_allclose(_kind_scores(analysis), bases.scores[kind], atol=1e-6,
                                    err_msg=f"the summary says {kind}, the scores are not {kind}'s")
     assert want is None or kind == want, f"analysis of kind {kind}, expected {want}"
     folder, emb = run_dir(lib), embeddings(lib)

@@ -128,12 +128,32 @@ class ReportContent:
                 for r in self.summary.hashtags.table][:15]
 
     def sound_rows(self) -> list[list[str]]:
-        out = []
-        for r in (self.summary.sounds.trends or [])[:12]:
-            name = r.title or r.sound_id or f"unnamed sound #{r.cluster}"
-            out.append([str(name), format_count(r.n_videos), format_likes(r.median_likes),
-                        format_number(r.growth, 2, "×")])
-        return out
+        """The most used sounds, each named by its most common title (as the window does)."""
+        from reelscope.core.analytics.sounds import group_names
+
+        trends = self.summary.sounds.trends or []
+        names = group_names(trends)
+        return [[names[r.cluster], format_count(r.n_videos), format_likes(r.median_likes),
+                 format_number(r.growth, 2, "×")] for r in trends[:12]]
+
+    def sound_note(self) -> str:
+        """One sentence under the sound table: how much is reused, and how many posts
+        call a reused sound their own."""
+        s = self.summary.sounds
+        reused = s.reused_clusters if s.reused_clusters is not None else len(s.trends or ())
+        if s.error or not reused:
+            return s.error or "No two videos share a sound (by their audio)."
+        text = f"{format_count(reused)} sound{'s are' if reused != 1 else ' is'} reused"
+        if s.videos_reusing_a_sound is not None:
+            text += f" by {format_count(s.videos_reusing_a_sound)} videos"
+        text += ", grouped by their audio whatever the metadata says"
+        original = s.mislabelled_original
+        if original is None:  # analyses before the count was kept: the listed mismatches
+            original = sum(m.metadata_original for m in s.mismatches or ())
+        if original:
+            text += (f"; {format_count(original)} post{'s' if original != 1 else ''} "
+                     f"call{'' if original != 1 else 's'} a reused sound 'original sound'")
+        return text + "."
 
     def model_rows(self) -> list[list[str]]:
         comp = self.summary.forecast.comparison
@@ -178,17 +198,39 @@ def findings(summary: "AnalysisSummary") -> list[str]:
                    f"(the 2021 study: {comp.reference_r2:.3f} on unseen videos); author "
                    f"statistics alone give {format_number(m['author'].r2, 2)}, the content alone "
                    f"{format_number(m['content'].r2, 2)}.")
-        out.append(f"Each forecast has a {comp.coverage_nominal * 100:.0f} % interval; on "
+        level = f"{comp.coverage_nominal * 100:.0f}"
+        article = "an" if level.startswith("8") or level in ("11", "18") else "a"
+        out.append(f"Each forecast has {article} {level} % interval; on "
                    "held-out videos it contained the real likes "
-                   f"{format_percent(m['full'].coverage)} of the time.")
+                   f"{format_percent(m['full'].coverage)} of the time." + _interval_detail(comp))
     elif summary.forecast.skipped:
         out.append("No like forecast: " + summary.forecast.skipped + ".")
     ev = summary.hashtags.evaluation
     if ev and ev.methods:
-        out.append(f"Suggested hashtags: {format_percent(ev.precision('combined', 5))} of the top 5 "
-                   "were tags the held-out video really used (suggesting the most frequent "
-                   f"tags instead: {format_percent(ev.precision('frequency', 5))}).")
+        out.append(f"Suggested hashtags: {format_percent(ev.precision('combined', 3))} of the top 3 and "
+                   f"{format_percent(ev.precision('combined', 5))} of the top 5 "
+                   "were tags the held-out video really used (the most frequent tags instead: "
+                   f"{format_percent(ev.precision('frequency', 3))} and "
+                   f"{format_percent(ev.precision('frequency', 5))}; the nearest videos' tags: "
+                   f"{format_percent(ev.precision('knn', 3))} and {format_percent(ev.precision('knn', 5))}).")
     return out
+
+
+def _interval_detail(comp: Any) -> str:
+    """Median width and the coverage per follower-count bin, when the analysis has them."""
+    parts = []
+    width = comp.models["full"].width_ratio if "full" in comp.models else None
+    if width:
+        parts.append(f" A typical interval spans {format_number(width, 1)}x from its low to its high end.")
+    bins = comp.coverage_by_bin or []
+    if len(bins) >= 2:
+        def span(b: Any) -> str:
+            lo = "" if b.followers_from is None else format_count(b.followers_from)
+            hi = "" if b.followers_to is None else format_count(b.followers_to)
+            return f"{lo}–{hi}" if lo and hi else (f"under {hi}" if hi else f"{lo} and more")
+        parts.append(" By follower count (out-of-fold): " + "; ".join(
+            f"{span(b)} followers {format_percent(b.coverage)} of {b.videos}" for b in bins) + ".")
+    return "".join(parts)
 
 
 # ------------------------------------------------------------------- gathering
