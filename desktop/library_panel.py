@@ -210,8 +210,21 @@ class LibraryPanel(Panel):
     # ------------------------------------------------------------------ loading
     def refresh(self) -> None:
         self.model.reload()
+        if not self.use_dates.isChecked():  # the date boxes start at the library's own dates
+            from reelscope.core.query import posted_range
+
+            self.load("dates", posted_range, self._set_date_range)
         if self.session.selected:
             self._show_detail(self.session.selected)
+
+    def _set_date_range(self, span: Optional[tuple[int, int]]) -> None:
+        if span is None or self.use_dates.isChecked():
+            return
+        for box, stamp in ((self.date_from, span[0]), (self.date_to, span[1])):
+            day = datetime.fromtimestamp(stamp, tz=timezone.utc)
+            box.blockSignals(True)
+            box.setDate(QDate(day.year, day.month, day.day))
+            box.blockSignals(False)
 
     def busy(self) -> bool:
         return super().busy() or self.model.waiting

@@ -25,8 +25,8 @@ from reelscope.core.query.results import (AuthorRow, LikeForecast, Neighbour, Sc
                                           SoundCluster, TagSuggestion, VideoDetail, VideoPage,
                                           VideoRow)
 from reelscope.core.query.scatter import scatter_data
-from reelscope.core.query.videos import SORTS, thumbnail, video_detail, video_page
+from reelscope.core.query.videos import SORTS, posted_range, thumbnail, video_detail, video_page
 
-__all__ = ["frame_strip", "video_page", "video_detail", "thumbnail", "scatter_data", "change_counter", "SORTS",
+__all__ = ["frame_strip", "posted_range", "video_page", "video_detail", "thumbnail", "scatter_data", "change_counter", "SORTS",
            "VideoPage", "VideoRow", "VideoDetail", "LikeForecast", "Neighbour", "TagSuggestion",
            "SoundCluster", "ScatterData", "author_table", "AuthorRow"]

@@ -61,6 +61,16 @@ def video_page(library: "Library", run_id: Optional[str] = None, *, offset: int 
                      descending, stored.run.id if stored else None, notes)
 
 
+def posted_range(library: "Library") -> Optional[tuple[int, int]]:
+    """(first, last) post time of the library's videos in unix seconds, None when no
+    post has a date — where a date filter should start instead of "a year ago"."""
+    reader = reader_for(library)
+    with reader.lock:
+        first, last = reader.conn.execute(
+            "SELECT MIN(posted_at), MAX(posted_at) FROM posts WHERE posted_at IS NOT NULL").fetchone()
+    return None if first is None else (int(first), int(last))
+
+
 def _row(library: "Library", r: dict[str, Any]) -> VideoRow:
     return VideoRow(id=r["id"], author=r["author"], followers=r["followers"],
                     posted_at=r["posted_at"], likes=r["likes"], like_forecast=r["like_forecast"],
@@ -223,6 +233,8 @@ def _suggested_tags(library: "Library", reader: Reader, stored: st.StoredRun, ro
 
 def _sound_cluster(reader: Reader, stored: st.StoredRun, row: int, notes: list[str]
                    ) -> Optional[SoundCluster]:
+    from reelscope.core.analytics.sounds import group_name, group_names
+
     assert stored.analysis is not None
     labels = stored.analysis.scores.get("sound_cluster")
     sounds = stored.analysis.result.sounds
@@ -234,12 +246,10 @@ def _sound_cluster(reader: Reader, stored: st.StoredRun, row: int, notes: list[s
     members = np.flatnonzero(labels == labels[row])
     ids = stored.analysis.scores["ids"]
     others = sorted(str(ids[i]) for i in members if i != row)
-    trend = next((t for t in sounds.trends or () if t.cluster == cluster), None)
-    label = (trend.title or trend.sound_id) if trend else None
-    if not label:
-        label = _most_common_sound(reader, [str(ids[i]) for i in members[:1000]])
-    return SoundCluster(cluster, label or f"unnamed sound {cluster}", len(members),
-                        tuple(others[:MAX_CLUSTER_VIDEOS]))
+    label = group_names(sounds.trends or ()).get(cluster)  # the Sounds view's and the report's name
+    if label is None:  # past the summary's trends, or not shared
+        label = group_name(_most_common_sound(reader, [str(ids[i]) for i in members[:1000]]), len(members))
+    return SoundCluster(cluster, label, len(members), tuple(others[:MAX_CLUSTER_VIDEOS]))
 
 
 def _most_common_sound(reader: Reader, ids: list[str]) -> Optional[str]:

@@ -77,3 +77,20 @@ def test_selecting_a_video_shows_its_detail_with_text_as_plain_text(opened, qtbo
     assert panel.detail.forecast.text() == detail.forecast.explanation
     assert panel.detail.similar.ids() == [n.id for n in detail.similar]
     assert panel.detail.title.text() == "v000"
+
+
+def test_the_date_filter_starts_at_the_librarys_own_dates(opened, qtbot, synthetic_library):
+    """Not "a year ago to today": the demo's posts are from 2023, and a date box far from
+    them would make the first use of the filter hide everything."""
+    from datetime import datetime, timezone
+
+    panel = _panel(opened, qtbot)
+    with Library.open(synthetic_library, read_only=True) as lib:
+        first, last = q.posted_range(lib)
+    day = lambda t: datetime.fromtimestamp(t, tz=timezone.utc).date()  # noqa: E731
+    assert panel.date_from.date().toPython() == day(first)
+    assert panel.date_to.date().toPython() == day(last)
+    panel.use_dates.setChecked(True)  # the whole span: nothing is filtered out
+    qtbot.waitUntil(lambda: panel.model.query.filters.get("posted_from") is not None, timeout=5000)
+    wait_drawn(qtbot, opened)
+    assert panel.model.rowCount() == 120
