@@ -207,13 +207,15 @@ def build_demo_job(progress: Any, cancel: Any, *, root: Path, videos: int, seed:
 
 
 def similar_file_job(progress: Any, cancel: Any, *, library: Path, file: Path, kind: str, k: int,
-                     run_id: Optional[str]) -> tuple[str, list[tuple[str, float]], Optional[bytes]]:
+                     run_id: Optional[str]) -> tuple[str, list[tuple[str, float]], Optional[bytes], bool]:
     """What ``reelscope similar FILE`` does: embed the file with the run's encoder (torch:
-    a child's job), then ask the index for its neighbours. Reads only. Returns (run id,
-    [(video id, score)], the file's thumbnail JPEG or None)."""
+    a child's job), then ask the index for its neighbours — by sound, the note matcher's
+    when the analysis has one. Reads only. Returns (run id, [(video id, score)], the
+    file's thumbnail JPEG or None, whether the sound's notes were matched)."""
     from reelscope.core.analytics.data import resolve_run
     from reelscope.core.analytics.predict import embed_files
     from reelscope.core.analytics.similar import similar_videos
+    from reelscope.core.analytics.sound_similar import similar_by_sound
     from reelscope.core.store.library import Library
 
     with Library.open(library, read_only=True) as lib:
@@ -223,5 +225,9 @@ def similar_file_job(progress: Any, cancel: Any, *, library: Path, file: Path, k
             raise ValueError(item)
         cancel.raise_if_cancelled()
         decoded, vectors = item
-        hits = similar_videos(lib, vectors[kind], k, run_id=resolved.id, kind=kind)
-        return resolved.id, [(str(v), float(s)) for v, s in hits], getattr(decoded, "thumbnail_jpeg", None) or None
+        hits = similar_by_sound(lib, Path(file), k, resolved.id) if kind == "audio" else None
+        matched = hits is not None
+        if hits is None:
+            hits = similar_videos(lib, vectors[kind], k, run_id=resolved.id, kind=kind)
+        return (resolved.id, [(str(v), float(s)) for v, s in hits],
+                getattr(decoded, "thumbnail_jpeg", None) or None, matched)

@@ -4,7 +4,10 @@ from outside the library), by what they show, how they sound, or both.
 A query is a library video — the one selected anywhere in the window, or one
 double-clicked here ("click through", with Back/Forward) — or a file. Fused neighbours
 come from the run's stored analysis (:func:`reelscope.core.query.video_detail`);
-visual and audio ones from :func:`reelscope.core.analytics.similar.similar_videos`,
+"Sound only" ones from the note matcher that groups the library's sounds
+(:func:`reelscope.core.analytics.sound_similar.similar_by_sound`) when the analysis
+has it; those and visual ones otherwise from
+:func:`reelscope.core.analytics.similar.similar_videos`,
 whose index ``reelscope analyze`` does not save: when it is missing the view says so
 and builds it as a writing job on request. A file is embedded with the run's encoder
 as ``reelscope similar FILE`` does, as a cancellable job. The same gallery also shows
@@ -59,6 +62,7 @@ class Found:
     build: Optional[str] = None
     unanalysed: bool = False  # the stored analysis (and its fused index) is missing or stale
     authors: dict[str, str] = field(default_factory=dict)  # neighbour id -> author handle
+    by_notes: bool = False  # "Sound only" answered by note matching, not the audio embedding
 
 
 def _video_card(library: Any, video_id: str) -> Card:
@@ -100,13 +104,26 @@ def caption(likes: Optional[int], author: Optional[str], score: Optional[float] 
     return "\n".join(lines)
 
 
-def _found(card: Card, hits: Any, library: Any, run_id: Optional[str]) -> Found:
+def _found(card: Card, hits: Any, library: Any, run_id: Optional[str], by_notes: bool = False) -> Found:
     """``hits`` ((id, score) pairs) as neighbours with their likes and authors."""
     from reelscope.core.query import Neighbour
 
     facts = facts_of(library, run_id, [vid for vid, _ in hits])
     return Found(card, tuple(Neighbour(vid, float(s), facts[vid][0]) for vid, s in hits),
-                 authors={vid: a for vid, (_, a) in facts.items() if a})
+                 authors={vid: a for vid, (_, a) in facts.items() if a}, by_notes=by_notes)
+
+
+def basis_text(kind: str, by_notes: bool) -> str:
+    """What "Sound only" compared, under the controls (empty for the other kinds)."""
+    if kind != "audio":
+        return ""
+    if by_notes:
+        return ("Same sound by its notes, however it was reposted (pitch, tempo, voice-over); 0.5 is "
+                "where the analysis starts calling two videos the same sound. It keeps each video's "
+                "10 closest; Sounds & trends lists a sound's every video.")
+    return ("By the audio embedding (how it sounds overall): this run's analysis has no note "
+            "matches for it — analyse again with the video files in place, or for a file, in a "
+            "library of up to 5,000 videos.")
 
 
 def find_similar(library: Any, video_id: str, kind: str, k: int, run_id: Optional[str]) -> Found:
@@ -127,10 +144,20 @@ def find_similar(library: Any, video_id: str, kind: str, k: int, run_id: Optiona
             return Found(card, detail.similar, authors={v: a for v, (_, a) in facts.items() if a})
         notes = [n for n in detail.notes if "similar" in n or "analys" in n or "index" in n]
         return Found(card, note=" ".join(notes), unanalysed=bool(notes))
-    from reelscope.core.analytics.similar import similar_videos
+    from reelscope.core.analytics.similar import embedding_neighbours
 
+    if kind == "audio":
+        from reelscope.core.analytics.sound_similar import similar_by_sound
+        from reelscope.core.query.reader import reader_for
+        from reelscope.core.query.stored import stored_run
+
+        stored, _ = stored_run(library, reader_for(library), run_id)
+        if stored is not None and stored.analysis is not None:
+            matched = similar_by_sound(library, video_id, k, analysis=stored.analysis)
+            if matched is not None:
+                return _found(card, matched, library, run_id, by_notes=True)
     try:
-        hits = similar_videos(library, video_id, k, run_id=run_id, kind=kind)
+        hits = embedding_neighbours(library, video_id, k, run_id=run_id, kind=kind)
     except LibraryError:  # the index is not saved and a read-only library cannot build it
         what = "sound" if kind == "audio" else "what they show"
         return Found(card, note=f"Finding videos by {what} needs the run's {kind} similarity "
@@ -228,6 +255,9 @@ class SimilarPanel(Panel):
         controls.addStretch(1)
         controls.addWidget(self.file_button)
         card_text.addLayout(controls)
+        self.basis = plain_label("", self, wrap=True)  # what "Sound only" compared
+        self.basis.setVisible(False)
+        card_text.addWidget(self.basis)
         card = QHBoxLayout()
         card.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignTop)
         card.addLayout(card_text, 1)
@@ -376,6 +406,9 @@ class SimilarPanel(Panel):
         self.card_box.setVisible(True)
         self._show_card(found.card)
         self._set_note(found.note, found.build, found.unanalysed)
+        basis = "" if found.note else basis_text(self.kind, found.by_notes)
+        self.basis.setText(basis)
+        self.basis.setVisible(bool(basis))
         self.gallery.set_items((n.id, caption(n.likes, found.authors.get(n.id), n.score))
                                for n in found.neighbours)
 
@@ -412,6 +445,7 @@ class SimilarPanel(Panel):
 
     def _set_note(self, text: str, build: Optional[str] = None, unanalysed: bool = False) -> None:
         """Say why the gallery is empty (in its place), with the button that fixes it."""
+        self.basis.setVisible(False)  # until a result says what it compared
         self.notice.label.setText(text)
         self.notice.button.setVisible(build is not None or unanalysed)
         self.notice.button.setText(f"Build the {build} index now" if build else "Analyse now")
@@ -510,9 +544,9 @@ class SimilarPanel(Panel):
 
     def _on_file_answer(self, key: tuple[Any, ...], file: Path, answer: Any) -> None:
         """The child's (run, hits, thumbnail) made a Found with likes and authors (query thread)."""
-        run_id, hits, jpeg = answer
+        run_id, hits, jpeg, by_notes = answer
         card = Card(file.name, f"a file outside the library, in {file.parent}", thumbnail_jpeg=jpeg)
-        self.load("file-found", lambda library: _found(card, hits, library, run_id),
+        self.load("file-found", lambda library: _found(card, hits, library, run_id, by_notes),
                   lambda found: self._on_file_found(key, found), lambda message, _: self._set_note(message))
 
     def _on_file_found(self, key: tuple[Any, ...], found: Found) -> None:

@@ -40,20 +40,14 @@ class SoundsData:
     videos: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # id -> caption, author, sound
 
 
-def sound_name(trend: Any) -> str:
-    """A trend's name as the user knows it: its title, else a numbered placeholder
-    (the report's wording)."""
-    return trend.title or trend.sound_id or f"Unnamed sound #{trend.cluster}"
-
-
 def display_names(trends: list[Any]) -> dict[int, str]:
-    """cluster -> the name shown. A title several groups share (the same song cut
-    differently, so its audio is counted apart) gets the group's number too."""
-    from collections import Counter
+    """cluster -> the name shown: the group's most common title, else "Unnamed sound
+    (N videos)"; a name several groups share (the same song cut differently, so its
+    audio is counted apart) gets the group's number too. The report and a video's
+    detail say the same (:func:`reelscope.core.analytics.sounds.group_names`)."""
+    from reelscope.core.analytics.sounds import group_names
 
-    counts = Counter(sound_name(t) for t in trends)
-    return {t.cluster: sound_name(t) + (f" #{t.cluster}" if counts[sound_name(t)] > 1 and t.title else "")
-            for t in trends}
+    return group_names(trends)
 
 
 def growth_text(growth: Optional[float]) -> str:
@@ -89,6 +83,14 @@ def read_sounds(library: Any, run_id: Optional[str]) -> SoundsData:
         data.members[trend.cluster] = members
     data.videos = mismatch_videos(library, result.mismatches or [])
     return data
+
+
+def mismatch_reason(says: str, matches: str, others: Optional[int]) -> str:
+    """Why a post is listed, in the sounds' names (core's reason names sound ids); empty
+    when the group's size is unknown (core's reason is shown then)."""
+    if others is None:
+        return ""
+    return f"Its metadata says {says}, but the audio is {matches}, heard in {others:,} other videos"
 
 
 def mismatch_videos(library: Any, mismatches: list[Any]) -> dict[str, tuple[str, str, str]]:
@@ -268,7 +270,8 @@ class SoundsPanel(Panel):
         if not trends:
             return "No two videos in the library share a sound (by their audio)."
         mismatches = result.mismatches or []
-        originals = sum(1 for m in mismatches if m.metadata_original)
+        counted = result.mislabelled_original is not None  # analyses before it list only the first 50
+        originals = result.mislabelled_original if counted else sum(1 for m in mismatches if m.metadata_original)
         total = result.metadata_mismatches if result.metadata_mismatches is not None else len(mismatches)
         reused = result.reused_clusters if result.reused_clusters is not None else len(trends)
         users = result.videos_reusing_a_sound
@@ -278,7 +281,7 @@ class SoundsPanel(Panel):
         if total:
             text += f"; {total:,} post{'s' if total != 1 else ''} name a different sound than the audio"
             if originals:
-                shown = "" if len(mismatches) >= total else f" (of the {len(mismatches)} listed)"
+                shown = "" if counted or len(mismatches) >= total else f" (of the {len(mismatches)} listed)"
                 text += f", {originals:,}{shown} calling a reused sound 'original'"
         if len(trends) < reused:
             text += f". The {len(trends)} most used are listed"
@@ -333,7 +336,8 @@ class SoundsPanel(Panel):
             says = "original sound" if m.metadata_original else (sound or m.metadata_sound or "no sound")
             trend = self._trends.get(m.cluster)
             matches = self._names[trend.cluster] if trend else (m.audio_sound or f"Unnamed sound #{m.cluster}")
-            why = _Item(m.reason)
+            reason = mismatch_reason(says, matches, trend.n_videos - 1 if trend else None) or m.reason
+            why = _Item(reason)
             why.setToolTip(plain_tooltip(m.reason))
             for c, item in enumerate([video, _Item(author), _Item(says), _Item(matches), why]):
                 self.mismatches.setItem(r, c, item)

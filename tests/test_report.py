@@ -93,6 +93,24 @@ def test_findings_in_plain_words():
     assert "78 %" in lines[2]
 
 
+def test_sounds_are_named_by_title_and_mislabelled_originals_counted():
+    from dataclasses import replace
+
+    from reelscope.core.analytics.results import SoundResult
+
+    c = content()
+    trend = c.summary.sounds.trends[0]
+    trends = [trend, replace(trend, cluster=4, title=None, n_videos=3), replace(trend, cluster=7, n_videos=2)]
+    c.summary = replace(c.summary, sounds=SoundResult(reused_clusters=3, videos_reusing_a_sound=14,
+                                                      mislabelled_original=2, trends=trends))
+    assert [r[0] for r in c.sound_rows()] == [f"{EVIL} #0", "Unnamed sound (3 videos)", f"{EVIL} #7"]
+    assert c.sound_note() == ("3 sounds are reused by 14 videos, grouped by their audio whatever the "
+                              "metadata says; 2 posts call a reused sound 'original sound'.")
+    assert "2 posts call a reused sound &#x27;original sound&#x27;." in render_html(c)
+    c.summary = replace(c.summary, sounds=SoundResult(reused_clusters=0, trends=[]))
+    assert c.sound_note() == "No two videos share a sound (by their audio)."
+
+
 def test_write_report_rejects_unknown_format(tmp_path):
     with pytest.raises(ValueError, match="html or .pdf"):
         write_report(None, tmp_path / "r.docx")  # type: ignore[arg-type]

@@ -437,6 +437,7 @@ def run_sounds(data: AnalysisData, params: AnalysisParams,
                "reused_clusters": int(np.sum(np.asarray(clusters["sizes"]) >= 2)),
                "videos_reusing_a_sound": int(np.sum(clusters["reused"])),
                "metadata_mismatches": len(clusters["mismatches"]),
+               "mislabelled_original": int(sum(m["metadata_original"] for m in clusters["mismatches"])),
                "mismatches": clusters["mismatches"][:50], "trends": trends[:100]}
     labels = np.asarray(clusters["labels"], dtype=np.int64)
     return Outcome(SoundResult.from_json(jsonable(summary)), {"sound_cluster": labels.astype(np.float64)},

@@ -300,6 +300,7 @@ class SoundResult(Result):
     reused_clusters: Optional[int] = optional()
     videos_reusing_a_sound: Optional[int] = optional()
     metadata_mismatches: Optional[int] = optional()
+    mislabelled_original: Optional[int] = optional()  # of the mismatches: posts calling a reused sound original
     mismatches: Optional[list[SoundMismatch]] = optional()
     trends: Optional[list[SoundTrend]] = optional()
     error: Optional[str] = optional()

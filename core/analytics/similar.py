@@ -154,11 +154,26 @@ def similar_videos(
 ) -> Neighbours:
     """The ``k`` videos most similar to a library video (by id) or to a float32 [D] vector.
 
-    Returns ``(video id, cosine similarity)`` pairs, most similar first; a
-    video is never listed as similar to itself.
+    Returns ``(video id, similarity)`` pairs, most similar first; a video is never
+    listed as similar to itself. The similarity is the cosine of the ``kind``
+    embeddings — except by sound (``kind="audio"``) for a library video the stored
+    analysis matched by its notes: then the matcher's neighbours and their 0-1
+    similarity (:func:`reelscope.core.analytics.sound_similar.similar_by_sound`).
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k}")
+    if kind == "audio" and isinstance(video_id_or_vector, str):
+        from reelscope.core.analytics.sound_similar import similar_by_sound
+
+        matched = similar_by_sound(library, video_id_or_vector, k, run_id)
+        if matched is not None:
+            return matched
+    return embedding_neighbours(library, video_id_or_vector, k, run_id, kind)
+
+
+def embedding_neighbours(library: "Library", video_id_or_vector: Union[str, np.ndarray], k: int = 10,
+                         run_id: Optional[str] = None, kind: str = "fused") -> Neighbours:
+    """:func:`similar_videos` by the cosine of the ``kind`` embeddings alone."""
     index = index_for(library, run_id, kind)
     if isinstance(video_id_or_vector, str):
         video_id = video_id_or_vector

@@ -301,6 +301,22 @@ def group_title(videos: "Sequence[Video]", sound_id: Optional[str] = None) -> Op
     return tied[0]
 
 
+def group_name(title: Optional[str], n_videos: int) -> str:
+    """What the app calls a group of videos sharing a sound: its title
+    (:func:`group_title`), else "Unnamed sound (N videos)"."""
+    return title or f"Unnamed sound ({n_videos:,} videos)"
+
+
+def group_names(trends: "Iterable[Any]") -> dict[int, str]:
+    """cluster -> the name the report and the window show for each trend
+    (:class:`~reelscope.core.analytics.results.SoundTrend`): :func:`group_name`, with
+    the group's number added where several groups would read the same — one song cut
+    differently, whose audio is counted apart ("Golden Loop #8", "Golden Loop #14")."""
+    names = {t.cluster: group_name(t.title, t.n_videos) for t in trends}
+    counts = Counter(names.values())
+    return {c: name + (f" #{c}" if counts[name] > 1 else "") for c, name in names.items()}
+
+
 def trend_typicality(audio_or_fused: np.ndarray, clusters: dict[str, Any], video_index: int) -> float:
     """0-100: how typical video ``video_index`` is within its sound's trend.
 

@@ -120,6 +120,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
     with _job(args) as (library, bars, cancel):
         target = Path(args.target)
+        hits: Any = None
         if target.is_file():
             from reelscope.core.analytics.data import resolve_run
             from reelscope.core.analytics.predict import embed_files
@@ -129,9 +130,14 @@ def cmd_similar(args: argparse.Namespace) -> int:
             if isinstance(item, str):
                 raise CommandError(item)
             query: Any = item[1][args.kind]
+            if args.kind == "audio":  # by note matching when the analysis has it, else the embedding
+                from reelscope.core.analytics.sound_similar import similar_by_sound
+
+                hits = similar_by_sound(library, target, args.k, args.run)
         else:
             query = args.target
-        hits = similar_videos(library, query, k=args.k, run_id=args.run, kind=args.kind)
+        if hits is None:
+            hits = similar_videos(library, query, k=args.k, run_id=args.run, kind=args.kind)
     out = [{"id": vid, "score": score} for vid, score in hits]
     if args.json:
         print_json(out)

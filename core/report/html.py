@@ -51,7 +51,7 @@ def render_html(c: ReportContent) -> str:
                       c.hashtag_rows(), numeric_from=1) + "</section>",
         "<section><h2>Sounds</h2>"
         + _table_html(["sound", "videos", "median likes", "growth"], c.sound_rows(),
-                      numeric_from=1) + "</section>",
+                      numeric_from=1) + f'<p class="note">{e(c.sound_note())}</p></section>',
         "<section><h2>Model comparison</h2>"
         + _table_html(["run", "method", "forecast R²", "Spearman ρ", "hashtag p@5",
                        "originality ↔ likes ρ"], c.run_rows(), numeric_from=2) + "</section>",

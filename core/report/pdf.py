@@ -181,7 +181,8 @@ def _page_tables(fig: "Figure", c: ReportContent) -> None:
                                            "likes vs typical"], c.hashtag_rows(),
            widths=[0.36, 0.14, 0.14, 0.18, 0.18])
     _text(fig, 0.07, 0.43, "Sounds", size=12, weight="bold")
-    _table(fig, [0.07, 0.08, 0.86, 0.33], ["sound", "videos", "median likes", "growth"],
+    top = _paragraph(fig, 0.405, c.sound_note(), width=100, size=9)
+    _table(fig, [0.07, 0.06, 0.86, top - 0.06], ["sound", "videos", "median likes", "growth"],
            c.sound_rows(), widths=[0.46, 0.18, 0.18, 0.18])
 
 

@@ -41,4 +41,4 @@ def fake_file_job(progress, cancel, *, library, file, kind, k, run_id):
         vector = z[kind][3] + 1e-3
     with Library.open(library, read_only=True) as lib:
         hits = similar_videos(lib, vector, k, run_id="run-a", kind=kind)
-    return "run-a", [(str(v), float(s)) for v, s in hits], None
+    return "run-a", [(str(v), float(s)) for v, s in hits], None, False

@@ -152,3 +152,28 @@ def test_nothing_selected_says_where_to_select(window, synthetic_library, qtbot)
     wait_drawn(qtbot, window)
     assert panel.stack.currentWidget() is panel.empty
     assert panel.empty.label.text() == NO_VIDEO
+
+
+def test_sound_only_shows_the_note_matchers_neighbours_when_the_analysis_has_them(own, qtbot):
+    """An analysis with sound prints keeps each video's matched sounds (planted here: the
+    synthetic library has no audio); "Sound only" shows them and says what it compared."""
+    from test_sound_similar import THRESHOLD, plant_sound_neighbours
+
+    from reelscope.core.analytics.sound_similar import similarity
+    from reelscope.desktop.similar_panel import basis_text
+
+    plant_sound_neighbours(own.session.path, ["v005", "v040", "v041"], [[2, 1], [0, 2], [0, 1]],
+                           [[9.0, 7.0], [9.0, 8.0], [7.0, 8.0]])
+    own.session.select("v005")
+    panel = own.show_view("similar")
+    panel.set_kind("audio")
+    gallery_ready(qtbot, own, panel)
+    qtbot.waitUntil(lambda: panel.gallery.ids() == ["v041", "v040"])
+    assert captions(panel)[0].startswith(f"similarity {similarity(9.0, THRESHOLD):.2f}")
+    assert panel.basis.isVisible() and panel.basis.text() == basis_text("audio", True)
+    panel.show_video("v006")  # not matched: the audio embedding answers (its index is built on request)
+    wait_drawn(qtbot, own)
+    assert "audio similarity index" in panel.notice.label.text() and not panel.basis.isVisible()
+    panel.set_kind("visual")
+    wait_drawn(qtbot, own)
+    assert not panel.basis.isVisible()

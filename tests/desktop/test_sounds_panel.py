@@ -53,6 +53,7 @@ def test_mislabelled_posts_listed_with_their_reason(sounds):
     are planted in the stored result the view is given."""
     from reelscope.core.analytics.results import SoundMismatch
     from reelscope.desktop.sounds_panel import SoundsData, display_names, mismatch_videos
+    from reelscope.desktop.widgets import plain_tooltip
 
     panel, analysis = sounds
     result = analysis.result.sounds
@@ -63,15 +64,19 @@ def test_mislabelled_posts_listed_with_their_reason(sounds):
                              "metadata names sound s-other, but the audio matches sound x")]
     library = panel.session.library
     panel.session.wait_idle()
-    panel._on_loaded(SoundsData(result=replace(result, mismatches=planted, metadata_mismatches=2),
+    panel._on_loaded(SoundsData(result=replace(result, mismatches=planted, metadata_mismatches=2,
+                                               mislabelled_original=1),
                                 members={t.cluster: list(t.video_ids) for t in result.trends},
                                 videos=mismatch_videos(library, planted)))
     assert panel.mismatches.rowCount() == 2
-    rows = {panel.mismatches.item(r, 4).text(): r for r in range(2)}
-    assert set(rows) == {m.reason for m in planted}
-    first = rows[planted[0].reason]
+    rows = {panel.mismatches.item(r, 4).toolTip(): r for r in range(2)}
+    assert set(rows) == {plain_tooltip(m.reason) for m in planted}  # core's reason in the tooltip
+    first = rows[plain_tooltip(planted[0].reason)]
+    name = display_names(result.trends)[trend.cluster]
     assert panel.mismatches.item(first, 2).text() == "original sound"
-    assert panel.mismatches.item(first, 3).text() == display_names(result.trends)[trend.cluster]
+    assert panel.mismatches.item(first, 3).text() == name
+    assert panel.mismatches.item(first, 4).text() == (  # the why in the sounds' names, not their ids
+        f"Its metadata says original sound, but the audio is {name}, heard in {trend.n_videos - 1} other videos")
     video = library.get(planted[0].id)
     assert panel.mismatches.item(first, 1).text() == (video.author.unique_id or video.author.id)
     assert "2 posts name a different sound than the audio, 1 calling a reused sound 'original'" \
@@ -133,7 +138,26 @@ def test_groups_sharing_a_title_are_told_apart():
 
     from reelscope.desktop.sounds_panel import display_names
 
-    trends = [SimpleNamespace(cluster=c, title=t, sound_id=s) for c, t, s in
-              ((0, "Wild Shuffle", "s1"), (3, "Wild Shuffle", "s1"), (4, None, None), (5, "Sugar Glow", "s2"))]
-    assert display_names(trends) == {0: "Wild Shuffle #0", 3: "Wild Shuffle #3", 4: "Unnamed sound #4",
-                                     5: "Sugar Glow"}
+    trends = [SimpleNamespace(cluster=c, title=t, sound_id=s, n_videos=n) for c, t, s, n in
+              ((0, "Wild Shuffle", "s1", 9), (3, "Wild Shuffle", "s1", 4), (4, None, "s9", 3),
+               (5, "Sugar Glow", "s2", 3), (6, None, None, 2), (7, None, None, 2))]
+    assert display_names(trends) == {0: "Wild Shuffle #0", 3: "Wild Shuffle #3", 4: "Unnamed sound (3 videos)",
+                                     5: "Sugar Glow", 6: "Unnamed sound (2 videos) #6",
+                                     7: "Unnamed sound (2 videos) #7"}
+
+
+def test_each_sound_is_named_by_its_title_and_an_untitled_one_by_its_size(sounds):
+    """The synthetic library's six sounds are titled "Song 0".."Song 5" in every post."""
+    from reelscope.desktop.sounds_panel import SoundsData
+
+    panel, analysis = sounds
+    result = analysis.result.sounds
+    shown = {panel.table.item(r, 0).text() for r in range(panel.table.rowCount())}
+    assert shown == {t.title for t in result.trends} and all(t.startswith("Song ") for t in shown)
+    untitled = replace(result.trends[0], title=None)
+    panel._on_loaded(SoundsData(result=replace(result, trends=[untitled] + list(result.trends[1:])),
+                                members={untitled.cluster: list(untitled.video_ids)}))
+    row = _row_of(panel, untitled.cluster)
+    assert panel.table.item(row, 0).text() == f"Unnamed sound ({untitled.n_videos} videos)"
+    panel.table.selectRow(row)
+    assert panel.gallery_title.text().startswith(f"Unnamed sound ({untitled.n_videos} videos):")
