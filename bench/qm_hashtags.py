@@ -3,11 +3,17 @@
     python bench/qm_hashtags.py        # seed 0 (/tmp/rdemo) and seed 1 (/tmp/quality-seed1)
 
 Each of ``SPLITS`` random splits holds out ``DRAFT_SHARE`` of the videos as drafts: their
-embedding, author and caption (hashtags cut out) are known, their tags are not. The rest
-is the library the suggester is fitted on (its blend weights chosen by its own
-cross-validation). Precision@3/@5 on the drafts, averaged over the splits, for:
+embedding, author, caption (hashtags cut out) and audio are known, their tags are not. The
+rest is the library the suggester is fitted on (its blend weights chosen by its own
+cross-validation). Sound groups as the app makes them: the library's sound prints matched
+once (:func:`~reelscope.core.analytics.sound_match.match_prints`, audio only); per split
+the library's groups from its own matches (drafts left out) and each draft's group from
+:func:`~reelscope.core.analytics.predict.draft_sound_groups`, as ``predict`` finds a new
+file's. Precision@3/@5 on the drafts, averaged over the splits, for:
 
 - ``ours``: :class:`~reelscope.core.analytics.hashtags.HashtagSuggester`;
+- ``nosound``: the same fitted suggester with the drafts' sound unknown (the lift the
+  sound member brings); ``sound_share``: drafts that found a sound group;
 - ``frequency``: the library's most frequent tags for every draft;
 - ``knn``: the 20 nearest library videos' tags, votes weighted by cosine similarity, on
   the given embeddings (on the hand-crafted features this is the baseline method);
@@ -110,6 +116,36 @@ def knn_votes(X_bank: np.ndarray, tags_bank: list[set[str]], Q: np.ndarray, k: i
     return out
 
 
+def sound_matches(library: Any, ids: list[str]) -> tuple[list[Any], Any]:
+    """(print or None per id, :class:`SoundMatches` over all ids: rows of unreadable
+    prints have no neighbours) — the app's own path: prints from the cache, else the file."""
+    from reelscope.core.analytics.sound_match import SoundMatches, library_prints, match_prints
+
+    by_id = {v.id: v for v in library.videos()}
+    prints = library_prints(library, [by_id[i] for i in ids])
+    usable = np.array([i for i, p in enumerate(prints) if p is not None and not p.empty], dtype=np.int64)
+    found = match_prints([prints[i] for i in usable])
+    neighbours = np.full((len(ids), found.neighbours.shape[1]), -1, np.int64)
+    scores = np.zeros(neighbours.shape, np.float32)
+    ok = found.neighbours >= 0
+    neighbours[usable] = np.where(ok, usable[np.maximum(found.neighbours, 0)], -1)
+    scores[usable] = found.scores
+    return prints, SoundMatches(neighbours, scores)
+
+
+def bank_sound_groups(matches: Any, bank: np.ndarray) -> tuple[np.ndarray, float]:
+    """(label per video — the drafts' meaningless —, threshold): the groups the library of
+    ``bank`` rows alone would have, from its videos' matches among themselves."""
+    from reelscope.core.analytics.sound_match import SoundMatches, cluster_matches
+
+    inside = np.zeros(len(matches.neighbours), bool)
+    inside[bank] = True
+    keep = (matches.neighbours >= 0) & inside[:, None] & inside[np.maximum(matches.neighbours, 0)]
+    labels, threshold, _ = cluster_matches(SoundMatches(np.where(keep, matches.neighbours, -1),
+                                                        np.where(keep, matches.scores, 0)))
+    return labels, threshold
+
+
 def measure(library: Any, truth: dict[str, Any], embeddings: dict[str, np.ndarray], ids: list[str],
             method: str = "reelscope", kind: str = "fused", splits: int = SPLITS,
             seed: int = 0) -> dict[str, Optional[float]]:
@@ -121,8 +157,10 @@ def measure(library: Any, truth: dict[str, Any], embeddings: dict[str, np.ndarra
     oracle ceiling ``oracle_*``.
     """
     from reelscope.core.analytics.hashtags import HashtagSuggester
+    from reelscope.core.analytics.predict import draft_sound_groups
 
     tags, authors, captions, likes = _library_columns(library, ids)
+    prints, matches = sound_matches(library, ids) if method == "reelscope" else (None, None)
     oracle = oracle_probabilities(truth)
     X = np.asarray(embeddings[kind], dtype=np.float32)
     rng = np.random.default_rng(seed)
@@ -152,11 +190,15 @@ def measure(library: Any, truth: dict[str, Any], embeddings: dict[str, np.ndarra
             add("", knn, truth_tags)
             continue
         add("knn_", knn, truth_tags)
+        labels, threshold = bank_sound_groups(matches, bank)
+        sounds = draft_sound_groups(pick(prints, drafts), pick(prints, bank), labels[bank], threshold)
+        rows.setdefault("sound_share", []).append(float(np.mean([s is not None for s in sounds])))
         model = HashtagSuggester().fit(X[bank], pick(tags, bank), pick(likes, bank),
-                                       pick(authors, bank), pick(captions, bank))
-        found = model.suggest(X[drafts], k=5, authors=pick(authors, drafts),
-                              captions=pick(captions, drafts))
-        add("", [[s["tag"] for s in row] for row in found], truth_tags)
+                                       pick(authors, bank), pick(captions, bank), labels[bank])
+        for name, given in (("", sounds), ("nosound_", None)):
+            found = model.suggest(X[drafts], k=5, authors=pick(authors, drafts),
+                                  captions=pick(captions, drafts), sounds=given)
+            add(name, [[s["tag"] for s in row] for row in found], truth_tags)
     out: dict[str, Optional[float]] = {k: round(float(np.mean(v)), 4) for k, v in rows.items()}
     return {"p3": out.pop("p3"), "p5": out.pop("p5"), **out}
 
@@ -180,7 +222,7 @@ def _demo(folder: str) -> tuple[Any, dict[str, Any], dict[str, np.ndarray], list
     from reelscope.core.analytics.data import load_data
     from reelscope.core.store.library import Library
 
-    library = Library.open(Path(folder) / "library")
+    library = Library.open(Path(folder) / "library", read_only=True)  # prints are not cached into it
     truth = json.loads((Path(folder) / "source" / "ground_truth.json").read_text())
     data = load_data(library)
     ids = list(data.ids)

@@ -120,6 +120,9 @@ def test_blend_weights_are_stacked_logits():
     np.testing.assert_allclose(b[0], [0.9, 0.1])
     np.testing.assert_allclose(b[1], [0.5, 0.5])  # knn unavailable: the prior
     np.testing.assert_allclose(blend(members, avail, {"prior": 1.0, "knn": 0.0})[0], [0.5, 0.5])
+    # lifts below the prior have their own weight ("less than usual" may say less)
+    np.testing.assert_allclose(blend(members, avail, {"prior": 1.0, "knn": 1.0, "knn_down": 0.0})[0],
+                               [0.9, 0.5])
 
 
 def test_pseudo_counts_follow_group_differences():
@@ -193,3 +196,103 @@ def test_table_and_normalise():
     assert rows[0] == {"tag": "a", "videos": 3, "share": 0.75, "median_likes": 20.0,
                        "like_lift": 1.0}
     assert rows[1]["tag"] == "b" and rows[1]["median_likes"] == 10.0
+
+
+def sounded(n: int = 600, n_sounds: int = 20, seed: int = 4):
+    """Random embeddings (content says nothing); half the videos use one of ``n_sounds``
+    shared sounds, each with its own challenge tag (p=0.7), the rest a sound of their
+    own; #fyp at 50 %, a random topic tag t<k> (of 4) on every video."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 8))
+    X = (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
+    shared = rng.random(n) < 0.5
+    sound = np.where(shared, rng.integers(0, n_sounds, n), n_sounds + np.arange(n))
+    tags = []
+    for s, sh in zip(sound, shared):
+        row = [f"t{rng.integers(4)}"]
+        row += [f"snd{s}"] if sh and rng.random() < 0.7 else []
+        row += ["fyp"] if rng.random() < 0.5 else []
+        tags.append(row)
+    return X, tags, sound, shared
+
+
+def test_sound_member_suggests_the_tag_of_the_shared_sound():
+    X, tags, sound, shared = sounded()
+    model = HashtagSuggester().fit(X[:500], tags[:500], sounds=sound[:500].astype(float))
+    assert model.weights_["sound"] > 0.3, model.weights_
+    assert model.cv_["blend"]["precision@3"] > model.cv_["frequency"]["precision@3"] + 0.05, model.cv_
+    test = np.arange(500, 600)
+    P = model.probabilities(X[test], sounds=sound[test])
+    assert np.array_equal(P["available"]["sound"], shared[test])  # a sound of one's own: no evidence
+    out = model.suggest(X[test], k=2, sounds=sound[test])
+    top = [{x["tag"] for x in row} for row in out]
+    on_shared = [f"snd{s}" in t for t, s, sh in zip(top, sound[test], shared[test]) if sh]
+    assert np.mean(on_shared) > 0.85  # beside #fyp (50 %) where the group used it less
+    s = next(row[0] for row, sh in zip(out, shared[test]) if sh)
+    assert s["sound_videos"] >= 5  # the group's videos that used it
+    assert all(row[0]["sound_videos"] is None for row, sh in zip(out, shared[test]) if not sh)
+    blind = model.suggest(X[test], k=2)  # sound unknown: no challenge tag comes up
+    assert not any(x["tag"].startswith("snd") for row in blind for x in row)
+    # a library video (its bank row excluded) has its own sound: the others' tags, not its own
+    own = model.probabilities(X[:50], exclude=np.arange(50))
+    assert np.array_equal(own["available"]["sound"], shared[:50])
+    alone = model.probabilities(X[:50], exclude=np.arange(50), sounds=[None] * 50)
+    assert not alone["available"]["sound"].any()
+
+
+def test_stored_suggester_from_before_the_sound_member_still_loads():
+    """A file whose blend has one weight per member and none for sound: loaded with sound
+    groups attached, it blends as it did (each lift times its one weight; sound left out)."""
+    X, tags, sound, _ = sounded(n=300)
+    model = HashtagSuggester(n_neighbours=5).fit(X, tags)
+    arrays = model.to_arrays()
+    weights = {k: v for k, v in json.loads(str(arrays["weights"])).items()
+               if k != "sound" and not k.endswith("_down")}
+    arrays["weights"] = np.array(json.dumps(weights))
+    with np.load(_npz(arrays), allow_pickle=False) as z:
+        again = HashtagSuggester.from_arrays(z).attach(X, tags, sounds=sound)
+    P = again.probabilities(X[:20], sounds=sound[:20])
+    assert P["available"]["sound"].any()
+    base = np.log(P["prior"] / (1 - P["prior"]))
+    ref = weights["intercept"] + weights["prior"] * base
+    for name in ("knn", "classifier", "caption", "author"):
+        p = np.clip(P[name], 1e-4, 1 - 1e-4)
+        ref = ref + weights[name] * P["available"][name][:, None] * (np.log(p / (1 - p)) - base)
+    np.testing.assert_allclose(P["combined"], 1 / (1 + np.exp(-ref)), rtol=1e-6)
+
+
+def _npz(arrays):
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    buf.seek(0)
+    return buf
+
+
+def test_a_draft_finds_the_sound_group_of_its_song():
+    """Library: 3 songs x 4 reposts and 2 speech posts, grouped as analyze groups them;
+    a new repost of song 1 gets song 1's group, a new speech post none."""
+    from reelscope.core.analytics.predict import draft_sound_groups
+    from reelscope.core.analytics.sound_match import cluster_matches, match_prints
+    from reelscope.core.ingest.media.soundprint import SAMPLE_RATE, sound_print
+    from reelscope.demo.audio import make_recipe, render_music, render_speech
+
+    rng = np.random.default_rng(5)
+
+    def song(recipe, speed=1.0, semitones=0.0):
+        n = int(rng.uniform(5, 7) * SAMPLE_RATE)
+        x = render_music(recipe, n, SAMPLE_RATE, speed, 2 ** (semitones / 12), float(rng.uniform(0, recipe.loop_s)))
+        x = x + 0.03 * rng.standard_normal(n) * np.abs(x).max()
+        return sound_print((0.1 * x / np.abs(x).max()).astype(np.float32))
+
+    def speech():
+        v = render_speech(rng, int(6 * SAMPLE_RATE), SAMPLE_RATE)
+        return sound_print((0.1 * v / np.abs(v).max()).astype(np.float32))
+
+    recipes = [make_recipe(rng, 200 + k) for k in range(3)]
+    prints = [song(r, *e) for r in recipes for e in ((1.0, 0.0), (1.08, 1.3), (1.0, -2.0), (0.95, 0.0))]
+    prints += [speech(), speech(), None]  # None: a video whose file could not be read
+    labels, threshold, _ = cluster_matches(match_prints([p for p in prints if p is not None]))
+    labels = list(labels) + [None]
+    groups = draft_sound_groups([song(recipes[1], 1.05, 0.8), speech(), None], prints, labels, threshold)
+    assert groups[0] == labels[4] and labels[4] == labels[7] != labels[0]
+    assert groups[1] is None and groups[2] is None

@@ -110,10 +110,13 @@ class Analysis:
             return None
         rows = data.with_tags()
         kind = self.result.kind
+        labels = self.scores.get("sound_cluster")
+        label_of = {} if labels is None else {str(i): x for i, x in zip(self.scores["ids"], labels)}
         return model.attach(data.kind(kind)[rows], [data.tags[i] for i in rows],
                             [data.likes_or_none(i) for i in rows],
                             [data.authors[i] for i in rows],
-                            [data.videos[i].description for i in rows])
+                            [data.videos[i].description for i in rows],
+                            [label_of.get(data.ids[i]) for i in rows])
 
     def score_rows(self) -> list[dict[str, Any]]:
         """One dict per video: id, originality, likes, like_forecast (None for NaN), ..."""
@@ -229,7 +232,7 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     report.step(message="like forecast")
     forecast = run_forecast(data, params, inside("like forecast"), cancel)
     report.step(message="hashtags")
-    hashtags = run_hashtags(data, params, inside("hashtags"), cancel)
+    hashtags = run_hashtags(data, params, inside("hashtags"), cancel, sound_groups=labels)
     report.step(message="similarity index")
     index_for(library, data.run.id, kind, progress=progress, cancel=cancel)
     report.step(message="saving")
@@ -355,8 +358,12 @@ def run_forecast(data: AnalysisData, params: AnalysisParams,
 
 def run_hashtags(data: AnalysisData, params: AnalysisParams,
                  progress: Optional[ProgressCallback] = None,
-                 cancel: Optional[CancelToken] = None) -> Outcome:
-    """The hashtag table, the suggesters' held-out evaluation and the fitted suggester."""
+                 cancel: Optional[CancelToken] = None,
+                 sound_groups: Optional[np.ndarray] = None) -> Outcome:
+    """The hashtag table, the suggesters' held-out evaluation and the fitted suggester.
+
+    ``sound_groups``: each video's sound group label (run_sounds' ``sound_cluster``
+    column), for the suggester's same-sound member; None leaves that member out."""
     from reelscope.core.analytics.hashtags import HashtagSuggester, evaluate_hashtags, hashtag_table
 
     report = Reporter("hashtags", None, progress, cancel)
@@ -371,13 +378,14 @@ def run_hashtags(data: AnalysisData, params: AnalysisParams,
     likes = [data.likes_or_none(i) for i in rows]
     authors = [data.authors[i] for i in rows]
     captions = [data.videos[i].description for i in rows]
+    sounds = None if sound_groups is None else [sound_groups[i] for i in rows]
     report.update(message="held-out evaluation")
     evaluation = evaluate_hashtags(X[rows], tags, likes, ks=(1, 3, 5, 10),
                                    random_state=params.random_state, authors=authors,
-                                   captions=captions)
+                                   captions=captions, sounds=sounds)
     report.update(message="suggester")
     model = HashtagSuggester(random_state=params.random_state).fit(X[rows], tags, likes, authors,
-                                                                   captions)
+                                                                   captions, sounds)
     if len(model.vocabulary_) == 0:
         return Outcome(HashtagResult.from_json(jsonable({
             "table": table, "evaluation": evaluation,

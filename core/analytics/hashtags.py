@@ -12,14 +12,17 @@ probability that the video carries t:
   (the mean over the draft's known words, smoothed towards the tag's share);
 - ``author``: how often the author's own library videos carry t (smoothed likewise);
 - ``cooccurrence``: how often t goes with the tags the user already chose;
+- ``sound``: how often the library videos that use the same sound carry t (the groups
+  of :mod:`reelscope.core.analytics.sound_match`; only groups of two or more bank
+  videos count: a sound nobody else uses says nothing), smoothed likewise;
 - ``prior``: the tag's share of the library.
 
 The suggestion is their weighted mean, over the members a query has evidence for (a
-draft without an author or caption skips those). The weights are not constants: ``fit``
-chooses them by K-fold cross-validation inside the library — every member is refitted
-without a fold and scores it, then a coordinate search picks the weights that maximise
-precision@3 on the held-out videos (the co-occurrence weight on the same folds with one
-of each video's tags given). The folds' precision@3/@5 of the blend and of the two
+draft without an author, a caption or a shared sound skips those). The weights are not
+constants: ``fit`` chooses them by K-fold cross-validation inside the library — every
+member is refitted without a fold and scores it, then a coordinate search picks the
+weights that maximise precision@3 on the held-out videos (the co-occurrence weight on
+the same folds with one of each video's tags given). The folds' precision@3/@5 of the blend and of the two
 baselines (the most frequent tags; the neighbours' votes alone) are kept in ``cv_``.
 
 A tag is *generic* (#fyp) when many videos use it and content does not predict it: the
@@ -36,9 +39,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-MEMBERS = ("knn", "classifier", "caption", "author", "cooccurrence", "prior")
-LIFT_MEMBERS = ("knn", "classifier", "caption", "author", "cooccurrence")
-BARE_MEMBERS = ("knn", "classifier", "caption", "author")  # a draft: no tags chosen yet
+MEMBERS = ("knn", "classifier", "caption", "author", "sound", "cooccurrence", "prior")
+LIFT_MEMBERS = ("knn", "classifier", "caption", "author", "sound", "cooccurrence")
+BARE_MEMBERS = ("knn", "classifier", "caption", "author", "sound")  # a draft: no tags chosen yet
 _WORD = re.compile(r"(?<![#@\w])[^\W_]{2,}", re.UNICODE)
 
 
@@ -52,6 +55,16 @@ def normalise_tag(tag: str) -> str:
     return normalise_hashtag(tag) or ""
 
 
+def sound_key(label: Any) -> Optional[Any]:
+    """A sound group label as a dict key: None for None or NaN (no group known), an int
+    for a whole float (``scores.npz`` stores labels as float64)."""
+    if label is None:
+        return None
+    if isinstance(label, (float, np.floating)):
+        return None if np.isnan(label) else int(label)
+    return int(label) if isinstance(label, np.integer) else label
+
+
 def caption_words(text: Optional[str]) -> set[str]:
     """Lower-case words of a caption, without its #hashtags and @mentions."""
     return {w.lower() for w in _WORD.findall(text or "")}
@@ -59,7 +72,8 @@ def caption_words(text: Optional[str]) -> set[str]:
 
 class HashtagSuggester:
     """Blend of neighbour votes, a per-tag classifier, caption words, the author's habits,
-    co-occurrence with chosen tags and the library prior (weights by cross-validation).
+    the sound's habits, co-occurrence with chosen tags and the library prior (weights by
+    cross-validation).
 
     Parameters
     ----------
@@ -67,7 +81,7 @@ class HashtagSuggester:
     min_count: a tag needs this many videos to be suggested.
     max_tags: at most this many (most frequent) tags form the vocabulary.
     C: inverse L2 penalty of the classifier (as in scikit-learn).
-    smoothing: the least pseudo-count of the tag's share in the caption, author and
+    smoothing: the least pseudo-count of the tag's share in the caption, author, sound and
         co-occurrence rates (each tag's own comes from how much those groups differ).
     generic_share: a tag on at least this share of videos can be generic ...
     generic_auc: ... when the content members rank its users above non-users no better than this.
@@ -103,9 +117,11 @@ class HashtagSuggester:
     def fit(self, X: np.ndarray, tags: Sequence[Sequence[str]],
             likes: Optional[Sequence[Optional[float]]] = None,
             authors: Optional[Sequence[Optional[str]]] = None,
-            captions: Optional[Sequence[Optional[str]]] = None) -> "HashtagSuggester":
+            captions: Optional[Sequence[Optional[str]]] = None,
+            sounds: Optional[Sequence[Any]] = None) -> "HashtagSuggester":
         """``X`` float32 [N, D] L2-normalised embeddings; ``tags[i]``, ``likes[i]``,
-        ``authors[i]`` (an id) and ``captions[i]`` (the post's text) of video i."""
+        ``authors[i]`` (an id), ``captions[i]`` (the post's text) and ``sounds[i]`` (its
+        sound group's label, None or NaN when unknown) of video i."""
         norm = [{normalise_tag(t) for t in row if normalise_tag(t)} for row in tags]
         counts: dict[str, int] = {}
         for row in norm:
@@ -115,21 +131,21 @@ class HashtagSuggester:
                           key=lambda t: (-counts[t], t))[: self.max_tags]
         self.vocabulary_ = np.array(frequent, dtype=str)
         self.prior_ = np.array([counts[t] / max(1, len(norm)) for t in frequent])
-        self._fit_core(X, norm, likes, authors, captions, self.max_fit_rows)
+        self._fit_core(X, norm, likes, authors, captions, self.max_fit_rows, sounds)
         self.weights_ = _linear_weights(self.knn_weight)
         self.given_weights_: Optional[dict[str, float]] = None
         self.cv_: dict[str, Any] = {}
         self.content_auc_ = np.full(len(frequent), np.nan)
         if self.cv_folds >= 2 and len(norm) >= 2 * self.cv_folds and len(frequent):
-            self._cross_validate(X, norm, likes, authors, captions)
+            self._cross_validate(X, norm, likes, authors, captions, sounds)
         self.generic_ = (self.prior_ >= self.generic_share) & ~(self.content_auc_ > self.generic_auc)
         return self
 
     def _fit_core(self, X: np.ndarray, tags: Sequence[Sequence[str]], likes: Any, authors: Any,
-                  captions: Any, max_rows: int) -> None:
+                  captions: Any, max_rows: int, sounds: Any = None) -> None:
         """Bank and classifier on the current vocabulary (what each fold refits)."""
         X = np.asarray(X, dtype=np.float32)
-        self.attach(X, tags, likes, authors, captions)
+        self.attach(X, tags, likes, authors, captions, sounds)
         rng = np.random.default_rng(self.random_state)
         rows = np.arange(len(X))
         if len(rows) > max_rows:
@@ -161,9 +177,11 @@ class HashtagSuggester:
     def attach(self, X: np.ndarray, tags: Sequence[Sequence[str]],
                likes: Optional[Sequence[Optional[float]]] = None,
                authors: Optional[Sequence[Optional[str]]] = None,
-               captions: Optional[Sequence[Optional[str]]] = None) -> "HashtagSuggester":
-        """Set the bank: the library videos that vote, and the caption, author and
-        co-occurrence counts (after :meth:`from_arrays`; authors and captions may be None)."""
+               captions: Optional[Sequence[Optional[str]]] = None,
+               sounds: Optional[Sequence[Any]] = None) -> "HashtagSuggester":
+        """Set the bank: the library videos that vote, and the caption, author, sound and
+        co-occurrence counts (after :meth:`from_arrays`; authors, captions and sounds —
+        each video's sound group label, None/NaN when unknown — may be None)."""
         self.X_ = np.asarray(X, dtype=np.float32)
         n, column = len(self.X_), {t: j for j, t in enumerate(self.vocabulary_.tolist())}
         self.Y_ = np.zeros((n, len(column)), dtype=bool)
@@ -186,6 +204,11 @@ class HashtagSuggester:
         # the groups really differ (an author's own tag: little; #fyp: to the share)
         self.author_a_ = _pseudo_counts(self.author_counts_, self.author_n_, self.smoothing)
         self.word_a_ = _pseudo_counts(self.word_counts_, self.word_n_, self.smoothing)
+        # a sound only one bank video uses is no group: min_count=2
+        self.bank_sound_ = [sound_key(s) for s in (sounds if sounds is not None else [None] * n)]
+        self.sound_of_, self.sound_counts_, self.sound_n_ = _group_counts(
+            [[s] if s is not None else [] for s in self.bank_sound_], Yf, min_count=2)
+        self.sound_a_ = _pseudo_counts(self.sound_counts_, self.sound_n_, self.smoothing)
         self.cooc_a_ = _pseudo_counts(self.cooc_, self.tag_n_, self.smoothing)
         self.bank_author_ = [a for a in (authors or [None] * n)]
         self.bank_words_ = words
@@ -196,13 +219,17 @@ class HashtagSuggester:
     def members(self, X: np.ndarray, exclude: Optional[Sequence[int]] = None,
                 authors: Optional[Sequence[Optional[str]]] = None,
                 captions: Optional[Sequence[Optional[str]]] = None,
-                given: Optional[Sequence[Sequence[str]]] = None) -> dict[str, Any]:
+                given: Optional[Sequence[Sequence[str]]] = None,
+                sounds: Optional[Sequence[Any]] = None) -> dict[str, Any]:
         """Each member's per-tag probabilities for M videos.
 
         ``X`` float32 [M, D]; ``exclude[i]`` a bank row that must not count for video i
         (itself, for a library video), or -1; ``authors``/``captions``/``given`` (tags the
-        user chose) per video, or None. Returns float [M, T] per member name, ``available``
-        (member -> bool [M]), and the neighbours as ``idx`` int [M, K] / ``sim`` float [M, K].
+        user chose)/``sounds`` (sound group labels) per video, or None. A library video
+        without a given sound (``sounds`` None) has its bank row's. Returns float [M, T]
+        per member name, ``available`` (member -> bool [M]), ``sound_hits`` (per video the
+        tag counts float [T] of its sound group without itself, or None) and the
+        neighbours as ``idx`` int [M, K] / ``sim`` float [M, K].
         """
         X = np.asarray(X, dtype=np.float32)
         m, t = len(X), len(self.prior_)
@@ -225,7 +252,7 @@ class HashtagSuggester:
         avail = {"knn": np.ones(m, bool), "classifier": np.ones(m, bool), "prior": np.ones(m, bool)}
         column = {v: j for j, v in enumerate(self.vocabulary_.tolist())}
         rows: dict[str, list[tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]]] = {
-            "author": [], "caption": [], "cooccurrence": []}
+            "author": [], "caption": [], "cooccurrence": [], "sound": []}
         for i in range(m):
             own = self.Y_[ex[i]].astype(np.float64) if ex[i] >= 0 else None
             a = authors[i] if authors is not None else None
@@ -241,15 +268,21 @@ class HashtagSuggester:
             chosen = sorted({column[x] for x in (normalise_tag(y) for y in (given[i] if given else ()))
                              if x in column})
             rows["cooccurrence"].append(_rates(self.cooc_, self.tag_n_, chosen, own, diagonal=True))
+            s = sound_key(sounds[i]) if sounds is not None else \
+                (self.bank_sound_[ex[i]] if ex[i] >= 0 else None)
+            g = self.sound_of_.get(s) if s is not None else None
+            rows["sound"].append(_rates(self.sound_counts_, self.sound_n_, [] if g is None else [g],
+                                        own if own is not None and self.bank_sound_[ex[i]] == s else None))
         for name, a in (("author", self.author_a_), ("caption", self.word_a_),
-                        ("cooccurrence", self.cooc_a_)):
+                        ("cooccurrence", self.cooc_a_), ("sound", self.sound_a_)):
             out[name], avail[name] = self._smooth(rows[name], a, m)
         out["available"] = avail
+        out["sound_hits"] = [None if h is None else h[0] for h, _ in rows["sound"]]
         out["idx"], out["sim"] = idx, sim
         return out
 
     def _smooth(self, parts: list, a: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """[M, T]: the mean over the query's groups (its author, words, chosen tags) of
+        """[M, T]: the mean over the query's groups (its author, words, chosen tags, sound) of
         each group's rate shrunk to the tag's share by ``a`` [T] pseudo-videos; the share
         where a video has no group; and bool [M] (a group or not)."""
         p, ok = np.empty((m, len(self.prior_))), np.zeros(m, bool)
@@ -267,9 +300,10 @@ class HashtagSuggester:
     def probabilities(self, X: np.ndarray, exclude: Optional[Sequence[int]] = None,
                       authors: Optional[Sequence[Optional[str]]] = None,
                       captions: Optional[Sequence[Optional[str]]] = None,
-                      given: Optional[Sequence[Sequence[str]]] = None) -> dict[str, Any]:
+                      given: Optional[Sequence[Sequence[str]]] = None,
+                      sounds: Optional[Sequence[Any]] = None) -> dict[str, Any]:
         """:meth:`members` plus ``combined`` float [M, T], their blend by ``weights_``."""
-        P = self.members(X, exclude, authors, captions, given)
+        P = self.members(X, exclude, authors, captions, given, sounds)
         P["combined"] = blend(P, P["available"], self.weights_)
         chose = P["available"]["cooccurrence"]
         if self.given_weights_ is not None and chose.any():
@@ -281,17 +315,21 @@ class HashtagSuggester:
     def suggest(self, X: np.ndarray, k: int = 10, exclude: Optional[Sequence[int]] = None,
                 authors: Optional[Sequence[Optional[str]]] = None,
                 captions: Optional[Sequence[Optional[str]]] = None,
-                given: Optional[Sequence[Sequence[str]]] = None) -> list[list[dict[str, Any]]]:
+                given: Optional[Sequence[Sequence[str]]] = None,
+                sounds: Optional[Sequence[Any]] = None) -> list[list[dict[str, Any]]]:
         """Top-``k`` tags for each of M videos (``X`` float32 [M, D]), most probable first.
 
         Each suggestion: ``tag`` (no '#'), ``score`` and ``probability`` (the blend),
         ``lift`` (p / library share), ``share``, ``generic``, ``similar_videos`` (neighbours
         that used it), ``median_likes`` (of those neighbours; None when unknown),
-        ``author_videos`` (the author's library videos that used it) and, for all tags,
+        ``author_videos`` (the author's library videos that used it), ``sound_videos``
+        (library videos on the same sound that used it; None without a shared sound) and,
+        for all tags,
         ``median_likes_with`` / ``median_likes_without`` (library videos with / without it).
         """
-        P = self.probabilities(X, exclude, authors, captions, given)
+        P = self.probabilities(X, exclude, authors, captions, given, sounds)
         combined = P["combined"]
+        sound_hits = P["sound_hits"]
         out = []
         for i in range(len(combined)):
             order = np.lexsort((-self.prior_, -combined[i]))[:k]
@@ -313,6 +351,7 @@ class HashtagSuggester:
                     "similar_videos": int(len(users)),
                     "median_likes": float(np.median(lk)) if len(lk) else None,
                     "author_videos": int(self.author_counts_[g, j]) if g is not None else None,
+                    "sound_videos": None if sound_hits[i] is None else int(sound_hits[i][j]),
                     "median_likes_with": _none_nan(self.like_with_[j]),
                     "median_likes_without": _none_nan(self.like_without_[j]),
                 })
@@ -329,16 +368,16 @@ class HashtagSuggester:
 
     # ------------------------------------------------------ cross-validation
     def _cross_validate(self, X: np.ndarray, tags: list[set[str]], likes: Any, authors: Any,
-                        captions: Any) -> None:
+                        captions: Any, sounds: Any = None) -> None:
         """Out-of-fold member scores -> ``weights_``, ``cv_`` and ``content_auc_``."""
-        M, A, Y, given = self.out_of_fold(X, tags, likes, authors, captions)
+        M, A, Y, given = self.out_of_fold(X, tags, likes, authors, captions, sounds)
         column = {t: j for j, t in enumerate(self.vocabulary_.tolist())}
         query = np.arange(len(Y))
         self._choose(M, A, Y, given, column, query)
 
     def out_of_fold(self, X: np.ndarray, tags: list[set[str]], likes: Any, authors: Any,
-                    captions: Any) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray,
-                                            list[list[str]]]:
+                    captions: Any, sounds: Any = None
+                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, list[list[str]]]:
         """Members' scores of up to ``cv_rows`` videos, each from a model fitted without
         its fold: (member -> float [Q, T], member -> bool [Q], truth bool [Q, T], the tag
         each video was given in the co-occurrence scenario)."""
@@ -359,10 +398,10 @@ class HashtagSuggester:
             sub.vocabulary_, sub.prior_ = self.vocabulary_, self.prior_
             pick = (lambda seq: None if seq is None else [seq[i] for i in train])
             sub._fit_core(X[train], [tags[i] for i in train], pick(likes), pick(authors),
-                          pick(captions), min(self.max_fit_rows, 5000))
+                          pick(captions), min(self.max_fit_rows, 5000), pick(sounds))
             pick = (lambda seq: None if seq is None else [seq[i] for i in rows])
             P = sub.members(X[rows], authors=pick(authors), captions=pick(captions),
-                            given=[given[f] for f in fold])
+                            given=[given[f] for f in fold], sounds=pick(sounds))
             for name in MEMBERS:
                 parts[name].append(P[name])
                 avail[name].append(P["available"][name])
@@ -455,19 +494,25 @@ def blend(members: dict[str, np.ndarray], available: dict[str, np.ndarray],
           weights: dict[str, float]) -> np.ndarray:
     """float [M, T] blend of the members' probabilities.
 
-    ``z = intercept + w_prior · logit(prior) + Σ_m w_m · (logit p_m - logit prior)`` over
+    ``z = intercept + w_prior · logit(prior) + Σ_m w_m · lift_m⁺ + w_m_down · lift_m⁻``
+    with ``lift_m = logit p_m - logit prior`` split into its parts above and below 0, over
     the members available for each video (a member without evidence adds nothing), and
-    the blend is ``sigmoid(z)``. Files stored before the blend (``form: linear``) average
-    the probabilities instead.
+    the blend is ``sigmoid(z)``. Two weights per member because a member's "more than
+    usual" and "less than usual" are not equally telling: a sound's habits raise its
+    challenge tag, while the author's never having used that tag says little against it.
+    Files stored before the split have one weight (``w_m_down = w_m``); files stored
+    before the blend (``form: linear``) average the probabilities instead.
     """
     if weights.get("form") == "linear":
         return weights["knn"] * members["knn"] + weights["classifier"] * members["classifier"]
     base = _logit(np.asarray(members["prior"], dtype=np.float64))
     z = weights.get("intercept", 0.0) + weights.get("prior", 1.0) * base
     for name in LIFT_MEMBERS:
-        w = weights.get(name, 0.0)
-        if w:
-            z = z + w * available[name][:, None] * (_logit(members[name]) - base)
+        up = weights.get(name, 0.0)
+        down = weights.get(f"{name}_down", up)
+        if up or down:
+            lift = available[name][:, None] * (_logit(members[name]) - base)
+            z = z + up * np.maximum(lift, 0) + down * np.minimum(lift, 0)
     return _sigmoid(z)
 
 
@@ -475,18 +520,22 @@ def stack_weights(members: dict[str, np.ndarray], available: dict[str, np.ndarra
                   truth: np.ndarray, names: Sequence[str], C: float = 1.0,
                   mask: Optional[np.ndarray] = None) -> dict[str, float]:
     """The :func:`blend` weights of ``names`` that fit out-of-fold member scores best: a
-    logistic regression of ``truth`` (bool [M, T]) on the log-odds lifts (stacking);
-    pairs where ``mask`` is True (tags already chosen) are left out."""
+    logistic regression of ``truth`` (bool [M, T]) on the log-odds lifts, each split into
+    its parts above and below 0 (stacking); pairs where ``mask`` is True (tags already
+    chosen) are left out."""
     base = _logit(np.asarray(members["prior"], dtype=np.float64))
-    cols = [base] + [available[m][:, None] * (_logit(members[m]) - base) for m in names]
+    lifts = [available[m][:, None] * (_logit(members[m]) - base) for m in names]
+    cols = [base] + [np.maximum(x, 0) for x in lifts] + [np.minimum(x, 0) for x in lifts]
     F = np.stack([np.broadcast_to(c, truth.shape) for c in cols], axis=-1).reshape(-1, len(cols))
     y = truth.reshape(-1).astype(np.float64)
     if mask is not None:
         keep = ~mask.reshape(-1)
         F, y = F[keep], y[keep]
     W, b = fit_multilabel_logistic(F, y[:, None], C)
+    k = len(names)
     return {"intercept": float(b[0]), "prior": float(W[0, 0]),
-            **{m: float(W[i + 1, 0]) for i, m in enumerate(names)}}
+            **{m: float(W[i + 1, 0]) for i, m in enumerate(names)},
+            **{f"{m}_down": float(W[k + i + 1, 0]) for i, m in enumerate(names)}}
 
 
 def precision_at(scores: np.ndarray, truth: np.ndarray, k: int,
@@ -670,9 +719,11 @@ def evaluate_hashtags(X: np.ndarray, tags: Sequence[Sequence[str]],
                       random_state: int = 0,
                       authors: Optional[Sequence[Optional[str]]] = None,
                       captions: Optional[Sequence[Optional[str]]] = None,
+                      sounds: Optional[Sequence[Any]] = None,
                       **params: Any) -> dict[str, Any]:
     """Precision@k and recall@k on held-out videos that have at least one tag, each
-    treated as a draft: its embedding, author and caption (without hashtags) known.
+    treated as a draft: its embedding, author, caption (without hashtags) and sound
+    group known.
 
     Methods: ``combined`` (the suggester's blend), ``knn`` and ``classifier`` alone, and
     the ``frequency`` baseline (the library's most frequent tags for every video). Recall
@@ -692,13 +743,14 @@ def evaluate_hashtags(X: np.ndarray, tags: Sequence[Sequence[str]],
 
     model = HashtagSuggester(random_state=random_state, **params).fit(
         X[train], [norm[i] for i in train], pick(likes, train), pick(authors, train),
-        pick(captions, train))
+        pick(captions, train), pick(sounds, train))
     out: dict[str, Any] = {"n_train": int(len(train)), "n_test": int(len(test)),
                            "vocabulary": int(len(model.vocabulary_)), "methods": {},
                            "weights": model.weights_}
     if len(test) == 0 or len(model.vocabulary_) == 0:
         return out
-    P = model.probabilities(X[test], authors=pick(authors, test), captions=pick(captions, test))
+    P = model.probabilities(X[test], authors=pick(authors, test), captions=pick(captions, test),
+                            sounds=pick(sounds, test))
     kmax = max(ks)
     rankings = {name: _ranked(P[name], model.prior_, kmax) for name in ("combined", "knn", "classifier")}
     rankings["frequency"] = np.tile(np.argsort(-model.prior_, kind="stable")[:kmax],

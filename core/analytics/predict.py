@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from reelscope.core.analytics.analyze import Analysis
     from reelscope.core.analytics.data import AnalysisData
     from reelscope.core.store.library import Library
+    from reelscope.core.ingest.media.soundprint import SoundPrint
     from reelscope.core.store.models import Author, PostMetadata
 
 
@@ -40,6 +41,7 @@ class NewVideo:
     id: Optional[str] = None
     caption: Optional[str] = None  # the post's text, for the hashtag suggestions
     warnings: list[str] = field(default_factory=list)
+    sound: Optional[np.ndarray] = None  # its sound print (SoundPrint.to_array), for its sound group
 
 
 def predict_embedded(library: "Library", analysis: "Analysis", data: "AnalysisData",
@@ -80,7 +82,8 @@ def predict_embedded(library: "Library", analysis: "Analysis", data: "AnalysisDa
     suggester = analysis.suggester(data)
     tags = suggester.suggest(Q, k=n_tags, authors=[v.author.id if v.author else None for v in videos],
                              captions=[v.caption for v in videos],
-                             given=[v.hashtags for v in videos]) \
+                             given=[v.hashtags for v in videos],
+                             sounds=_sound_groups(library, analysis, data, videos)) \
         if suggester is not None else [[] for _ in videos]
 
     out = []
@@ -111,6 +114,62 @@ def predict_embedded(library: "Library", analysis: "Analysis", data: "AnalysisDa
             "run": analysis.run_id,
             "warnings": list(video.warnings),
         })
+    return out
+
+
+def _sound_groups(library: "Library", analysis: "Analysis", data: "AnalysisData",
+                  videos: Sequence[NewVideo]) -> Optional[list[Optional[int]]]:
+    """Each new video's sound group in the stored analysis (:func:`draft_sound_groups`);
+    None when no video has a print or the analysis grouped sounds without prints."""
+    from reelscope.core.analytics.sound_match import library_prints
+    from reelscope.core.ingest.media.soundprint import SoundPrint
+
+    sounds = analysis.result.sounds
+    labels = analysis.scores.get("sound_cluster")
+    if labels is None or sounds.threshold is None or sounds.threshold_method != "alignment" \
+            or all(v.sound is None for v in videos):
+        return None
+    label_of = {str(i): x for i, x in zip(analysis.scores["ids"], labels)}
+    drafts = [None if v.sound is None else SoundPrint.from_array(v.sound) for v in videos]
+    return draft_sound_groups(drafts, library_prints(library, data.videos),
+                              [label_of.get(i) for i in data.ids], sounds.threshold)
+
+
+def draft_sound_groups(drafts: Sequence[Optional["SoundPrint"]],
+                       prints: Sequence[Optional["SoundPrint"]], labels: Sequence[Any],
+                       threshold: float, candidates: int = 20) -> list[Optional[int]]:
+    """The sound group of each draft: the label of the library video whose notes match
+    its own best, when that match is as strong as the edges that build groups
+    (``threshold + CORE_MARGIN``, :func:`~reelscope.core.analytics.sound_match.cluster_matches`);
+    None without a print or such a match.
+
+    ``prints``/``labels``: the library videos' prints (None where unreadable) and group
+    labels (None/NaN unknown). Only videos of shared groups (two or more) are searched —
+    a sound one video uses says nothing of its tags, and indexing is most of the cost.
+    The landmark index proposes ``candidates``, the alignment check scores them, as
+    :func:`~reelscope.core.analytics.sound_match.match_prints` does.
+    """
+    from collections import Counter
+
+    from reelscope.core.analytics.hashtags import sound_key
+    from reelscope.core.analytics.sound_match import CORE_MARGIN, SoundIndex, verify
+
+    keys = [sound_key(x) for x in labels]
+    size = Counter(k for k, p in zip(keys, prints) if k is not None and p is not None and not p.empty)
+    index, rows = SoundIndex(), []
+    for i, p in enumerate(prints):
+        if p is not None and not p.empty and size.get(keys[i], 0) >= 2:
+            index.add(p)
+            rows.append(i)
+    out: list[Optional[int]] = []
+    for q in drafts:
+        found = index.search(q, k=candidates)[0] if q is not None and not q.empty and rows else []
+        if not len(found):
+            out.append(None)
+            continue
+        strength = verify(q, [prints[rows[r]] for r in found], index.last_shift, index.last_tempo)
+        best = int(np.argmax(strength))
+        out.append(keys[rows[found[best]]] if strength[best] >= threshold + CORE_MARGIN else None)
     return out
 
 
@@ -236,6 +295,7 @@ def predict_files(library: "Library", files: Sequence[str | Path], run_id: Optio
             id=rec.id if rec else None,
             caption=rec.description if rec else None,
             warnings=list(getattr(decoded, "warnings", []) or []),
+            sound=getattr(decoded, "sound", None),
         ))
     results = {r["file"]: r for r in predict_embedded(library, analysis, data, videos, k)}
     if add:
