@@ -221,9 +221,12 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
         return lambda event: report.update(message=f"{step}: {event.message}")
 
     report.update(0, "sounds")
-    prints = library_prints(library, data.videos, cancel=(lambda: cancel.cancelled) if cancel is not None else None,
-                            progress=lambda done, total: report.update(
-                                message=f"sound prints {done}/{total}"))
+    prints = None
+    if len(data.videos) <= MAX_MATCHED_VIDEOS:
+        prints = library_prints(library, data.videos,
+                                cancel=(lambda: cancel.cancelled) if cancel is not None else None,
+                                progress=lambda done, total: report.update(
+                                    message=f"sound prints {done}/{total}"))
     sounds = run_sounds(data, params, inside("sounds"), cancel, prints=prints)
     report.step(message="originality")
     labels = sounds.columns.get("sound_cluster")
@@ -394,6 +397,12 @@ def run_hashtags(data: AnalysisData, params: AnalysisParams,
     return Outcome(HashtagResult.from_json(jsonable({
         "table": table, "evaluation": evaluation, "vocabulary": int(len(model.vocabulary_)),
         "blend": blend, "generic": model.generic_tags()})), model=model)
+
+
+# Note matching costs ~0.1 s per video on one core and its in-memory index ~20 bytes per
+# landmark (~1,000 per clip): beyond this many videos the sound groups come from the
+# audio embeddings until the index lives on disk (docs/ANALYTICS.md).
+MAX_MATCHED_VIDEOS = 20_000
 
 
 def run_sounds(data: AnalysisData, params: AnalysisParams,
