@@ -7,7 +7,7 @@ beside the naive way measured in the same run, on a 300,000-video library and a
 Runs offscreen (QT_QPA_PLATFORM=offscreen unless a display is set). Figures:
 
 - first paint after launch with 10,000 videos (a child process; launch -> the window's
-  first paint, and -> the table drawn), naive: the same with torch, sklearn, pyod and
+  first paint, and -> the table drawn), naive: the same with torch, sklearn and
   hnswlib imported before the window;
 - the scatter at 300,000 points: first draw, a pan/zoom repaint, a recolour, a hover
   lookup and a lasso of about 50,000 points; naive: one ScatterPlotItem with a brush per
@@ -69,7 +69,7 @@ CHILD = r'''
 import os, sys, time
 eager = sys.argv[2] == "naive"
 if eager:  # the naive app: heavy libraries imported before the window exists
-    import torch, sklearn.ensemble, pyod.models.iforest, hnswlib  # noqa
+    import torch, sklearn.ensemble, hnswlib  # noqa
 from reelscope.desktop.app import make_app
 from reelscope.desktop.main_window import MainWindow
 from PySide6.QtCore import QObject, QEvent

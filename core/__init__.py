@@ -9,7 +9,7 @@ metadata, the importer), ``encoding`` (training runs and embeddings), ``analytic
 and cancel protocol every long job shares.
 
 The names below are the API for scripts; they load on first use, so ``import
-reelscope.core`` stays light. Never imports Qt; heavy libraries (torch, sklearn, pyod,
+reelscope.core`` stays light. Never imports Qt; heavy libraries (torch, sklearn,
 hnswlib, PyAV) are imported lazily.
 """
 

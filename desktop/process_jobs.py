@@ -1,5 +1,5 @@
 """Jobs that run in a child process, so their work never competes with the window for
-Python's GIL: analysis (scikit-learn, pyod), embedding and predicting (torch), reports,
+Python's GIL: analysis (scikit-learn), embedding and predicting (torch), reports,
 the embedding map. A thread in the window would hold the GIL through long C calls and
 through torch's import, freezing the window for up to a second at a time (bench/gui.py
 measured it); a process cannot.

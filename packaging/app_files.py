@@ -1,7 +1,7 @@
 """What the frozen app must carry that PyInstaller cannot find by following imports:
 every file of ``reelscope.resources`` (icons, the report's style sheet), and the modules
 loaded by name (each desktop view, each CLI command group, the training child's entry
-point, pyod's detectors). The spec also collects every ``reelscope`` submodule.
+point). The spec also collects every ``reelscope`` submodule.
 The spec reads both from here, and tests/test_packaging.py checks them against the tree."""
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ def hidden_imports() -> list[str]:
     return views + list(COMMAND_MODULES) + [
         "reelscope.desktop.app", "reelscope.training.__main__", "reelscope.core.cli.main",
         "PySide6.QtMultimedia", "PySide6.QtMultimediaWidgets", "PySide6.QtSvg",
-        "pyod.models.iforest", "pyod.models.knn", "pyod.models.copod", "pyod.models.ecod",
         "sklearn.utils._typedefs", "sklearn.neighbors._partition_nodes",
         "sklearn.neighbors._quad_tree",
     ]

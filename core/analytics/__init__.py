@@ -1,4 +1,4 @@
-"""What the embeddings say: similar videos (hnswlib), originality (pyod) and its link
+"""What the embeddings say: similar videos (hnswlib), originality (an ensemble of neighbour, density, PCA and isolation-forest scores) and its link
 with likes, like forecasts with conformal intervals, hashtag suggestions, sound reuse,
 evaluation and predictions for new files.
 

@@ -9,7 +9,7 @@
     hashtags.npz    the fitted HashtagSuggester as plain arrays (its neighbour bank is
                     the run's embeddings, re-attached on load)
 
-No pickle anywhere. The originality detectors (pyod) are not stored: they are refitted
+No pickle anywhere. The originality members are not stored: they are refitted
 deterministically (fixed ``random_state``) from the run's embeddings when a new video
 needs a score. ``summary.json`` records the embeddings file it was computed from, so
 :func:`load_analysis` notices when ``reelscope embed`` has run since and re-analyses.

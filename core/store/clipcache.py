@@ -30,6 +30,9 @@ from reelscope.training import faults
 from reelscope.training.files import atomic_path, write_bytes_atomic
 
 CACHE_FORMAT_VERSION = 1
+# The sound print's recipe (core/ingest/media/soundprint.py): bump it there when a change
+# makes stored prints stale; the file name carries it, so old ones are simply not found.
+SOUND_PRINT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -90,9 +93,7 @@ class ClipCache:
         """The sound print (:mod:`reelscope.core.ingest.media.soundprint`): optional, made
         at import or when an analysis first needs it; its file name carries the print's
         version, so a changed recipe simply finds none."""
-        from reelscope.core.ingest.media.soundprint import PRINT_VERSION
-
-        return self.root / "clips" / safe_hash(content_hash)[:2] / f"{content_hash}.sound{PRINT_VERSION}.npy"
+        return self.root / "clips" / safe_hash(content_hash)[:2] / f"{content_hash}.sound{SOUND_PRINT_VERSION}.npy"
 
     def info_path(self, content_hash: str) -> Path:
         """JSON sidecar: probe info, frame times and decode warnings of the entry."""

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PRINT_VERSION = 1  # bump when a change here makes stored prints stale
+from reelscope.core.store.clipcache import SOUND_PRINT_VERSION as PRINT_VERSION  # noqa: F401  bump on a recipe change
+
 SAMPLE_RATE = 16_000
 N_FFT = 4096  # 256 ms: resolves a semitone down to about 130 Hz
 HOP = 512  # 32 ms between frames
