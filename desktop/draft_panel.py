@@ -123,6 +123,12 @@ def hashtag_evidence(tag: dict[str, Any]) -> str:
     parts = [f"{n} similar video{'s' if n != 1 else ''} use{'s' if n == 1 else ''} it"]
     if tag.get("median_likes") is not None:
         parts.append(f"their median is {likes_text(tag['median_likes'])} likes")
+    sound = int(tag.get("sound_videos") or 0)
+    if sound:
+        parts.append(f"{sound} video{'s' if sound != 1 else ''} on the same sound use{'s' if sound == 1 else ''} it")
+    author = int(tag.get("author_videos") or 0)
+    if author:
+        parts.append(f"the author used it {author} time{'s' if author != 1 else ''}")
     if tag.get("lift") is not None and tag.get("share") is not None:
         parts.append(f"{tag['lift']:.1f}× as likely as on an average library video "
                      f"({tag['share'] * 100:.0f} % use it)")
@@ -537,8 +543,9 @@ class DraftPanel(Panel):
         self.explanation.setText(likes["explanation"]["text"] if likes else
                                  "No like forecast: the run's analysis has no forecast model "
                                  "(it needs more videos with known likes).")
+        reasons = r.get("originality_reasons")
         self.originality.setText(f"Originality {r['originality']:.0f} / 100 — higher means fewer "
-                                 "library videos look and sound like it.")
+                                 "library videos look and sound like it." + (f" {reasons}" if reasons else ""))
         if r.get("warnings"):
             self.warnings.setText("Note: " + "; ".join(r["warnings"]))
         self._show_tags(r.get("hashtags") or [])

@@ -88,6 +88,7 @@ def test_each_draft_shows_cores_forecast_and_a_broken_file_its_error(window, tra
         panel.table.selectRow(row)
         assert panel.explanation.text() == likes["explanation"]["text"]
         assert "Videos by authors like this one" in panel.explanation.text()  # the followers were used
+        assert want["originality_reasons"] and want["originality_reasons"] in panel.originality.text()
         qtbot.waitUntil(lambda: panel.gallery.count() == len(want["similar"]), timeout=10_000)
         assert panel.gallery.ids() == [s["id"] for s in want["similar"]]
     assert "error" in expected[2]
@@ -186,3 +187,12 @@ def test_no_training_run_offers_to_train(window, trained, qtbot):
     assert panel.no_run.label.text() == "No training run yet — Train now"
     panel.no_run.button.click()
     assert window.current_panel().name == "training"
+
+
+def test_a_tags_evidence_names_the_same_sound_and_the_author():
+    from reelscope.desktop.draft_panel import hashtag_evidence
+
+    text = hashtag_evidence({"tag": "x", "similar_videos": 2, "sound_videos": 5, "author_videos": 1,
+                             "lift": 3.0, "share": 0.1})
+    assert "5 videos on the same sound use it" in text and "the author used it 1 time" in text
+    assert "same sound" not in hashtag_evidence({"tag": "x", "similar_videos": 2, "sound_videos": None})
