@@ -340,3 +340,32 @@ def test_exported_csv_cells_never_run_as_formulas(tmp_path, capsys):
     text = out.read_text(encoding="utf-8-sig")
     assert "=cmd|calc" in text and not any(cell.startswith("=") for line in csv.reader(io.StringIO(text))
                                             for cell in line)
+
+
+def test_evaluate_gives_the_suggester_the_stored_sound_groups(tmp_path, monkeypatch):
+    """evaluate's hashtag precision is measured with the same evidence analyze and predict
+    use: each video's sound group from the run's stored analysis (none before analyze)."""
+    import numpy as np
+
+    from reelscope.core.analytics import hashtags
+    from reelscope.core.analytics.analyze import analyze, load_analysis
+    from reelscope.core.analytics.evaluate import evaluate_library
+
+    lib = build_library(tmp_path / "lib")
+    seen = []
+    real = hashtags.evaluate_hashtags
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("sounds"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hashtags, "evaluate_hashtags", spy)
+    evaluate_library(lib, ["run-a"], kinds=("fused",))
+    assert seen == [None]
+    analyze(lib, "run-a")
+    seen.clear()
+    evaluate_library(lib, ["run-a"], kinds=("fused",))
+    stored = load_analysis(lib, "run-a").scores
+    labels = set(float(x) for x in stored["sound_cluster"])
+    assert seen[0] is not None and len(seen[0]) >= 20  # one per tagged video
+    assert all(x is not None and not np.isnan(x) and float(x) in labels for x in seen[0])

@@ -169,8 +169,10 @@ def retrieval_metrics(X: np.ndarray, groups: Sequence[Optional[str]],
 # ---------------------------------------------------------------- whole library
 def evaluate_run(data: Any, kind: str, label: Optional[Sequence[Optional[str]]],
                  relevance: Sequence[Optional[str]], split: str = "random",
-                 coverage: float = 0.8) -> KindEvaluation:
-    """All four evaluations of one run's ``kind`` embeddings (``data``: an AnalysisData)."""
+                 coverage: float = 0.8, sounds: Optional[Sequence[Any]] = None) -> KindEvaluation:
+    """All four evaluations of one run's ``kind`` embeddings (``data``: an AnalysisData).
+    ``sounds``: each video's detected sound group (the stored analysis' ``sound_cluster``),
+    for the hashtag suggester's same-sound member; None leaves it out."""
     from reelscope.core.analytics.forecast_eval import compare_models
     from reelscope.core.analytics.hashtags import evaluate_hashtags
 
@@ -195,7 +197,8 @@ def evaluate_run(data: Any, kind: str, label: Optional[Sequence[Optional[str]]],
         res = evaluate_hashtags(X[tagged], [data.tags[i] for i in tagged],
                                 [data.likes_or_none(i) for i in tagged], ks=(1, 3, 5, 10),
                                 authors=[data.authors[i] for i in tagged],
-                                captions=[data.videos[i].description for i in tagged])
+                                captions=[data.videos[i].description for i in tagged],
+                                sounds=None if sounds is None else [sounds[i] for i in tagged])
         out["hashtags"] = res if res["methods"] else None
     return KindEvaluation.from_json(jsonable(out))
 
@@ -230,11 +233,25 @@ def evaluate_library(library: "Library", run_ids: Optional[Sequence[str]] = None
         labels = (label_values(data.videos, label or "", mapping)
                   if (label or mapping is not None) else None)
         groups = label_values(data.videos, relevance)
+        sounds = _sound_groups(library, run.id, data.ids)
         results: dict[str, KindEvaluation] = {}
         for kind in kinds:
             report.check()
-            results[kind] = evaluate_run(data, kind, labels, groups, split, coverage)
+            results[kind] = evaluate_run(data, kind, labels, groups, split, coverage, sounds)
             comparison.append(ComparisonRow.of(run.id, run.method, kind, results[kind]))
             report.step(message=f"{run.id} {kind}")
         evaluated.append(RunEvaluation(run.id, run.method, run.preset, len(data.ids), results))
     return Evaluation(str(library.path), label_name, relevance, split, evaluated, comparison)
+
+
+def _sound_groups(library: "Library", run_id: str, ids: Sequence[str]) -> Optional[list[Any]]:
+    """Each video's sound group from the run's stored analysis (None without one): the same
+    evidence the suggester uses in ``analyze`` and ``predict``."""
+    from reelscope.core.analytics.analyze import load_analysis
+
+    analysis = load_analysis(library, run_id)
+    labels = analysis.scores.get("sound_cluster") if analysis is not None else None
+    if labels is None:
+        return None
+    of = {str(i): x for i, x in zip(analysis.scores["ids"], labels)}
+    return [of.get(str(i)) for i in ids]
