@@ -4,7 +4,7 @@
 
 :func:`measure` runs the app's own path — sound prints (from the clip cache, else the
 files), the landmark index and alignment check (:func:`match_prints`), the two-level
-grouping (:func:`cluster_matches`) and the comparison with the metadata
+grouping (:func:`group_prints`) and the comparison with the metadata
 (:func:`sound_groups`) — and scores it against the demo's ground truth:
 
 - ``sound_top1``: for each video on a sound used by at least two videos, is its best
@@ -84,27 +84,21 @@ def _metadata(videos: list[Any]) -> tuple[list[Optional[str]], list[bool]]:
 
 def measure(library: Any, truth: dict[str, Any], ids: list[str]) -> dict[str, Any]:
     """The app's sound matching on ``ids``, scored against the truth."""
-    from reelscope.core.analytics.sound_match import cluster_matches, is_sure, library_prints, match_prints
+    from reelscope.core.analytics.sound_match import group_prints, library_prints
     from reelscope.core.analytics.sounds import sound_groups
 
     videos = _videos(library, ids)
     started = time.monotonic()
     prints = library_prints(library, videos)
-    usable = [i for i, p in enumerate(prints) if p is not None and not p.empty]
-    matches = match_prints([prints[i] for i in usable])
-    labels_usable, threshold, support = cluster_matches(matches)
+    grouping = group_prints(prints)
     seconds = time.monotonic() - started
-    components = np.arange(len(ids)) + len(usable)
-    components[usable] = labels_usable
     best = np.full(len(ids), -1)
-    usable_a = np.asarray(usable)
-    found = matches.neighbours[:, 0] >= 0
-    best[usable_a[found]] = usable_a[matches.neighbours[found, 0]]
+    usable = np.asarray(grouping.usable)
+    found = grouping.matches.neighbours[:, 0] >= 0
+    best[usable[found]] = usable[grouping.matches.neighbours[found, 0]]
     sound_ids, original = _metadata(videos)
-    sure = np.zeros(len(ids), bool)
-    sure[usable] = is_sure(support, threshold)
-    groups = sound_groups(components, ids, sound_ids, threshold, "alignment", metadata_original=original,
-                          sure=sure)
+    groups = sound_groups(grouping.labels, ids, sound_ids, grouping.threshold, "alignment",
+                          metadata_original=original, sure=grouping.sure)
     return {**scores(truth, ids, best, groups), "sound_seconds": round(seconds, 1)}
 
 

@@ -75,38 +75,31 @@ class Analysis:
     def forecaster(self) -> Optional["LikeForecaster"]:
         from reelscope.core.analytics.forecast import LikeForecaster
 
-        path = self.folder / "forecast.npz"
+        return self._stored("forecast.npz", LikeForecaster.from_arrays)
+
+    def _stored(self, name: str, build: Any) -> Any:
+        """``build(arrays)`` of a stored model file, or None when it is missing or cut short
+        by a crash (as if missing, until 'reelscope analyze' rewrites it)."""
+        path = self.folder / name
         if not path.exists():
             return None
         try:
             with np.load(path, allow_pickle=False) as z:
-                return LikeForecaster.from_arrays(z)
-        except DAMAGED:  # cut short by a crash: as if missing, until 'reelscope analyze' rewrites it
+                return build(z)
+        except DAMAGED:
             return None
 
     def sound_neighbours(self) -> Optional["SoundNeighbours"]:
         """Each video's closest sounds by note matching; None for analyses made from
         the audio embeddings alone (older ones, or libraries without readable audio)."""
-        path = self.folder / "sounds.npz"
-        if not path.exists():
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return SoundNeighbours.from_arrays(z)
-        except DAMAGED:
-            return None
+        return self._stored("sounds.npz", SoundNeighbours.from_arrays)
 
     def suggester(self, data: AnalysisData) -> Optional["HashtagSuggester"]:
         """The fitted suggester with ``data``'s tagged videos as its neighbour bank."""
         from reelscope.core.analytics.hashtags import HashtagSuggester
 
-        path = self.folder / "hashtags.npz"
-        if not path.exists():
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                model = HashtagSuggester.from_arrays(z)
-        except DAMAGED:
+        model = self._stored("hashtags.npz", HashtagSuggester.from_arrays)
+        if model is None:
             return None
         rows = data.with_tags()
         kind = self.result.kind
@@ -422,24 +415,19 @@ def run_sounds(data: AnalysisData, params: AnalysisParams,
 
     report = Reporter("sounds", None, progress, cancel)
     original = _metadata_original(data)
-    usable = [i for i, p in enumerate(prints or []) if p is not None and not p.empty]
+    printed = sum(1 for p in prints or [] if p is not None and not p.empty)
     model = None
     try:
-        if len(usable) >= 2:
-            from reelscope.core.analytics.sound_match import cluster_matches, is_sure, match_prints
+        if printed >= 2:
+            from reelscope.core.analytics.sound_match import group_prints
 
-            matches = match_prints([prints[i] for i in usable],  # type: ignore[index]
-                                   progress=lambda done, total: report.update(
-                                       message=f"matching sounds {done}/{total}"),
-                                   cancel=(lambda: cancel.cancelled) if cancel is not None else None)
-            labels_usable, threshold, support = cluster_matches(matches)
-            components = np.arange(len(data.ids), dtype=np.int64) + len(usable)  # the rest: alone
-            components[usable] = labels_usable
-            sure = np.zeros(len(data.ids), bool)
-            sure[usable] = is_sure(support, threshold)
-            clusters = sound_groups(components, data.ids, data.sound_ids, threshold, "alignment",
-                                    metadata_original=original, sure=sure)
-            model = SoundNeighbours([data.ids[i] for i in usable], matches)
+            grouping = group_prints(prints,  # type: ignore[arg-type]
+                                    progress=lambda done, total: report.update(
+                                        message=f"matching sounds {done}/{total}"),
+                                    cancel=(lambda: cancel.cancelled) if cancel is not None else None)
+            clusters = sound_groups(grouping.labels, data.ids, data.sound_ids, grouping.threshold,
+                                    "alignment", metadata_original=original, sure=grouping.sure)
+            model = SoundNeighbours([data.ids[i] for i in grouping.usable], grouping.matches)
         else:
             report.update(message="clustering the audio embeddings")
             clusters = sound_clusters(data.kind("audio"), data.ids, data.sound_ids,

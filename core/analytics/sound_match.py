@@ -393,6 +393,35 @@ def cluster_matches(matches: SoundMatches) -> tuple[np.ndarray, float, np.ndarra
     return labels, float(threshold), support
 
 
+@dataclass(frozen=True)
+class PrintGroups:
+    """:func:`group_prints`' answer for N videos: ``labels`` int64 [N] (a video without a
+    usable print is alone), ``threshold``, ``sure`` bool [N] (:func:`is_sure`; False when
+    alone without a print), ``usable`` — the rows that had a print, in ``matches``' order —
+    and ``matches`` among those rows."""
+
+    labels: np.ndarray
+    threshold: float
+    sure: np.ndarray
+    usable: list[int]
+    matches: SoundMatches
+
+
+def group_prints(prints: Sequence[Optional[SoundPrint]],
+                 progress: Optional[Callable[[int, int], None]] = None,
+                 cancel: Optional[Callable[[], bool]] = None) -> PrintGroups:
+    """Match and group the videos that have a non-empty print (:func:`match_prints`,
+    :func:`cluster_matches`); the others each stay alone."""
+    usable = [i for i, p in enumerate(prints) if p is not None and not p.empty]
+    matches = match_prints([prints[i] for i in usable], progress=progress, cancel=cancel)  # type: ignore[misc]
+    labels_usable, threshold, support = cluster_matches(matches)
+    labels = np.arange(len(prints), dtype=np.int64) + len(usable)  # the rest: alone
+    labels[usable] = labels_usable
+    sure = np.zeros(len(prints), bool)
+    sure[usable] = is_sure(support, threshold)
+    return PrintGroups(labels, threshold, sure, usable, matches)
+
+
 def is_sure(support: np.ndarray, threshold: float) -> np.ndarray:
     """bool [N]: the video is tied to its group as firmly as the edges that build groups
     — what a claim like "this post's 'original sound' is really sound X" needs."""
