@@ -391,6 +391,8 @@ def _train_resumed(case: Case, state: TrainState, out: str) -> None:
         assert run["id"] == state.run_id, f"a new run {run['id']} instead of {state.run_id}"
     assert run["metrics"]["steps"] == STEPS and run["metrics"]["embedded"] == len(VIDEOS)
     folder = case.lib / "runs" / run["id"]
+    # A kill before the run was recorded left a folder; the rerun swept it.
+    assert [p.name for p in (case.lib / "runs").iterdir()] == [run["id"]]
     lines = metrics_lines(folder)
     assert [json.loads(line)["step"] for line in lines] == list(range(1, STEPS + 1)), lines
     # Resumed from the checkpoint: the steps before it are the killed run's own lines

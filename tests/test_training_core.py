@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +167,38 @@ def test_damaged_or_mismatched_weights_are_one_clear_line(library, capsys, damag
     err = capsys.readouterr().err
     assert code == 1 and "is damaged or does not fit" in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_train_killed_before_its_run_is_recorded_leaves_no_folder_behind(library):
+    """SIGKILL inside prepare_run (config written, the run not yet recorded) used to leave
+    ``runs/<id>/`` with a manifest and config that nothing recorded or swept (issue 16).
+    The next train sweeps such folders, and only such folders."""
+    import signal
+    import subprocess
+    import sys
+
+    from reelscope.training import faults
+
+    path = library.path
+    library.close()
+    env = dict(os.environ, **{faults.ENV: "file.rename/config.json:1"})
+    proc = subprocess.run([sys.executable, "-m", "reelscope", "train", "--library", str(path), "--preset",
+                           "tiny", "--epochs", "1", "--device", "cpu", "--quiet"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    [orphan] = (path / "runs").iterdir()
+    left = {p.name for p in orphan.iterdir()}
+    assert "manifest.json" in left and all(n == "manifest.json" or n.endswith(".tmp") for n in left), left
+    # Folders that are not a killed prepare_run's are left alone, recorded or not.
+    kept = path / "runs" / "my-notes"
+    kept.mkdir()
+    (kept / "manifest.json").write_text("[]")
+    (kept / "todo.txt").write_text("mine")
+    weights_only = path / "runs" / "copied-run"
+    weights_only.mkdir()
+    (weights_only / "model.safetensors").write_bytes(b"x")
+
+    with Library.open(path) as again:
+        run = train(again, method="av-simclr", preset="tiny", epochs=1, device="cpu", embed_after=False)
+        assert [r.id for r in again.runs()] == [run.id]
+    assert sorted(p.name for p in (path / "runs").iterdir()) == sorted([run.id, "my-notes", "copied-run"])

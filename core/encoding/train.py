@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
@@ -78,6 +79,7 @@ def train(
     from reelscope.training.loop import train as train_loop
 
     cancel = cancel or CancelToken()
+    sweep_unrecorded_runs(library)
     run = find_unfinished_run(library, run_id, method, preset) if (resume or run_id) else None
     if run is None:
         run = prepare_run(library, method, preset, epochs, time_budget_min, device, precision)
@@ -208,6 +210,34 @@ def prepare_run(
                       dir=f"runs/{run_id}", config=asdict(cfg), metrics={"videos": len(items)})
     library.save_run(run)
     return run
+
+
+# Files a run folder holds before :meth:`Library.save_run` records it (and temporary files).
+_SETUP_FILES = frozenset({MANIFEST_FILE, "config.json"})
+
+
+def sweep_unrecorded_runs(library: "Library") -> list[str]:
+    """Delete the folders a train killed inside :func:`prepare_run` left: under ``runs/``,
+    not recorded, holding nothing but a manifest, a config and temporary files. A folder
+    with anything else (weights, checkpoints, a user's file) is never touched. Call it
+    holding the library's writing lock. Returns the names deleted."""
+    import shutil
+
+    runs = library.path / "runs"
+    if not runs.is_dir():
+        return []
+    recorded = {Path(r.dir).name for r in library.runs()}
+    swept = []
+    for folder in sorted(runs.iterdir()):
+        if folder.name in recorded or folder.is_symlink() or not folder.is_dir():
+            continue
+        names = [p for p in folder.rglob("*")]
+        if all(p.is_file() and not p.is_symlink() and p.parent == folder
+               and (p.name in _SETUP_FILES or (p.name.startswith(".") and p.name.endswith(".tmp")))
+               for p in names):
+            shutil.rmtree(folder)
+            swept.append(folder.name)
+    return swept
 
 
 # ----------------------------------------------------------------- helpers
