@@ -3,12 +3,19 @@ and a small analysed synthetic library (no real media) shared by the view tests.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-_HOME = tempfile.mkdtemp(prefix="reelscope-desktop-test-")
+# One settings home per test session: a child process that imports this file (a spawned job)
+# reuses its parent's; the process that made it removes it at exit (141 were once left in /tmp).
+_HOME = os.environ.get("REELSCOPE_DESKTOP_TEST_HOME", "")
+if not _HOME:
+    _HOME = os.environ["REELSCOPE_DESKTOP_TEST_HOME"] = tempfile.mkdtemp(prefix="reelscope-desktop-test-")
+    atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 os.environ["XDG_CONFIG_HOME"] = str(Path(_HOME) / "config")  # QSettings goes here, not ~
 os.environ["XDG_DATA_HOME"] = str(Path(_HOME) / "data")
 os.environ["REELSCOPE_LOG_DIR"] = str(Path(_HOME) / "log")
