@@ -9,7 +9,13 @@ imports, thumbnails — and one training run whose stored results have the shape
 forecast.npz, hashtags.npz and an exact similarity index). ``bench.json`` in the folder
 records what was built so a later run reuses it.
 
-    python bench/make_big_library.py --dir DIR [--n 300000] [--seed 0]
+With ``--model`` the run also gets real weights: a ``small`` av-simclr encoder as training
+initialises it (untrained: the figures measured here are time and memory, not quality),
+and embeddings of that encoder's sizes (128 visual, 128 audio, 256 fused) instead of 8/8/16,
+so ``predict`` and ``similar FILE`` embed files with it and every analytics step works on
+vectors the size a real library has.
+
+    python bench/make_big_library.py --dir DIR [--n 300000] [--seed 0] [--model]
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ WORDS = ("dance", "recipe", "sunset", "cat", "prank", "tutorial", "gym", "outfit
 
 
 # ----------------------------------------------------------------------- building
-def build(root: Path, n: int, seed: int = 0) -> None:
-    """A synthetic ``n``-video library in ``root`` (which must not hold one yet)."""
+def build(root: Path, n: int, seed: int = 0, model: bool = False) -> None:
+    """A synthetic ``n``-video library in ``root`` (which must not hold one yet); ``model``:
+    real weights and embedding sizes (see the module docstring)."""
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     lib = Library.create(root)
@@ -98,9 +105,9 @@ def build(root: Path, n: int, seed: int = 0) -> None:
     _thumbnails(lib, [videos[i][2] for i in ok_rows[:THUMBNAILS]])
     _fake_run(lib, rng, ids[ok_rows], likes[ok_rows].astype(np.float64), has_likes[ok_rows],
               original[ok_rows], song[ok_rows], tags_of, ok_rows, followers[author[ok_rows]],
-              posted[ok_rows], duration[ok_rows])
+              posted[ok_rows], duration[ok_rows], _save_model(lib) if model else DIMS)
     lib.close()
-    (root / "bench.json").write_text(json.dumps({"n": n, "seed": seed}))
+    (root / "bench.json").write_text(json.dumps({"n": n, "seed": seed, "model": model}))
     print(f"built {n:,} videos ({len(video_tags):,} hashtag links, {len(sounds):,} sounds, "
           f"{n_authors:,} authors) in {time.perf_counter() - t0:.1f} s (rows and database "
           f"{t_db:.1f} s)",
@@ -157,8 +164,8 @@ def _write(path: Path, data: bytes) -> None:
 def _fake_run(lib: Library, rng: np.random.Generator, ids: np.ndarray, likes: np.ndarray,
               has_likes: np.ndarray, original: np.ndarray, song: np.ndarray,
               tags_of: list[list[int]], rows: np.ndarray, followers: np.ndarray,
-              posted: np.ndarray, duration: np.ndarray) -> None:
-    """A finished run with embeddings and stored analytics of the right shapes."""
+              posted: np.ndarray, duration: np.ndarray, dims: dict[str, int]) -> None:
+    """A finished run with embeddings (of ``dims``) and stored analytics of the right shapes."""
     from reelscope.core.analytics.analyze import _source, jsonable, npz_bytes
     from reelscope.core.analytics.results import (AnalysisSettings, AnalysisSummary, ForecastResult,
                                                   HashtagResult, OriginalityResult, SoundResult,
@@ -174,14 +181,14 @@ def _fake_run(lib: Library, rng: np.random.Generator, ids: np.ndarray, likes: np
     run_dir = lib.path / "runs" / RUN_ID
     run_dir.mkdir(parents=True, exist_ok=True)
     topic = rng.integers(0, 200, m)
-    centres = rng.standard_normal((200, DIMS["visual"]))
-    visual = l2_normalise(centres[topic] + 0.5 * rng.standard_normal((m, DIMS["visual"])))
-    song_dir = rng.standard_normal((song.max() + 1, DIMS["audio"]))
-    audio = l2_normalise(np.where(original[:, None], rng.standard_normal((m, DIMS["audio"])),
-                                  song_dir[song] + 0.05 * rng.standard_normal((m, DIMS["audio"]))))
+    centres = rng.standard_normal((200, dims["visual"])).astype(np.float32)
+    visual = l2_normalise(centres[topic] + 0.5 * rng.standard_normal((m, dims["visual"]), np.float32))
+    song_dir = rng.standard_normal((song.max() + 1, dims["audio"])).astype(np.float32)
+    audio = l2_normalise(np.where(original[:, None], rng.standard_normal((m, dims["audio"]), np.float32),
+                                  song_dir[song] + 0.05 * rng.standard_normal((m, dims["audio"]), np.float32)))
     fused = l2_normalise(np.concatenate([visual, audio], axis=1))
     save_embeddings(run_dir, Embeddings(RUN_ID, ids, visual, audio, fused))
-    lib.save_run(TrainingRun(RUN_ID, "av-simclr", "small", "finished", time.time(),
+    lib.save_run(TrainingRun(RUN_ID, "av-simclr", "small", "done", time.time(),
                              f"runs/{RUN_ID}", finished_at=time.time()))
     run = lib.run(RUN_ID)
 
@@ -241,14 +248,37 @@ def _fake_run(lib: Library, rng: np.random.Generator, ids: np.ndarray, likes: np
     _write(folder / "summary.json", json.dumps(jsonable(summary.as_json())).encode())
 
 
-def ensure(root: Path, n: int, seed: int = 0) -> bool:
+def _save_model(lib: Library) -> dict[str, int]:
+    """Weights and config of an initialised ``small`` av-simclr encoder in the bench run's
+    folder; returns its embedding sizes."""
+    import torch
+
+    from reelscope.training.checkpoint import save_weights
+    from reelscope.training.config import DataStats, make_config
+    from reelscope.training.encoders import build_model
+
+    spec = lib.cache.spec
+    cfg = make_config("av-simclr", "small", device="cpu").replace(stats=DataStats(
+        n_mels=spec.n_mels, mel_rate=spec.mel_rate, f_max=spec.sample_rate / 2, cache_frames=spec.frames))
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    run_dir = lib.path / "runs" / RUN_ID
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_weights(run_dir, model, cfg)
+    visual, audio = model.video.out_dim, model.audio.out_dim
+    return {"visual": visual, "audio": audio, "fused": visual + audio}
+
+
+def ensure(root: Path, n: int, seed: int = 0, model: bool = False) -> bool:
     """Build the ``n``-video library in ``root`` unless it is there already; True when built."""
     marker = root / "bench.json"
-    if marker.exists() and json.loads(marker.read_text()).get("n") == n:
-        return False
+    if marker.exists():
+        built = json.loads(marker.read_text())
+        if built.get("n") == n and bool(built.get("model")) == model:
+            return False
     if (root / "library.db").exists():
         raise SystemExit(f"{root} holds another library; give an empty or new --dir")
-    build(root, n, seed)
+    build(root, n, seed, model)
     return True
 
 
@@ -257,9 +287,11 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, required=True)
     ap.add_argument("--n", type=int, default=300_000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--model", action="store_true",
+                    help="real (untrained) weights and real embedding sizes, for predict and analyze")
     args = ap.parse_args()
     t = time.perf_counter()
-    built = ensure(args.dir, args.n, args.seed)
+    built = ensure(args.dir, args.n, args.seed, args.model)
     print(f"{'built' if built else 'reusing'} the {args.n:,}-video library in {args.dir} "
           f"({time.perf_counter() - t:.0f} s)")
 

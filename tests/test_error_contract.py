@@ -288,24 +288,75 @@ def test_writers_are_told_the_library_is_busy_and_readers_still_work(trained, he
 
 
 # ------------------------------------------------------------------- read-only
+def _without_root_powers(capsys):
+    """``call`` for a read-only folder. As root, file modes stop nothing, so the command runs
+    as its own process with the two capabilities that let root ignore them dropped from its
+    bounding set (``setpriv``): root then meets the modes as any user does."""
+    if os.geteuid() != 0:
+        return lambda argv: call(argv, capsys)
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: file modes cannot stop root's writes")
+
+    def run(argv: list[str]) -> tuple[int, str, str]:
+        proc = subprocess.run([setpriv, "--bounding-set=-dac_override,-dac_read_search", sys.executable,
+                               "-m", "reelscope", *argv, "--quiet"], capture_output=True, text=True,
+                              timeout=300)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    return run
+
+
 def test_a_read_only_library_folder_is_read_and_writers_say_why(trained, tmp_path, capsys):
-    if os.geteuid() == 0:
-        pytest.skip("running as root: file permissions do not stop writes (read-only opening is "
-                    "tested below)")
     lib = _copy(trained, tmp_path / "lib")
     paths = [lib, *lib.rglob("*")]
+    run = _without_root_powers(capsys)
+    before = _files(lib)
     for p in paths:
         p.chmod(0o555 if p.is_dir() else 0o444)
     try:
-        code, _, err = call(fill(COMMANDS["info"], lib=lib), capsys)
+        code, _, err = run(fill(COMMANDS["info"], lib=lib))
         assert code == 0, err
         for command in ("import", "analyze"):
-            code, _, err = call(fill(COMMANDS[command], lib=lib, src=trained["src"], out=tmp_path, clip=""), capsys)
+            code, _, err = run(fill(COMMANDS[command], lib=lib, src=trained["src"], out=tmp_path, clip=""))
             assert code == 1
             assert_one_line(err, command, ("read-only", "readonly", "Permission", "library.db"))
     finally:
         for p in paths:
             p.chmod(0o755 if p.is_dir() else 0o644)
+    assert _files(lib) == before  # nothing written, not even the WAL
+
+
+def test_a_read_only_folder_with_unmerged_writes_is_refused_in_one_line(trained, tmp_path, capsys):
+    """A read-only folder whose write-ahead log still holds writes cannot be read as immutable
+    (the log would be ignored): one line saying so and what to do, not stale data."""
+    lib = _copy(trained, tmp_path / "lib")
+    writer = sqlite3.connect(lib / "library.db")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("UPDATE videos SET error = 'edited' WHERE rowid = 1")
+    writer.commit()
+    frozen = tmp_path / "frozen"
+    shutil.copytree(lib, frozen)  # the log copied while the writer still holds it unmerged
+    writer.close()
+    assert (frozen / "library.db-wal").stat().st_size > 0
+    paths = [frozen, *frozen.rglob("*")]
+    run = _without_root_powers(capsys)
+    for p in paths:
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    try:
+        code, _, err = run(fill(COMMANDS["info"], lib=frozen))
+        assert code == 0, err  # with its shared-memory file SQLite reads the log as it is
+        (frozen / "library.db-shm").chmod(0o644)
+        frozen.chmod(0o755)
+        (frozen / "library.db-shm").unlink()
+        frozen.chmod(0o555)
+        code, _, err = run(fill(COMMANDS["info"], lib=frozen))
+    finally:
+        for p in paths:
+            if p.exists():
+                p.chmod(0o755 if p.is_dir() else 0o644)
+    assert code == 1
+    assert_one_line(err, "info", ("not yet merged",))
 
 
 def test_opening_read_only_reads_and_writes_nothing(trained, tmp_path, capsys):

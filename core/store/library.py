@@ -119,14 +119,23 @@ class Library:
     @classmethod
     def _connect_read_only(cls, path: Path) -> "Library":
         db = path / DB_NAME
-        uri = db.resolve().as_uri() + "?mode=ro"
         conn: Optional[sqlite3.Connection] = None
         try:
-            conn = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA query_only=ON")
-            conn.execute("PRAGMA busy_timeout=60000")
-            version = stored_version(conn)
-            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            try:
+                conn, version, tables = cls._read_only_connection(db, immutable=False)
+            except sqlite3.OperationalError as exc:
+                # A WAL database needs its shared-memory file; in a folder nobody may write
+                # (a read-only share, a backup disc) SQLite cannot make one. With no log
+                # holding unfinished writes the file is all there is: read it as immutable.
+                wal = db.with_name(db.name + "-wal")
+                if "readonly" not in str(exc) and "unable to open" not in str(exc):
+                    raise
+                if wal.exists() and wal.stat().st_size > 0:
+                    raise LibraryError(
+                        f"{db} cannot be read: its folder is read-only and it holds writes not yet "
+                        f"merged ({wal.name}); open it once where it can be written, or copy the "
+                        "folder somewhere writable") from None
+                conn, version, tables = cls._read_only_connection(db, immutable=True)
         except sqlite3.Error as exc:  # not a database, damaged, unreadable
             if conn is not None:
                 conn.close()
@@ -149,6 +158,21 @@ class Library:
             raise LibraryError(f"{path} was made by an older Reelscope (schema {version}); run any "
                                "writing command on it once (e.g. 'reelscope import') to upgrade it")
         return cls(path, conn, read_only=True)
+
+    @staticmethod
+    def _read_only_connection(db: Path, immutable: bool) -> tuple[sqlite3.Connection, Optional[int], int]:
+        """A read-only connection to ``db`` with its schema version and table count."""
+        uri = db.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
+        conn = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("PRAGMA busy_timeout=60000")
+            version = stored_version(conn)
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        except BaseException:
+            conn.close()
+            raise
+        return conn, version, tables
 
     def writing(self, job: str) -> ContextManager[lock.LockHolder]:
         """Hold this library's inter-process writing lock while ``job`` runs; raises
