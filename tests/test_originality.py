@@ -113,6 +113,43 @@ def test_large_libraries_use_the_approximate_index_with_the_same_answer() -> Non
     assert approx.scores_["ensemble"][odd].min() >= 99
 
 
+@pytest.mark.parametrize("exact_below", [5000, 100])
+def test_a_stored_scorer_scores_and_explains_new_videos_as_the_fitted_one(exact_below) -> None:
+    """analyze stores the scorer (to_arrays, no pickle); predict restores it on the same
+    embeddings instead of refitting (minutes at 300,000 videos) and searches neighbours
+    exactly. Exact-index libraries give the same numbers; HNSW ones the same up to the
+    graph's recall."""
+    import io
+
+    emb, odd = library(seed=4, n=700)
+    fitted = OriginalityScorer(max_fit_samples=300, exact_below=exact_below).fit(emb)
+    buffer = io.BytesIO()
+    np.savez(buffer, **fitted.to_arrays())
+    buffer.seek(0)
+    with np.load(buffer, allow_pickle=False) as z:
+        restored = OriginalityScorer.from_arrays(z, emb)
+    assert not restored.index_  # nothing rebuilt
+    rng = np.random.default_rng(9)
+    new = {"visual": clusters(rng, 40, 5, 16, 0.3), "audio": clusters(rng, 40, 4, 16, 0.3)}
+    new["visual"][:3] = emb["visual"][:3]  # library rows keep their library percentiles
+    new["audio"][:3] = emb["audio"][:3]
+    want, got = fitted.score(new), restored.score(new)
+    for name in want:
+        if exact_below > 700:
+            np.testing.assert_allclose(got[name], want[name], atol=1e-9, err_msg=name)
+        else:
+            assert np.abs(got[name] - want[name]).max() <= 2.0, name
+    np.testing.assert_allclose(got["ensemble"][:3], fitted.scores_["ensemble"][:3])
+    one = {m: x[5] for m, x in new.items()}
+    ids = [f"v{i}" for i in range(700)]
+    if exact_below > 700:
+        assert restored.explain(one, ids) == fitted.explain(one, ids)
+    row = int(np.flatnonzero(odd)[0])
+    assert restored.reasons(row).score == fitted.scores_["ensemble"][row] >= 95
+    with pytest.raises(ValueError, match="fitted on 700 videos"):
+        OriginalityScorer.from_arrays(fitted.to_arrays(), {m: x[:600] for m, x in emb.items()})
+
+
 def test_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="unknown members"):
         OriginalityScorer(members=(("visual", "magic"),)).fit(np.zeros((5, 3)))

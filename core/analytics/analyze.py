@@ -8,10 +8,12 @@
     forecast.npz    the fitted LikeForecaster as plain arrays
     hashtags.npz    the fitted HashtagSuggester as plain arrays (its neighbour bank is
                     the run's embeddings, re-attached on load)
+    originality.npz what scoring a new video needs (OriginalityScorer.to_arrays): the
+                    library's member scores, neighbour densities, the models' fitting rows
+    sounds.npz      each video's closest sounds by note matching (when prints exist)
 
-No pickle anywhere. The originality members are not stored: they are refitted
-deterministically (fixed ``random_state``) from the run's embeddings when a new video
-needs a score. ``summary.json`` records the embeddings file it was computed from, so
+No pickle anywhere. The originality models are refitted exactly from their stored
+fitting rows and seed; the neighbour searches for a new video run over the embeddings. ``summary.json`` records the embeddings file it was computed from, so
 :func:`load_analysis` notices when ``reelscope embed`` has run since and re-analyses.
 
 The order is load → run each analysis → save: the run's embeddings joined to its videos
@@ -88,6 +90,16 @@ class Analysis:
                 return build(z)
         except DAMAGED:
             return None
+
+    def originality_scorer(self, data: AnalysisData) -> Any:
+        """The fitted originality scorer on ``data`` (the run's embeddings), as analyze
+        stored it; refitted when the file is missing (older analyses) or does not fit."""
+        from reelscope.core.analytics.originality import OriginalityScorer
+
+        inputs = originality_inputs(data.kind)
+        stored = self._stored("originality.npz", lambda z: OriginalityScorer.from_arrays(z, inputs))
+        return stored if stored is not None else \
+            originality_scorer(self.result.settings.random_state).fit(inputs)
 
     def sound_neighbours(self) -> Optional["SoundNeighbours"]:
         """Each video's closest sounds by note matching; None for analyses made from
@@ -251,7 +263,7 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     # pair it with the new scores. Without it the analysis is missing, and done again.
     (folder / "summary.json").unlink(missing_ok=True)
     for name, model in (("forecast.npz", forecast.model), ("hashtags.npz", hashtags.model),
-                        ("sounds.npz", sounds.model)):
+                        ("sounds.npz", sounds.model), ("originality.npz", originality.model)):
         if model is None:
             (folder / name).unlink(missing_ok=True)
         else:
@@ -308,7 +320,7 @@ def run_originality(data: AnalysisData, params: AnalysisParams,
         out["vs_likes"] = originality_vs_likes(ens[rows], data.likes[rows], data.followers[rows],
                                                groups=None if groups is None else groups[rows],
                                                seed=params.random_state, tick=tick)
-    return Outcome(OriginalityResult.from_json(jsonable(out)), columns)
+    return Outcome(OriginalityResult.from_json(jsonable(out)), columns, model=scorer)
 
 
 def run_forecast(data: AnalysisData, params: AnalysisParams,

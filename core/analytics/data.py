@@ -114,7 +114,10 @@ def load_data(library: "Library", run_id: Optional[str] = None) -> AnalysisData:
     emb = load_embeddings(library, run.id)
     by_id = {v.id: v for v in library.videos()}
     rows = [i for i, vid in enumerate(emb.ids) if str(vid) in by_id]
-    aligned = Embeddings(run.id, emb.ids[rows], emb.visual[rows], emb.audio[rows], emb.fused[rows])
+    # Every embedded video still in the library (the usual case): the arrays as loaded,
+    # not a copy of each (600 MB more at 300,000 videos).
+    aligned = emb if len(rows) == len(emb.ids) else Embeddings(
+        run.id, emb.ids[rows], emb.visual[rows], emb.audio[rows], emb.fused[rows])
     videos = [by_id[str(emb.ids[i])] for i in rows]
     return AnalysisData(run, aligned, videos, not_embedded=len(by_id) - len(rows))
 

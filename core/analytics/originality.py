@@ -154,7 +154,7 @@ class OriginalityScorer:
         self.k_ = max(1, min(self.n_neighbors, n - 1))
         rng = np.random.default_rng(self.random_state)
         self.index_, self.kdist_, self.lrd_, self.models_ = {}, {}, {}, {}
-        self.reference_, self.scores_ = {}, {}
+        self.reference_, self.scores_, self.fit_rows_ = {}, {}, {}
         ranks, self._graphs = {}, {}
         for name, (modality, method) in plan.items():
             if tick is not None:
@@ -209,17 +209,23 @@ class OriginalityScorer:
             if method == "knn":
                 return _knn_score(dist)
             return _lof_score(labels, self.lrd_[modality], self.lrd_[modality])
-        sample = X if len(X) <= self.max_fit_samples else X[rng.choice(len(X), self.max_fit_samples, replace=False)]
+        rows = np.arange(len(X)) if len(X) <= self.max_fit_samples else \
+            rng.choice(len(X), self.max_fit_samples, replace=False)
+        self.fit_rows_[name] = rows
+        self.models_[name] = self._fit_model(method, X[rows])
+        return self._model_score(name, X)
+
+    def _fit_model(self, method: str, sample: np.ndarray) -> object:
+        """The ``pca`` or ``iforest`` model fitted on ``sample`` (deterministic: the same
+        rows and seed give the same model, which is how :meth:`from_arrays` restores it)."""
         if method == "pca":
             from sklearn.decomposition import PCA
 
-            c = max(1, min(self.pca_components or X.shape[1], X.shape[1], len(sample) - 1))
-            self.models_[name] = PCA(c, random_state=self.random_state).fit(sample)
-        else:
-            from sklearn.ensemble import IsolationForest
+            c = max(1, min(self.pca_components or sample.shape[1], sample.shape[1], len(sample) - 1))
+            return PCA(c, random_state=self.random_state).fit(sample)
+        from sklearn.ensemble import IsolationForest
 
-            self.models_[name] = IsolationForest(n_estimators=200, random_state=self.random_state).fit(sample)
-        return self._model_score(name, X)
+        return IsolationForest(n_estimators=200, random_state=self.random_state).fit(sample)
 
     def _graph(self, modality: str, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The library's neighbour graph on one modality: int64 [N, k] rows and float64
@@ -250,6 +256,78 @@ class OriginalityScorer:
             lab, sims = index.search(X[s : s + _BLOCK], k)
             labels[s : s + _BLOCK], dist[s : s + _BLOCK] = lab, np.clip(1.0 - sims, 0.0, 2.0)
         return labels, dist
+
+    def _search_exact(self, modality: str, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_search` without an index: every library row, exactly (a restored scorer
+        scores a few new videos; building a 300,000-row graph for them would cost minutes)."""
+        from reelscope.core.analytics.vector_index import exact_top_k
+
+        library = self.library_[modality]
+        norms = self.__dict__.setdefault("_norms", {})
+        if modality not in norms:
+            norms[modality] = np.maximum(np.linalg.norm(library, axis=1), 1e-12).astype(np.float32)
+        labels, sims = exact_top_k(_unit(X).astype(np.float32), library, k, norms=norms[modality])
+        return labels, np.clip(1.0 - sims.astype(np.float64), 0.0, 2.0)
+
+    # ---------------------------------------------------------------- storage
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """What scoring and explaining new videos needs besides the library's embeddings,
+        as plain arrays (``originality.npz``, no pickle): the settings, each member's sorted
+        library scores and library percentiles, the neighbour k-distances and densities,
+        and the rows each model was fitted on (:meth:`from_arrays` refits the models from
+        them, exactly: same rows, same seed)."""
+        import json
+
+        self._check_fitted()
+        params = {"version": 1, "members": [list(m) for m in self.members], "weights": self.weights_,
+                  "n_neighbors": self.n_neighbors, "pca_components": self.pca_components,
+                  "random_state": self.random_state, "max_fit_samples": self.max_fit_samples,
+                  "exact_below": self.exact_below, "k": self.k_, "n_library": self.n_library_,
+                  "dims": self.n_features_in_}
+        out = {"params": np.array(json.dumps(params)), "row_keys": self._row_keys_,
+               "row_order": self._row_order_}
+        for group, values in (("reference", self.reference_), ("scores", self.scores_),
+                              ("kdist", self.kdist_), ("lrd", self.lrd_), ("fit_rows", self.fit_rows_)):
+            out.update({f"{group}.{name}": np.asarray(x) for name, x in values.items()})
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], X: Embeddings) -> "OriginalityScorer":
+        """The scorer :meth:`to_arrays` stored, on the same library embeddings ``X`` it was
+        fitted on; ``ValueError`` when ``X`` is not that library (other size or dimensions)."""
+        import json
+
+        p = json.loads(str(arrays["params"][()]))
+        if p.get("version") != 1:
+            raise ValueError(f"stored originality format {p.get('version')} is not 1")
+        scorer = cls(members=[tuple(m) for m in p["members"]], weights=p["weights"],
+                     n_neighbors=p["n_neighbors"], pca_components=p["pca_components"],
+                     random_state=p["random_state"], max_fit_samples=p["max_fit_samples"],
+                     exact_below=p["exact_below"])
+        data = _as_modalities(X, p["dims"])
+        n = len(next(iter(data.values())))
+        if n != p["n_library"]:
+            raise ValueError(f"the stored originality was fitted on {p['n_library']} videos, not {n}")
+        scorer.weights_ = {name: float(w) for name, w in p["weights"].items()}
+        scorer.n_features_in_ = {m: int(d) for m, d in p["dims"].items()}
+        scorer.library_, scorer.n_library_, scorer.k_ = data, n, int(p["k"])
+        groups: dict[str, dict[str, np.ndarray]] = {g: {} for g in ("reference", "scores", "kdist", "lrd", "fit_rows")}
+        for key in arrays.keys() if hasattr(arrays, "keys") else arrays.files:
+            group, _, name = key.partition(".")
+            if group in groups:
+                groups[group][name] = np.asarray(arrays[key])
+        scorer.reference_, scorer.scores_ = groups["reference"], groups["scores"]
+        scorer.kdist_, scorer.lrd_, scorer.fit_rows_ = groups["kdist"], groups["lrd"], groups["fit_rows"]
+        scorer.index_, scorer.models_ = {}, {}
+        for name, rows in scorer.fit_rows_.items():
+            modality, method = _split(name)
+            scorer.models_[name] = scorer._fit_model(method, data[modality][rows])
+        missing = set(scorer.weights_) - set(scorer.reference_) | {"ensemble"} - set(scorer.reference_)
+        if missing:
+            raise ValueError(f"the stored originality lacks {', '.join(sorted(missing))}")
+        scorer._row_keys_, scorer._row_order_ = np.asarray(arrays["row_keys"]), np.asarray(arrays["row_order"])
+        scorer._typical_cache = {}
+        return scorer
 
     def _model_score(self, name: str, X: np.ndarray) -> np.ndarray:
         model = self.models_[name]
@@ -284,7 +362,8 @@ class OriginalityScorer:
         return out
 
     def _raw_new(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        graphs = {m: self._search(self.index_[m], data[m], self.k_) for m in self.index_}
+        graphs = {m: self._search(self.index_[m], data[m], self.k_) if m in self.index_
+                  else self._search_exact(m, data[m], self.k_) for m in self.kdist_}
         out = {}
         for name in self.weights_:
             modality, method = name.rsplit("_", 1) if "_" in name else (SINGLE, name)

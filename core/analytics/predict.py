@@ -48,10 +48,10 @@ def predict_embedded(library: "Library", analysis: "Analysis", data: "AnalysisDa
                      videos: Sequence[NewVideo], k: int = 10, n_tags: int = 10
                      ) -> list[dict[str, Any]]:
     """The prediction for each embedded video (keys in docs/ANALYTICS.md)."""
-    from reelscope.core.analytics.analyze import originality_inputs, originality_scorer
+    from reelscope.core.analytics.analyze import originality_inputs
     from reelscope.core.analytics.forecast import author_features, context_features, explain_forecast
     from reelscope.core.analytics.forecast import LikeFeatures
-    from reelscope.core.analytics.similar import index_for
+    from reelscope.core.analytics.vector_index import exact_top_k
 
     if not videos:
         return []
@@ -59,10 +59,13 @@ def predict_embedded(library: "Library", analysis: "Analysis", data: "AnalysisDa
     Q = np.stack([np.asarray(v.vectors[kind], dtype=np.float32) for v in videos])
     Q /= np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), 1e-12)
 
-    similar = index_for(library, analysis.run_id, kind).query(Q, k)
+    # Exact neighbours over the embeddings in memory: a few drafts against every video take
+    # milliseconds, where loading the saved graph would hold hundreds of MB at 300k videos.
+    bank = data.kind(kind)
+    rows, sims = exact_top_k(Q, bank, k, norms=np.maximum(np.linalg.norm(bank, axis=1), 1e-12))
+    similar = [[(data.ids[r], float(v)) for r, v in zip(rr, ss)] for rr, ss in zip(rows, sims)]
     likes_of = {vid: data.likes_or_none(i) for i, vid in enumerate(data.ids)}
-    rs = analysis.result.settings.random_state
-    scorer = originality_scorer(rs).fit(originality_inputs(data.kind))
+    scorer = analysis.originality_scorer(data)
     drafts = originality_inputs(lambda m: np.stack([np.asarray(v.vectors[m], np.float32) for v in videos]))
     originality = scorer.score(drafts)
     authors = [(v.author.unique_id or v.author.id) if v.author else None for v in data.videos]

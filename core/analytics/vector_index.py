@@ -235,13 +235,15 @@ class VectorIndex:
 
 
 def exact_top_k(
-    queries: np.ndarray, vectors: np.ndarray, k: int, block_bytes: int = 64 << 20
+    queries: np.ndarray, vectors: np.ndarray, k: int, block_bytes: int = 64 << 20,
+    norms: Optional[np.ndarray] = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-``k`` inner products: int64 [Q, k] rows and float32 [Q, k] scores.
 
     ``queries`` float32 [Q, D] and ``vectors`` float32 [N, D] (unit rows, so
-    the inner product is the cosine). Queries go in blocks so the [block, N]
-    score matrix stays near ``block_bytes``.
+    the inner product is the cosine; or any rows with their lengths in ``norms``
+    float [N], which the products are divided by). Queries go in blocks so the
+    [block, N] score matrix stays near ``block_bytes``.
     """
     n = len(vectors)
     k = min(k, n)
@@ -250,6 +252,8 @@ def exact_top_k(
     scores = np.empty((len(queries), k), dtype=np.float32)
     for start in range(0, len(queries), block):
         sims = queries[start : start + block] @ vectors.T
+        if norms is not None:
+            sims /= norms
         if k < n:
             top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         else:

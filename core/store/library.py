@@ -219,12 +219,14 @@ class Library:
         return self._videos(where, args)
 
     def get(self, video_id: str) -> Video:
-        found = self._videos("WHERE v.id = ?", [video_id])
+        found = self._videos("WHERE v.id = ?", [video_id], [video_id])
         if not found:
             raise KeyError(f"no video with id {video_id!r} in {self.path}")
         return found[0]
 
-    def _videos(self, where: str, args: list[Any]) -> list[Video]:
+    def _videos(self, where: str, args: list[Any], ids: Optional[list[str]] = None) -> list[Video]:
+        """The videos ``where`` selects; ``ids``: their ids when known (their hashtags are
+        then read alone), else every video's hashtags are read."""
         rows = self._conn.execute(
             f"""
             SELECT v.*, p.description, p.posted_at, p.author_id, p.sound_id, p.extra,
@@ -244,9 +246,15 @@ class Library:
             args,
         )
         cols = [c[0] for c in rows.description]
-        records = [dict(zip(cols, r)) for r in rows.fetchall()]
-        tags = self._hashtags_by_video([r["id"] for r in records] if where else None)
-        return [video_from_row(r, tags.get(r["id"], ())) for r in records]
+        tags = self._hashtags_by_video(ids)
+        shared: dict[Any, Any] = {}
+        # Row by row into its Video: a 300,000-video listing never holds every row as a
+        # tuple and a dict besides (that doubled the peak memory of analyze and predict).
+        out = []
+        for row in rows:
+            record = dict(zip(cols, row))
+            out.append(video_from_row(record, tags.get(record["id"], ()), shared))
+        return out
 
     def _hashtags_by_video(self, ids: Optional[list[str]]) -> dict[str, tuple[str, ...]]:
         sql = (

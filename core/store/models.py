@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Author:
     id: str
     unique_id: Optional[str] = None
@@ -19,7 +19,7 @@ class Author:
     digg_count: Optional[int] = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sound:
     id: str
     title: Optional[str] = None
@@ -27,7 +27,7 @@ class Sound:
     original: Optional[bool] = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Video:
     """One imported media file and what its metadata says about the post."""
 

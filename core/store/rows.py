@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from typing import Any, Optional
 
 from reelscope.core.store.models import Author, PostMetadata, Problem, Sound, Video
 
@@ -21,17 +21,22 @@ def insert_problem(c: sqlite3.Connection, p: Problem, now: float) -> None:
     )
 
 
-def video_from_row(r: dict[str, Any], tags: tuple[str, ...]) -> Video:
+def video_from_row(r: dict[str, Any], tags: tuple[str, ...],
+                   shared: Optional[dict[Any, Any]] = None) -> Video:
+    """The Video of one joined row. ``shared``: a dict kept across the rows of one listing,
+    in which equal authors, sounds and frame-time lists become one object (a 300,000-video
+    listing has a fraction as many authors and sounds; frame times repeat per clip length)."""
+    share = (lambda value: shared.setdefault(value, value)) if shared is not None else (lambda value: value)
     author = None
     if r.get("author_id"):
-        author = Author(
+        author = share(Author(
             r["author_id"], r["unique_id"], r["nickname"], r["followers"], r["following"],
             r["hearts"], r["video_count"], r["digg_count"],
-        )
+        ))
     sound = None
     if r.get("sound_id"):
         original = None if r["sound_original"] is None else bool(r["sound_original"])
-        sound = Sound(r["sound_id"], r["sound_title"], r["sound_author"], original)
+        sound = share(Sound(r["sound_id"], r["sound_title"], r["sound_author"], original))
     return Video(
         id=r["id"],
         path=r["path"],
@@ -47,8 +52,8 @@ def video_from_row(r: dict[str, Any], tags: tuple[str, ...]) -> Video:
         has_audio=None if r["has_audio"] is None else bool(r["has_audio"]),
         rotation=r["rotation"],
         error=r["error"],
-        warnings=tuple(json.loads(r["warnings"] or "[]")),
-        frame_times=tuple(json.loads(r["frame_times"] or "[]")),
+        warnings=tuple(json.loads(r["warnings"])) if r["warnings"] and r["warnings"] != "[]" else (),
+        frame_times=share(tuple(json.loads(r["frame_times"]))) if r["frame_times"] and r["frame_times"] != "[]" else (),
         description=r.get("description"),
         posted_at=r.get("posted_at"),
         author=author,
@@ -58,7 +63,7 @@ def video_from_row(r: dict[str, Any], tags: tuple[str, ...]) -> Video:
         comments=r.get("comments"),
         plays=r.get("plays"),
         hashtags=tags,
-        extra=json.loads(r.get("extra") or "{}"),
+        extra=json.loads(r["extra"]) if r.get("extra") and r["extra"] != "{}" else {},
     )
 
 
