@@ -316,8 +316,8 @@ def crash_case(bases: Bases, phase: str, site: str, n: int, base: Optional[Path]
         code, out, err = reelscope(case.args, lib.parent / "out")
         assert code == 0, f"the rerun failed ({code}): {err[-800:]}"
         check_database(lib)
-        # A train killed before recording its run leaves that folder unrecorded: never used
-        # (the rerun makes its own run), and not swept (noted in docs/RELIABILITY.md).
+        # (A train killed before recording its run left an unrecorded folder; the rerun
+        # swept it: _train_resumed checks runs/ holds only the recorded run.)
         recorded = [lib / d for (d,) in db_rows(lib, "SELECT dir FROM runs")]
         leftovers = [p for d in [*recorded, *(lib / d for d in ("reports", "cache", "thumbs"))]
                      for p in d.rglob("*.tmp")]
@@ -442,6 +442,13 @@ def _analysis_consistent(bases: Bases, lib: Path, want: Optional[str] = None) ->
     kind = None
     if analysis is not None:
         kind = analysis.result.kind
+        # The summary vouches for the files beside it: none of them may be newer than it
+        # (on this small library two kinds' scores can look alike, so the values alone
+        # would not show one analysis' summary over the next one's files).
+        written = analysis.folder / "summary.json"
+        newer = [p.name for p in analysis.folder.glob("*.npz")
+                 if p.stat().st_mtime_ns > written.stat().st_mtime_ns]
+        assert not newer, f"summary.json is older than {newer}: two analyses mixed"
         assert [str(i) for i in analysis.scores["ids"]] == VIDEOS
         np.testing.assert_allclose(_kind_scores(analysis), bases.scores[kind], atol=1e-6,
                                    err_msg=f"the summary says {kind}, the scores are not {kind}'s")

@@ -215,6 +215,19 @@ def test_junk_metadata_files_and_non_regular_files_never_stop_an_import(tmp_path
     assert "not a regular file" in reasons["202.mp4"]
 
 
+def test_a_csv_whose_first_line_is_past_the_field_limit_does_not_stop_an_import(tmp_path):
+    """A header line past csv's field limit once stopped the whole import ("unexpected
+    error: field larger than field limit"); a long field in a data row never did."""
+    src = tmp_path / "src"
+    make_clip(src / "101.mp4", seed=1)
+    (src / "notes.csv").write_text("x" * 200_000 + "\n")
+    lib = Library.create(tmp_path / "lib")
+    report = import_folder(lib, src, workers=1)
+    assert [v.id for v in lib.videos()] == ["101"]
+    reasons = {Path(p.path).name: p.reason for p in report.errors + report.notes}
+    assert "not a CSV header" in reasons["notes.csv"]
+
+
 def _children(pid: int) -> set[int]:
     out = set()
     for stat_file in Path("/proc").glob("[0-9]*/stat"):

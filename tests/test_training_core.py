@@ -202,3 +202,19 @@ def test_a_train_killed_before_its_run_is_recorded_leaves_no_folder_behind(libra
         run = train(again, method="av-simclr", preset="tiny", epochs=1, device="cpu", embed_after=False)
         assert [r.id for r in again.runs()] == [run.id]
     assert sorted(p.name for p in (path / "runs").iterdir()) == sorted([run.id, "my-notes", "copied-run"])
+
+
+def test_a_train_that_meets_a_missing_cache_file_names_it_in_one_line(tmp_path, capsys):
+    """An operating-system error's message once became its error number ("reelscope
+    train: 2"): the line names the file and the reason."""
+    root = tmp_path / "lib"
+    make_library(root).close()
+    assert main(["train", "--library", str(root), "--preset", "tiny", "--prepare-only", "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)["id"]
+    manifest = json.loads((root / "runs" / run / "manifest.json").read_text())
+    Path(manifest[0]["frames"]).unlink()
+    code = main(["train", "--library", str(root), "--run", run, "--preset", "tiny", "--epochs", "1",
+                 "--device", "cpu", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1, err
+    assert Path(manifest[0]["frames"]).name in err and "No such file" in err, err

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from reelscope.core.numbers import format_number
-from reelscope.core.cli.main import CommandError, add_output_flags, count, open_library, print_json, share
+from reelscope.core.cli.main import CommandError, add_output_flags, count, error_text, open_library, print_json, share
 from reelscope.core.store.library import Library
 
 
@@ -106,7 +106,7 @@ def _job(args: argparse.Namespace) -> Iterator[tuple[Library, Any, Any]]:
     except Cancelled:
         raise CommandError("cancelled; nothing was half-written, run it again to finish", 130)
     except (FileNotFoundError, KeyError, ValueError) as exc:
-        raise CommandError(str(exc.args[0]) if exc.args else str(exc)) from None
+        raise CommandError(error_text(exc)) from None
     except ModuleNotFoundError as exc:
         raise CommandError(f"this build lacks {exc.name}: {exc}") from None
     finally:

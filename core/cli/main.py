@@ -164,6 +164,14 @@ def _first_line(exc: BaseException) -> str:
     return one_line(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
 
 
+def error_text(exc: BaseException) -> str:
+    """A known failure's message for one line: a KeyError unquoted, an operating-system error
+    with its path and reason (never ``args[0]``, which is its error number)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return os_error_message(exc)
+    return _first_line(exc)
+
+
 def one_line(text: str) -> str:
     """``text``'s lines joined by spaces: a failure is one line on stderr, always."""
     return " ".join(line.strip() for line in text.splitlines() if line.strip())

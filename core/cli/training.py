@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from reelscope.core.cli.main import CommandError, add_output_flags, count, open_library, positive_float, print_json
+from reelscope.core.cli.main import (CommandError, add_output_flags, count, error_text, open_library, positive_float,
+                                     print_json)
 from reelscope.core.progress import Cancelled
 from reelscope.core.store.lock import LibraryBusy
 
@@ -95,7 +96,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         except LibraryBusy:
             raise  # exit code 75, not 1: a script may retry later
         except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
-            raise CommandError(str(exc.args[0]) if exc.args else str(exc)) from None  # KeyError: unquoted
+            raise CommandError(error_text(exc)) from None
         finally:
             bars.close()
         if args.json:

@@ -149,10 +149,13 @@ def _unwrap(document: Any, nested: bool = False) -> Optional[list[Any]]:
 
 def _parse_csv(path: Path, text: str) -> tuple[str, list[tuple[int, Any]], list[Problem]]:
     header_line = text.lstrip("\r\n").split("\n", 1)[0]
-    # The header decides the delimiter: the candidate that splits it into the most columns.
-    delimiter = max(",;\t", key=lambda d: len(next(csv.reader([header_line], delimiter=d))))
-    reader = csv.reader(io.StringIO(text.lstrip("\r\n"), newline=""), delimiter=delimiter)
-    header = [h.strip().replace("/", ".") for h in next(reader)]
+    try:
+        # The header decides the delimiter: the candidate that splits it into the most columns.
+        delimiter = max(",;\t", key=lambda d: len(next(csv.reader([header_line], delimiter=d))))
+        reader = csv.reader(io.StringIO(text.lstrip("\r\n"), newline=""), delimiter=delimiter)
+        header = [h.strip().replace("/", ".") for h in next(reader)]
+    except csv.Error as exc:  # e.g. a first line past csv's field limit: no header at all
+        raise MetadataError(f"{path}: its first line is not a CSV header ({exc})") from None
     fmt = csv_format(path, header)
     rows: list[tuple[int, Any]] = []
     problems: list[Problem] = []
