@@ -561,13 +561,14 @@ def _percentile(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def _row_keys(data: Mapping[str, np.ndarray]) -> np.ndarray:
     """uint64 [n] hash of each video's exact float32 bits over every modality, to recognise library rows."""
-    X = np.concatenate([data[m] for m in sorted(data)], axis=1)
-    words = X.view(np.uint32)
-    mult = np.random.default_rng(12345).integers(1, 2**63, size=X.shape[1], dtype=np.uint64) | np.uint64(1)
-    keys = np.zeros(len(X), dtype=np.uint64)
+    parts = [np.ascontiguousarray(data[m], dtype=np.float32) for m in sorted(data)]
+    n, width = len(parts[0]), sum(p.shape[1] for p in parts)
+    mult = np.random.default_rng(12345).integers(1, 2**63, size=width, dtype=np.uint64) | np.uint64(1)
+    keys = np.zeros(n, dtype=np.uint64)
     block = 8192
-    for s in range(0, len(X), block):
-        keys[s : s + block] = (words[s : s + block].astype(np.uint64) * mult).sum(axis=1)
+    for s in range(0, n, block):  # block by block: never a copy of every row (300 MB at 300k)
+        words = np.concatenate([p[s : s + block] for p in parts], axis=1).view(np.uint32)
+        keys[s : s + block] = (words.astype(np.uint64) * mult).sum(axis=1)
     return keys
 
 

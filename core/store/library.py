@@ -272,9 +272,10 @@ class Library:
             else:  # SQLite caps a statement's variables (32,766): read all, keep these
                 wanted = set(ids)
         out: dict[str, list[str]] = {}
+        names: dict[str, str] = {}  # one string per tag, not one per use (875k at 300k videos)
         for vid, tag in self._conn.execute(sql + " ORDER BY h.tag", args):
             if wanted is None or vid in wanted:
-                out.setdefault(vid, []).append(tag)
+                out.setdefault(vid, []).append(names.setdefault(tag, tag))
         return {k: tuple(v) for k, v in out.items()}
 
     def counts(self) -> dict[str, int]:

@@ -24,8 +24,9 @@ def insert_problem(c: sqlite3.Connection, p: Problem, now: float) -> None:
 def video_from_row(r: dict[str, Any], tags: tuple[str, ...],
                    shared: Optional[dict[Any, Any]] = None) -> Video:
     """The Video of one joined row. ``shared``: a dict kept across the rows of one listing,
-    in which equal authors, sounds and frame-time lists become one object (a 300,000-video
-    listing has a fraction as many authors and sounds; frame times repeat per clip length)."""
+    in which equal authors, sounds, frame-time lists and repeated small values (status,
+    sizes, codecs) become one object (a 300,000-video listing has a fraction as many
+    authors and sounds; frame times repeat per clip length)."""
     share = (lambda value: shared.setdefault(value, value)) if shared is not None else (lambda value: value)
     author = None
     if r.get("author_id"):
@@ -40,15 +41,15 @@ def video_from_row(r: dict[str, Any], tags: tuple[str, ...],
     return Video(
         id=r["id"],
         path=r["path"],
-        status=r["status"],
+        status=share(r["status"]),
         content_hash=r["content_hash"],
         size_bytes=r["size_bytes"],
         duration=r["duration"],
-        width=r["width"],
-        height=r["height"],
-        fps=r["fps"],
-        video_codec=r["video_codec"],
-        audio_codec=r["audio_codec"],
+        width=share(r["width"]),
+        height=share(r["height"]),
+        fps=share(r["fps"]),
+        video_codec=share(r["video_codec"]),
+        audio_codec=share(r["audio_codec"]),
         has_audio=None if r["has_audio"] is None else bool(r["has_audio"]),
         rotation=r["rotation"],
         error=r["error"],
