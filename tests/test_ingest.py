@@ -303,6 +303,9 @@ def test_files_sharing_a_name_stem_get_distinct_stable_ids_and_only_identical_co
     assert any(path == "copy/promo.mov" and "duplicate of" in r and "same file content" in r
                for path, r in reasons)
     assert sum("ambiguous metadata" in r for _, r in reasons) == 2
+    # the totals agree with the error list, the duplicate included (issue 16)
+    file_errors = {p.path for p in report.errors if not p.path.startswith("metadata:")}
+    assert report.imported_total + report.failed_total == 4 and report.failed_total == len(file_errors)
     assert lib.get("promo").likes is not None  # the row stays with the file that keeps the id
     again = import_folder(lib, src, workers=1)
     assert {Path(v.path).relative_to(src).as_posix(): v.id for v in lib.videos()} == by_path
