@@ -303,6 +303,9 @@ def run_originality(data: AnalysisData, params: AnalysisParams,
     report = Reporter("originality", None, progress, cancel)
     tick = lambda what: report.update(message=what)  # noqa: E731
     scorer = originality_scorer(params.random_state).fit(originality_inputs(data.kind), tick=tick)
+    # Its neighbour graphs (hundreds of MB at 300k) are not stored, and a stored scorer
+    # searches exactly: dropped now, not held through the bootstrap and the other analyses.
+    scorer.index_ = {}
     columns = {("originality" if name == "ensemble" else f"originality_{name}"):
                np.asarray(values, dtype=np.float64) for name, values in scorer.scores_.items()}
     ens = columns["originality"]
