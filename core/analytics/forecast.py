@@ -117,6 +117,8 @@ def _log1p_or_nan(values: Sequence[Optional[float]]) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- model
+_ROWS = 32_768  # embeddings converted to float64 at a time (fitting and design matrices)
+
 #: PCA sizes the forecaster chooses among by cross-validation when ``n_components`` is None.
 COMPONENT_GRID = (8, 16, 32, 64)
 
@@ -237,9 +239,21 @@ class LikeForecaster:
         """Imputation medians and the leading ``k`` principal axes of the embedding."""
         side = np.concatenate([f.author, f.context], axis=1)
         self.impute_ = np.where(np.isnan(side).all(axis=0), 0.0, _nanmedian(side))
-        emb = f.embedding.astype(np.float64)
-        self.pca_mean_ = emb.mean(axis=0)
-        self._axes = _principal_axes(emb - self.pca_mean_, k)
+        emb = f.embedding
+        if len(emb) <= _ROWS:
+            centred = emb.astype(np.float64)
+            self.pca_mean_ = centred.mean(axis=0)
+            centred -= self.pca_mean_
+            self._axes = _principal_axes(centred.T @ centred, k)
+            return self
+        # Block by block past _ROWS rows: a float64 copy of 300,000 embeddings is 600 MB.
+        self.pca_mean_ = sum(emb[s : s + _ROWS].astype(np.float64).sum(axis=0)
+                             for s in range(0, len(emb), _ROWS)) / len(emb)
+        cov = np.zeros((emb.shape[1], emb.shape[1]))
+        for s in range(0, len(emb), _ROWS):
+            block = emb[s : s + _ROWS].astype(np.float64) - self.pca_mean_
+            cov += block.T @ block
+        self._axes = _principal_axes(cov, k)
         return self
 
     def _fit_ridges(self, f: LikeFeatures, y: np.ndarray, k: int) -> "LikeForecaster":
@@ -259,7 +273,8 @@ class LikeForecaster:
         author, context = side[:, :4], side[:, 4:]
         if model == "author":
             return author
-        content = (f.embedding.astype(np.float64) - self.pca_mean_) @ self.pca_components_.T
+        content = np.concatenate([(f.embedding[s : s + _ROWS].astype(np.float64) - self.pca_mean_)
+                                  @ self.pca_components_.T for s in range(0, max(len(f.embedding), 1), _ROWS)])
         if model == "content":
             return np.concatenate([content, context[:, :1]], axis=1)
         if model == "uplift":
@@ -460,9 +475,9 @@ def mondrian_quantiles(residuals: np.ndarray, bins: np.ndarray, n_bins: int, cov
     return out
 
 
-def _principal_axes(centred: np.ndarray, k: int) -> np.ndarray:
-    """float64 [k, D] leading eigenvectors of the covariance (sign fixed for determinism)."""
-    cov = centred.T @ centred
+def _principal_axes(cov: np.ndarray, k: int) -> np.ndarray:
+    """float64 [k, D] leading eigenvectors of ``cov`` (the centred embeddings' X^T X; sign
+    fixed for determinism)."""
     vals, vecs = np.linalg.eigh(cov)
     axes = vecs[:, np.argsort(vals)[::-1][:k]].T
     signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(axis=1)])
