@@ -296,3 +296,28 @@ def test_a_draft_finds_the_sound_group_of_its_song():
     groups = draft_sound_groups([song(recipes[1], 1.05, 0.8), speech(), None], prints, labels, threshold)
     assert groups[0] == labels[4] and labels[4] == labels[7] != labels[0]
     assert groups[1] is None and groups[2] is None
+
+
+def test_large_libraries_bound_the_cross_validation_banks_and_the_evaluation(monkeypatch):
+    """At scale each cross-validation fold refits its bank from a sample of CV_BANK_ROWS
+    videos and the held-out evaluation scores at most MAX_HELD_OUT drafts, in batches, on
+    X[rows] without a copy of X: memory bounded at 300,000 videos (issue 16), quality kept."""
+    import reelscope.core.analytics.hashtags as hashtags
+
+    X, tags, likes, _ = clustered(n=1200)
+    banks: list[int] = []
+    real = hashtags.HashtagSuggester._fit_core
+
+    def spy(self, X, *args, **kwargs):
+        banks.append(len(X))
+        return real(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(hashtags.HashtagSuggester, "_fit_core", spy)
+    monkeypatch.setattr(hashtags, "CV_BANK_ROWS", 400)
+    monkeypatch.setattr(hashtags, "MAX_HELD_OUT", 100)
+    padded = np.vstack([np.zeros((7, X.shape[1]), np.float32), X])  # rows index past them
+    res = evaluate_hashtags(padded, tags, likes, ks=(3,), rows=np.arange(7, 7 + len(X)))
+    assert res["n_test"] <= 100 and res["n_train"] == 960
+    assert banks[0] == 960 and banks[1:] and max(banks[1:]) == 400
+    m = res["methods"]
+    assert m["combined"]["precision@3"] > m["frequency"]["precision@3"] + 0.2, m

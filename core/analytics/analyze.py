@@ -186,11 +186,21 @@ class AnalysisParams:
 class Outcome:
     """What one analysis returns: its typed ``result`` (a section of ``summary.json``),
     its per-video ``columns`` (float64 [N] each, stored in ``scores.npz``) and the fitted
-    ``model`` to store beside them (None when there is nothing to store)."""
+    ``model`` to store beside them (None when there is nothing to store; :func:`analyze`
+    keeps it as its file's bytes, see :func:`_packed`)."""
 
     result: Any
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     model: Any = None
+
+
+def _packed(outcome: Outcome) -> Outcome:
+    """``outcome`` with its model as the bytes of its file: a fitted model holds its
+    training data (the hashtag bank: 400 MB at 300,000 videos), which need not live on
+    while the other analyses run."""
+    if outcome.model is None:
+        return outcome
+    return Outcome(outcome.result, outcome.columns, npz_bytes(outcome.model.to_arrays()))
 
 
 @writing_job("analyze")
@@ -232,15 +242,15 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
                                 cancel=(lambda: cancel.cancelled) if cancel is not None else None,
                                 progress=lambda done, total: report.update(
                                     message=f"sound prints {done}/{total}"))
-    sounds = run_sounds(data, params, inside("sounds"), cancel, prints=prints)
+    sounds = _packed(run_sounds(data, params, inside("sounds"), cancel, prints=prints))
     report.step(message="originality")
     labels = sounds.columns.get("sound_cluster")
-    originality = run_originality(data, params, inside("originality"), cancel,
-                                  groups=None if labels is None else labels.astype(np.int64))
+    originality = _packed(run_originality(data, params, inside("originality"), cancel,
+                                          groups=None if labels is None else labels.astype(np.int64)))
     report.step(message="like forecast")
-    forecast = run_forecast(data, params, inside("like forecast"), cancel)
+    forecast = _packed(run_forecast(data, params, inside("like forecast"), cancel))
     report.step(message="hashtags")
-    hashtags = run_hashtags(data, params, inside("hashtags"), cancel, sound_groups=labels)
+    hashtags = _packed(run_hashtags(data, params, inside("hashtags"), cancel, sound_groups=labels))
     report.step(message="similarity index")
     index_for(library, data.run.id, kind, progress=progress, cancel=cancel)
     report.step(message="saving")
@@ -267,7 +277,7 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
         if model is None:
             (folder / name).unlink(missing_ok=True)
         else:
-            write_bytes_atomic(folder / name, npz_bytes(model.to_arrays()))
+            write_bytes_atomic(folder / name, model)
     write_bytes_atomic(folder / "scores.npz", npz_bytes(scores))
     faults.point("analysis.scores")  # scores in place, summary.json not yet
     # summary.json last: its presence (with a matching source) marks a complete analysis.
@@ -391,7 +401,7 @@ def run_hashtags(data: AnalysisData, params: AnalysisParams,
     captions = [data.videos[i].description for i in rows]
     sounds = None if sound_groups is None else [sound_groups[i] for i in rows]
     report.update(message="held-out evaluation")
-    evaluation = evaluate_hashtags(X[rows], tags, likes, ks=(1, 3, 5, 10),
+    evaluation = evaluate_hashtags(X, tags, likes, ks=(1, 3, 5, 10), rows=rows,
                                    random_state=params.random_state, authors=authors,
                                    captions=captions, sounds=sounds)
     report.update(message="suggester")

@@ -70,6 +70,12 @@ def caption_words(text: Optional[str]) -> set[str]:
     return {w.lower() for w in _WORD.findall(text or "")}
 
 
+# The cross-validation that sets the blend's weights refits the bank once per fold; past
+# this many videos each fold's bank is a random sample of them (a fold's copy of 200,000
+# videos' embeddings, tags and captions held over a GB at 300,000 videos).
+CV_BANK_ROWS = 50_000
+
+
 class HashtagSuggester:
     """Blend of neighbour votes, a per-tag classifier, caption words, the author's habits,
     the sound's habits, co-occurrence with chosen tags and the library prior (weights by
@@ -193,9 +199,11 @@ class HashtagSuggester:
                     self.Y_[i, j] = True
         self.likes_ = np.array([np.nan if v is None else float(v) for v in
                                 (likes if likes is not None else [None] * n)])
-        Yf = self.Y_.astype(np.float64)
-        self.tag_n_ = Yf.sum(axis=0)
-        self.cooc_ = Yf.T @ Yf  # [T, T]
+        # float32 holds these 0/1 sums exactly (below 2^24 videos), at half the memory of
+        # float64 (400 MB at 255,000 tagged videos); the counts themselves are float64.
+        Yf = self.Y_.astype(np.float32)
+        self.tag_n_ = Yf.sum(axis=0, dtype=np.float64)
+        self.cooc_ = (Yf.T @ Yf).astype(np.float64)  # [T, T]
         self.author_of_, self.author_counts_, self.author_n_ = _group_counts(
             [[a] if a is not None else [] for a in (authors or [None] * n)], Yf)
         words = [caption_words(c) for c in (captions or [None] * n)]
@@ -391,9 +399,12 @@ class HashtagSuggester:
         parts: dict[str, list[np.ndarray]] = {m: [] for m in MEMBERS}
         avail: dict[str, list[np.ndarray]] = {m: [] for m in MEMBERS}
         order = []
+        bank_rng = np.random.default_rng([self.random_state, 1])
         for fold in np.array_split(np.arange(len(query)), self.cv_folds):
             rows = query[fold]
             train = np.setdiff1d(np.arange(n), rows)
+            if len(train) > CV_BANK_ROWS:  # each fold's bank is a copy: bounded at scale
+                train = np.sort(bank_rng.choice(train, CV_BANK_ROWS, replace=False))
             sub = HashtagSuggester(**self._params())
             sub.vocabulary_, sub.prior_ = self.vocabulary_, self.prior_
             pick = (lambda seq: None if seq is None else [seq[i] for i in train])
@@ -723,16 +734,19 @@ def evaluate_hashtags(X: np.ndarray, tags: Sequence[Sequence[str]],
                       authors: Optional[Sequence[Optional[str]]] = None,
                       captions: Optional[Sequence[Optional[str]]] = None,
                       sounds: Optional[Sequence[Any]] = None,
+                      rows: Optional[np.ndarray] = None,
                       **params: Any) -> dict[str, Any]:
     """Precision@k and recall@k on held-out videos that have at least one tag, each
     treated as a draft: its embedding, author, caption (without hashtags) and sound
-    group known.
+    group known. ``rows``: the videos are ``X[rows]`` (the other arguments are theirs),
+    so a caller need not copy X.
 
     Methods: ``combined`` (the suggester's blend), ``knn`` and ``classifier`` alone, and
     the ``frequency`` baseline (the library's most frequent tags for every video). Recall
     counts all of a video's tags, including those too rare to be in the vocabulary.
     """
     X = np.asarray(X, dtype=np.float32)
+    at = np.arange(len(X)) if rows is None else np.asarray(rows, dtype=int)
     norm = [{normalise_tag(t) for t in row if normalise_tag(t)} for row in tags]
     n = len(norm)
     rng = np.random.default_rng(random_state)
@@ -748,7 +762,7 @@ def evaluate_hashtags(X: np.ndarray, tags: Sequence[Sequence[str]],
         return None if seq is None else [seq[i] for i in rows]
 
     model = HashtagSuggester(random_state=random_state, **params).fit(
-        X[train], [norm[i] for i in train], pick(likes, train), pick(authors, train),
+        X[at[train]], [norm[i] for i in train], pick(likes, train), pick(authors, train),
         pick(captions, train), pick(sounds, train))
     out: dict[str, Any] = {"n_train": int(len(train)), "n_test": int(len(test)),
                            "vocabulary": int(len(model.vocabulary_)), "methods": {},
@@ -758,9 +772,9 @@ def evaluate_hashtags(X: np.ndarray, tags: Sequence[Sequence[str]],
     kmax = max(ks)
     parts: dict[str, list[np.ndarray]] = {"combined": [], "knn": [], "classifier": []}
     for start in range(0, len(test), 1000):  # [1000, T] per member at a time
-        rows = test[start : start + 1000]
-        P = model.probabilities(X[rows], authors=pick(authors, rows), captions=pick(captions, rows),
-                                sounds=pick(sounds, rows))
+        batch = test[start : start + 1000]
+        P = model.probabilities(X[at[batch]], authors=pick(authors, batch), captions=pick(captions, batch),
+                                sounds=pick(sounds, batch))
         for name in parts:
             parts[name].append(_ranked(P[name], model.prior_, kmax))
     rankings = {name: np.concatenate(ranked) for name, ranked in parts.items()}
