@@ -214,22 +214,40 @@ def embed_files(library: "Library", run_id: str, files: Sequence[Path],
     """Decode ``files`` and embed them with run ``run_id``'s encoder.
 
     Returns per file either ``(decoded media, {kind: float32 [D]})`` or an error string.
-    The one place that touches media decoding and torch.
+    The one place that touches media decoding and torch, and it does so in a worker
+    process, a file at a time (progress and cancel between files): torch and the encoder
+    (about 500 MB resident, never given back) stay out of this process, which at 300,000
+    videos needs its memory for the library's own data (docs/RELIABILITY.md).
     """
-    from reelscope.core.ingest.media import decode_for_cache
+    from reelscope.core.workers import worker_pool
 
     report = Reporter("decode", len(files), progress, cancel)
-    decoded: list[Any] = []
-    for f in files:
+    out: list[Any] = []
+    if not files:
+        return out
+    with worker_pool(1) as pool:
+        for f in files:
+            out.append(pool.submit(_embed_file, str(library.path), run_id, str(f)).result())
+            report.step(message=Path(f).name)
+    return out
+
+
+def _embed_file(library_path: str, run_id: str, file: str) -> Any:
+    """In the worker: one file's ``(decoded media, vectors)``, or why it cannot be read."""
+    import os
+
+    import torch
+
+    from reelscope.core.ingest.media import decode_for_cache
+    from reelscope.core.store.library import Library
+
+    torch.set_num_threads(os.cpu_count() or 1)  # the pool's one-thread limit is for decoders
+    with Library.open(library_path, read_only=True) as library:
         try:
-            decoded.append(decode_for_cache(Path(f), library.cache.spec))
+            decoded = decode_for_cache(Path(file), library.cache.spec)
         except Exception as exc:  # any unreadable file becomes a per-file message
-            decoded.append(f"cannot decode {f}: {exc}")
-        report.step(message=Path(f).name)
-    good = [d for d in decoded if not isinstance(d, str)]
-    vectors = embed_decoded(library, run_id, good, cancel) if good else []
-    it = iter(vectors)
-    return [d if isinstance(d, str) else (d, next(it)) for d in decoded]
+            return f"cannot decode {file}: {exc}"
+        return decoded, embed_decoded(library, run_id, [decoded])[0]
 
 
 def embed_decoded(library: "Library", run_id: str, decoded: Sequence[Any],
