@@ -226,6 +226,12 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
         raise ValueError(f"coverage must be between 0 and 1 (0.8 means 80 %), not {coverage}")
     params = AnalysisParams(kind, split, coverage, random_state)
     report = Reporter("analyze", 6, progress, cancel)
+    # The similarity index first, while nothing else is loaded: at 300,000 videos its graph
+    # and vectors (~700 MB while built) on top of the analyses' data would pass 2 GB. Not
+    # kept in this process: analyze never queries it.
+    report.update(0, "similarity index")
+    index_for(library, run_id, kind, progress=progress, cancel=cancel, keep=False)
+    report.step(message="sounds")
     data = load_data(library, run_id)
     if len(data.videos) < 3:
         raise ValueError(f"run {data.run.id} has embeddings for only {len(data.videos)} "
@@ -235,7 +241,6 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
         """An analysis' own events, shown as messages of the analyze bar."""
         return lambda event: report.update(message=f"{step}: {event.message}")
 
-    report.update(0, "sounds")
     prints = None
     if len(data.videos) <= MAX_MATCHED_VIDEOS:
         prints = library_prints(library, data.videos,
@@ -251,8 +256,6 @@ def analyze(library: "Library", run_id: Optional[str] = None, kind: str = "fused
     forecast = _packed(run_forecast(data, params, inside("like forecast"), cancel))
     report.step(message="hashtags")
     hashtags = _packed(run_hashtags(data, params, inside("hashtags"), cancel, sound_groups=labels))
-    report.step(message="similarity index")
-    index_for(library, data.run.id, kind, progress=progress, cancel=cancel)
     report.step(message="saving")
     result = AnalysisSummary(
         format=FORMAT_VERSION, run=data.run.id, method=data.run.method, kind=kind,

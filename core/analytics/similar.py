@@ -37,7 +37,7 @@ BUILD_CHUNK = 20_000  # vectors added between progress events and cancel checks
 
 def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fused",
               progress: Optional["ProgressCallback"] = None,
-              cancel: Optional["CancelToken"] = None) -> VectorIndex:
+              cancel: Optional["CancelToken"] = None, keep: bool = True) -> VectorIndex:
     """The similarity index of ``run_id`` (default: newest run with embeddings) and ``kind``.
 
     Loads the saved index when it matches the run's ``embeddings.npz``;
@@ -48,7 +48,8 @@ def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fus
 
     A build reports progress (stage "similarity index") and checks ``cancel`` every
     ``BUILD_CHUNK`` vectors; only callers asking for the same index wait for it, so
-    queries of other (cached) indices go on meanwhile.
+    queries of other (cached) indices go on meanwhile. ``keep=False``: make sure the saved
+    index is current without keeping it in this process (analyze, which never queries it).
     """
     from reelscope.core.store.embeddings import KINDS, embeddings_path
 
@@ -75,7 +76,8 @@ def index_for(library: "Library", run_id: Optional[str] = None, kind: str = "fus
         with _cache_lock:
             for old in [k for k in _cache if k[:3] == key[:3]]:  # superseded: free its memory now
                 del _cache[old]
-            _cache[key] = index
+            if keep:
+                _cache[key] = index
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
         return index
@@ -101,16 +103,16 @@ def _build(folder: Path, emb_path: Path, run_id: str, kind: str, stat: os.stat_r
     """Add to the saved index what the embeddings have and it lacks (or start over when
     videos were dropped or the files are damaged), and save it."""
     from reelscope.core.progress import Reporter
-    from reelscope.core.store.embeddings import load_embeddings_file
+    from reelscope.core.store.embeddings import load_embedding_kind
 
     index: Optional[VectorIndex] = None
     try:
         index = VectorIndex.load(folder)
     except (OSError, ValueError, KeyError, RuntimeError, EOFError):
         index = None
-    emb = load_embeddings_file(emb_path, run_id)
-    vectors = emb.kind(kind)
-    ids = [str(i) for i in emb.ids]
+    raw_ids, vectors = load_embedding_kind(emb_path, kind)
+    ids = [str(i) for i in raw_ids]
+    del raw_ids
     if index is not None and (index.dim != vectors.shape[1] or not set(index.ids) <= set(ids)):
         index = None  # a different model or fewer videos: start over
     if index is None:

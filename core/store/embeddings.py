@@ -69,11 +69,25 @@ def save_embeddings(run_dir: Path, emb: Embeddings) -> Path:
 def load_embeddings_file(path: Path, run_id: str = "") -> Embeddings:
     """The embeddings in ``path``; ValueError when the file is damaged (cut short, not an
     npz, arrays missing), so no caller mistakes a broken file for embeddings."""
+    ids, visual, audio, fused = _read(path, ("ids", "visual", "audio", "fused"))
+    return Embeddings(run_id, ids, visual, audio, fused)
+
+
+def load_embedding_kind(path: Path, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids, vectors of kind)`` of the embeddings in ``path``, the other kinds left unread
+    (an index build needs one: 300 MB instead of 600 at 300,000 videos); damaged: ValueError."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown embedding kind {kind!r}; choose one of {', '.join(KINDS)}")
+    ids, vectors = _read(path, ("ids", kind))
+    return ids, vectors
+
+
+def _read(path: Path, keys: tuple[str, ...]) -> list[np.ndarray]:
     import zipfile
 
     try:
         with np.load(path, allow_pickle=False) as z:
-            return Embeddings(run_id, z["ids"], z["visual"], z["audio"], z["fused"])
+            return [z[k] for k in keys]
     except (EOFError, KeyError, zipfile.BadZipFile, ValueError) as exc:
         raise ValueError(f"{path} is damaged ({type(exc).__name__}: {str(exc)[:80]}); run "
                          "'reelscope embed' to write it again") from None
