@@ -293,3 +293,18 @@ def test_large_libraries_fit_block_by_block_with_the_same_model(monkeypatch):
     np.testing.assert_allclose(blocks.pca_mean_, whole.pca_mean_, atol=1e-12)
     np.testing.assert_allclose(np.abs(blocks.pca_components_), np.abs(whole.pca_components_), atol=1e-9)
     np.testing.assert_allclose(blocks.predict_log(features), whole.predict_log(features), atol=1e-8)
+
+
+def test_ridges_of_large_libraries_are_fitted_on_a_sample_and_forecast_as_well(monkeypatch):
+    """Past RIDGE_ROWS videos each ridge is fitted on a seeded sample (memory at 300,000
+    videos); the forecasts stay as good and the calibration still uses every video."""
+    import reelscope.core.analytics.forecast as forecast
+
+    features, likes, _, _ = synthetic(n=1500)
+    whole = LikeForecaster(n_components=8).fit(features, likes)
+    monkeypatch.setattr(forecast, "RIDGE_ROWS", 600)
+    sampled = LikeForecaster(n_components=8).fit(features, likes)
+    y = np.log1p(likes)
+    r2 = lambda m: 1 - np.mean((y - m.predict_log(features)) ** 2) / np.var(y)  # noqa: E731
+    assert abs(r2(sampled) - r2(whole)) < 0.02 and r2(sampled) > 0.5
+    assert len(sampled.oof_log_) == 1500  # every video calibrates the intervals

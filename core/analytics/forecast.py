@@ -118,6 +118,11 @@ def _log1p_or_nan(values: Sequence[Optional[float]]) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- model
 _ROWS = 32_768  # embeddings converted to float64 at a time (fitting and design matrices)
+# Past this many videos each ridge (at most 74 coefficients) is fitted on a seeded sample
+# of this many: sklearn's leave-one-out ridge holds several float64 copies of its design,
+# over a GB at 300,000 videos, to move coefficients that 50,000 rows already pin down.
+# Forecasts, out-of-fold residuals and the conformal calibration still use every video.
+RIDGE_ROWS = 50_000
 
 #: PCA sizes the forecaster chooses among by cross-validation when ``n_components`` is None.
 COMPONENT_GRID = (8, 16, 32, 64)
@@ -260,6 +265,10 @@ class LikeForecaster:
         """The author, content and uplift ridges on the first ``k`` principal axes."""
         self.pca_components_ = self._axes[:k]
         self.models_: dict[str, dict[str, Any]] = {}
+        if len(y) > RIDGE_ROWS:  # a few dozen coefficients: a seeded sample of rows fits them
+            rows = np.sort(np.random.default_rng([self.random_state, len(y)]).choice(
+                len(y), RIDGE_ROWS, replace=False))
+            f, y = f.take(rows), y[rows]
         for name, target in (("author", y), ("content", y), ("uplift", None)):
             if target is None:
                 target = y - self.predict_log(f, "author")
