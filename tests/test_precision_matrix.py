@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import torch
 
+from reelscope.core.analytics import predict
 from reelscope.core.cli.main import main
 from reelscope.demo.generator import DemoSpec, generate_demo
 from reelscope.training import precision as prec
@@ -198,6 +199,7 @@ def test_a_gpu_bf16_run_embeds_in_fp32_on_a_cpu_without_native_bf16(source, tmp_
                    "--device", "cpu", "--precision", "bf16")
     assert trained_precision(lib / run["dir"]) == "bf16"
     monkeypatch.setattr(prec, "cpu_has_native_bf16", lambda: False)  # now "another machine"
+    monkeypatch.setattr(predict, "EMBED_IN_WORKER", False)  # the faked machine is this process
     m.autocasts.clear()
     [p] = run_json(capsys, "predict", str(source["drafts"][0]), "--metadata", str(source["metadata"]),
                    "--library", str(lib))
