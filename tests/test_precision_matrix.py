@@ -201,8 +201,14 @@ def test_a_gpu_bf16_run_embeds_in_fp32_on_a_cpu_without_native_bf16(source, tmp_
     monkeypatch.setattr(prec, "cpu_has_native_bf16", lambda: False)  # now "another machine"
     monkeypatch.setattr(predict, "EMBED_IN_WORKER", False)  # the faked machine is this process
     m.autocasts.clear()
-    [p] = run_json(capsys, "predict", str(source["drafts"][0]), "--metadata", str(source["metadata"]),
-                   "--library", str(lib))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the training tests that run after this one
+    try:
+        [p] = run_json(capsys, "predict", str(source["drafts"][0]), "--metadata", str(source["metadata"]),
+                       "--library", str(lib))
+        assert torch.get_num_threads() == 1  # embedding in-process leaves the caller's threads alone
+    finally:
+        torch.set_num_threads(threads)
     assert p["likes"] is not None and m.autocasts == ["fp32"]
 
 

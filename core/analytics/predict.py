@@ -249,13 +249,19 @@ def _embed_file(library_path: str, run_id: str, file: str) -> Any:
     from reelscope.core.ingest.media import decode_for_cache
     from reelscope.core.store.library import Library
 
-    torch.set_num_threads(os.cpu_count() or 1)  # the pool's one-thread limit is for decoders
-    with Library.open(library_path, read_only=True) as library:
-        try:
-            decoded = decode_for_cache(Path(file), library.cache.spec)
-        except Exception as exc:  # any unreadable file becomes a per-file message
-            return f"cannot decode {file}: {exc}"
-        return decoded, embed_decoded(library, run_id, [decoded])[0]
+    # The pool's one-thread limit is for decoders; the encoder may use every core. The
+    # caller's setting is put back: run in-process (tests), it must not leak.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    try:
+        with Library.open(library_path, read_only=True) as library:
+            try:
+                decoded = decode_for_cache(Path(file), library.cache.spec)
+            except Exception as exc:  # any unreadable file becomes a per-file message
+                return f"cannot decode {file}: {exc}"
+            return decoded, embed_decoded(library, run_id, [decoded])[0]
+    finally:
+        torch.set_num_threads(threads)
 
 
 def embed_decoded(library: "Library", run_id: str, decoded: Sequence[Any],
