@@ -295,6 +295,25 @@ def test_large_libraries_fit_block_by_block_with_the_same_model(monkeypatch):
     np.testing.assert_allclose(blocks.predict_log(features), whole.predict_log(features), atol=1e-8)
 
 
+def test_taken_rows_share_the_embeddings_and_fit_the_same_model(monkeypatch):
+    """``take`` keeps the caller's embedding array (no 300 MB copy at 300,000 videos) and
+    reads it a block at a time; the fitted model is that of a copy of those rows."""
+    import reelscope.core.analytics.forecast as forecast
+
+    features, likes, _, _ = synthetic(n=700)
+    rows = np.sort(np.random.default_rng(5).choice(700, 500, replace=False))
+    taken = features.take(rows)
+    assert taken.source is features.source and len(taken) == 500
+    again = taken.take(np.arange(0, 500, 7))  # a take of a take indexes the same array
+    np.testing.assert_array_equal(again.embedding, features.embedding[rows[::7]])
+    copied = LikeFeatures(features.embedding[rows], features.author[rows], features.context[rows])
+    monkeypatch.setattr(forecast, "_ROWS", 64)  # many blocks
+    a = LikeForecaster(n_components=8).fit(copied, likes[rows])
+    b = LikeForecaster(n_components=8).fit(taken, likes[rows])
+    np.testing.assert_array_equal(a.oof_log_, b.oof_log_)
+    np.testing.assert_array_equal(a.predict_log(copied), b.predict_log(taken))
+
+
 def test_ridges_of_large_libraries_are_fitted_on_a_sample_and_forecast_as_well(monkeypatch):
     """Past RIDGE_ROWS videos each ridge is fitted on a seeded sample (memory at 300,000
     videos); the forecasts stay as good and the calibration still uses every video."""

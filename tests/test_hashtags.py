@@ -151,6 +151,28 @@ def test_roundtrip_and_self_exclusion():
     assert again.weights_ == model.weights_ and np.array_equal(again.generic_, model.generic_)
 
 
+def test_a_bank_of_rows_in_place_is_the_bank_of_their_copy():
+    """fit/attach with ``rows`` (the bank searched inside the caller's array, issue 16)
+    learn and suggest exactly what they do on a copy of those rows."""
+    X, tags, likes, _ = clustered(n=400)
+    rng = np.random.default_rng(3)
+    rows = np.sort(rng.choice(400, 300, replace=False))
+    authors = [f"a{i % 23}" for i in rows]
+    captions = [f"clip number {i % 5} of cluster" for i in rows]
+    pick = [tags[i] for i in rows], [likes[i] for i in rows], authors, captions
+    copy = HashtagSuggester(n_neighbours=5).fit(X[rows], *pick)
+    view = HashtagSuggester(n_neighbours=5).fit(X, *pick, rows=rows)
+    assert view.X_ is X and copy.weights_ == view.weights_
+    for key, value in copy.to_arrays().items():
+        np.testing.assert_array_equal(value, view.to_arrays()[key], err_msg=key)
+    q, mine = X[rows[:20]], np.arange(20)
+    a = copy.probabilities(q, exclude=mine, authors=authors[:20], captions=captions[:20])
+    b = view.probabilities(q, exclude=mine, authors=authors[:20], captions=captions[:20])
+    np.testing.assert_array_equal(a["idx"], b["idx"])
+    np.testing.assert_array_equal(a["combined"], b["combined"])
+    assert copy.suggest(q[:3], k=5) == view.suggest(q[:3], k=5)
+
+
 def test_old_stored_suggester_still_loads():
     """A file written before the blend (no weights): the mean of neighbour vote and classifier."""
     X, tags, likes, _ = clustered(n=300)
@@ -308,16 +330,21 @@ def test_large_libraries_bound_the_cross_validation_banks_and_the_evaluation(mon
     banks: list[int] = []
     real = hashtags.HashtagSuggester._fit_core
 
+    padded = np.vstack([np.zeros((7, X.shape[1]), np.float32), X])  # rows index past them
+    in_place: list[bool] = []
+
     def spy(self, X, *args, **kwargs):
-        banks.append(len(X))
-        return real(self, X, *args, **kwargs)
+        out = real(self, X, *args, **kwargs)
+        banks.append(len(self.Y_))
+        in_place.append(self.X_ is padded)  # each bank searches the caller's array, no copy
+        return out
 
     monkeypatch.setattr(hashtags.HashtagSuggester, "_fit_core", spy)
     monkeypatch.setattr(hashtags, "CV_BANK_ROWS", 400)
     monkeypatch.setattr(hashtags, "MAX_HELD_OUT", 100)
-    padded = np.vstack([np.zeros((7, X.shape[1]), np.float32), X])  # rows index past them
     res = evaluate_hashtags(padded, tags, likes, ks=(3,), rows=np.arange(7, 7 + len(X)))
     assert res["n_test"] <= 100 and res["n_train"] == 960
     assert banks[0] == 960 and banks[1:] and max(banks[1:]) == 400
+    assert all(in_place)
     m = res["methods"]
     assert m["combined"]["precision@3"] > m["frequency"]["precision@3"] + 0.2, m

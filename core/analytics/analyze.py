@@ -117,11 +117,11 @@ class Analysis:
         kind = self.result.kind
         labels = self.scores.get("sound_cluster")
         label_of = {} if labels is None else {str(i): x for i, x in zip(self.scores["ids"], labels)}
-        return model.attach(data.kind(kind)[rows], [data.tags[i] for i in rows],
+        return model.attach(data.kind(kind), [data.tags[i] for i in rows],
                             [data.likes_or_none(i) for i in rows],
                             [data.authors[i] for i in rows],
                             [data.videos[i].description for i in rows],
-                            [label_of.get(data.ids[i]) for i in rows])
+                            [label_of.get(data.ids[i]) for i in rows], rows=rows)
 
     def score_rows(self) -> list[dict[str, Any]]:
         """One dict per video: id, originality, likes, like_forecast (None for NaN), ..."""
@@ -408,8 +408,8 @@ def run_hashtags(data: AnalysisData, params: AnalysisParams,
                                    random_state=params.random_state, authors=authors,
                                    captions=captions, sounds=sounds)
     report.update(message="suggester")
-    model = HashtagSuggester(random_state=params.random_state).fit(X[rows], tags, likes, authors,
-                                                                   captions, sounds)
+    model = HashtagSuggester(random_state=params.random_state).fit(X, tags, likes, authors,
+                                                                   captions, sounds, rows=rows)
     if len(model.vocabulary_) == 0:
         return Outcome(HashtagResult.from_json(jsonable({
             "table": table, "evaluation": evaluation,

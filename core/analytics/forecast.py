@@ -45,20 +45,39 @@ CONTEXT_COLUMNS = ("log_duration", "hour_sin", "hour_cos", "weekday_sin", "weekd
 class LikeFeatures:
     """Inputs of the like forecast for N videos.
 
-    ``embedding``: float32 [N, D] (L2-normalised rows);
+    ``source``: float32 [N, D] L2-normalised embeddings, or, with ``rows`` (int [N]),
+    the array whose rows ``rows`` they are: :meth:`take` selects videos without copying
+    the embeddings (300 MB at 300,000 videos), which are read a block at a time;
     ``author``: float64 [N, 4] log1p of :data:`AUTHOR_COLUMNS`, NaN where unknown;
     ``context``: float64 [N, 5] :data:`CONTEXT_COLUMNS`, NaN where unknown.
     """
 
-    embedding: np.ndarray
+    source: np.ndarray
     author: np.ndarray
     context: np.ndarray
+    rows: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
-        return len(self.embedding)
+        return len(self.author)
+
+    @property
+    def dim(self) -> int:
+        return int(self.source.shape[1])
+
+    @property
+    def embedding(self) -> np.ndarray:
+        """float32 [N, D]: the videos' embeddings (a copy when they are rows of ``source``)."""
+        return self.source if self.rows is None else self.source[self.rows]
+
+    def embedding_block(self, start: int, stop: int) -> np.ndarray:
+        """float32 [stop - start, D]: the embeddings of videos ``start:stop``."""
+        return self.source[start:stop] if self.rows is None else self.source[self.rows[start:stop]]
 
     def take(self, rows: np.ndarray) -> "LikeFeatures":
-        return LikeFeatures(self.embedding[rows], self.author[rows], self.context[rows])
+        """The videos ``rows`` (int indices), sharing ``source``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return LikeFeatures(self.source, self.author[rows], self.context[rows],
+                            rows if self.rows is None else self.rows[rows])
 
 
 def author_features(
@@ -186,7 +205,7 @@ class LikeForecaster:
         n = len(y)
         if n < 8:
             raise ValueError(f"need at least 8 videos with likes to fit a forecast, got {n}")
-        grid = self._component_grid(n, features.embedding.shape[1])
+        grid = self._component_grid(n, features.dim)
         folds = fold_assignment(n, self.cv_folds, self.random_state)
         oof = {k: np.empty((len(MODELS), n)) for k in grid}
         for fold in range(int(folds.max()) + 1):
@@ -244,19 +263,19 @@ class LikeForecaster:
         """Imputation medians and the leading ``k`` principal axes of the embedding."""
         side = np.concatenate([f.author, f.context], axis=1)
         self.impute_ = np.where(np.isnan(side).all(axis=0), 0.0, _nanmedian(side))
-        emb = f.embedding
-        if len(emb) <= _ROWS:
-            centred = emb.astype(np.float64)
+        n = len(f)
+        if n <= _ROWS:
+            centred = f.embedding.astype(np.float64)
             self.pca_mean_ = centred.mean(axis=0)
             centred -= self.pca_mean_
             self._axes = _principal_axes(centred.T @ centred, k)
             return self
         # Block by block past _ROWS rows: a float64 copy of 300,000 embeddings is 600 MB.
-        self.pca_mean_ = sum(emb[s : s + _ROWS].astype(np.float64).sum(axis=0)
-                             for s in range(0, len(emb), _ROWS)) / len(emb)
-        cov = np.zeros((emb.shape[1], emb.shape[1]))
-        for s in range(0, len(emb), _ROWS):
-            block = emb[s : s + _ROWS].astype(np.float64) - self.pca_mean_
+        self.pca_mean_ = sum(f.embedding_block(s, s + _ROWS).astype(np.float64).sum(axis=0)
+                             for s in range(0, n, _ROWS)) / n
+        cov = np.zeros((f.dim, f.dim))
+        for s in range(0, n, _ROWS):
+            block = f.embedding_block(s, s + _ROWS).astype(np.float64) - self.pca_mean_
             cov += block.T @ block
         self._axes = _principal_axes(cov, k)
         return self
@@ -282,8 +301,8 @@ class LikeForecaster:
         author, context = side[:, :4], side[:, 4:]
         if model == "author":
             return author
-        content = np.concatenate([(f.embedding[s : s + _ROWS].astype(np.float64) - self.pca_mean_)
-                                  @ self.pca_components_.T for s in range(0, max(len(f.embedding), 1), _ROWS)])
+        content = np.concatenate([(f.embedding_block(s, s + _ROWS).astype(np.float64) - self.pca_mean_)
+                                  @ self.pca_components_.T for s in range(0, max(len(f), 1), _ROWS)])
         if model == "content":
             return np.concatenate([content, context[:, :1]], axis=1)
         if model == "uplift":

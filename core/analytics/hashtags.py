@@ -124,10 +124,12 @@ class HashtagSuggester:
             likes: Optional[Sequence[Optional[float]]] = None,
             authors: Optional[Sequence[Optional[str]]] = None,
             captions: Optional[Sequence[Optional[str]]] = None,
-            sounds: Optional[Sequence[Any]] = None) -> "HashtagSuggester":
+            sounds: Optional[Sequence[Any]] = None,
+            rows: Optional[np.ndarray] = None) -> "HashtagSuggester":
         """``X`` float32 [N, D] L2-normalised embeddings; ``tags[i]``, ``likes[i]``,
         ``authors[i]`` (an id), ``captions[i]`` (the post's text) and ``sounds[i]`` (its
-        sound group's label, None or NaN when unknown) of video i."""
+        sound group's label, None or NaN when unknown) of video i. ``rows``: the videos
+        are ``X[rows]`` instead (the other arguments are theirs); X is not copied."""
         norm = [{normalise_tag(t) for t in row if normalise_tag(t)} for row in tags]
         counts: dict[str, int] = {}
         for row in norm:
@@ -137,27 +139,28 @@ class HashtagSuggester:
                           key=lambda t: (-counts[t], t))[: self.max_tags]
         self.vocabulary_ = np.array(frequent, dtype=str)
         self.prior_ = np.array([counts[t] / max(1, len(norm)) for t in frequent])
-        self._fit_core(X, norm, likes, authors, captions, self.max_fit_rows, sounds)
+        self._fit_core(X, norm, likes, authors, captions, self.max_fit_rows, sounds, rows)
         self.weights_ = _linear_weights(self.knn_weight)
         self.given_weights_: Optional[dict[str, float]] = None
         self.cv_: dict[str, Any] = {}
         self.content_auc_ = np.full(len(frequent), np.nan)
         if self.cv_folds >= 2 and len(norm) >= 2 * self.cv_folds and len(frequent):
-            self._cross_validate(X, norm, likes, authors, captions, sounds)
+            self._cross_validate(X, norm, likes, authors, captions, sounds, rows)
         self.generic_ = (self.prior_ >= self.generic_share) & ~(self.content_auc_ > self.generic_auc)
         return self
 
     def _fit_core(self, X: np.ndarray, tags: Sequence[Sequence[str]], likes: Any, authors: Any,
-                  captions: Any, max_rows: int, sounds: Any = None) -> None:
-        """Bank and classifier on the current vocabulary (what each fold refits)."""
-        X = np.asarray(X, dtype=np.float32)
-        self.attach(X, tags, likes, authors, captions, sounds)
+                  captions: Any, max_rows: int, sounds: Any = None,
+                  bank_rows: Optional[np.ndarray] = None) -> None:
+        """Bank (``X[bank_rows]``, or X) and classifier on the current vocabulary (what
+        each fold refits)."""
+        self.attach(X, tags, likes, authors, captions, sounds, rows=bank_rows)
         rng = np.random.default_rng(self.random_state)
-        rows = np.arange(len(X))
+        rows = np.arange(len(self.Y_))
         if len(rows) > max_rows:
             rows = np.sort(rng.choice(rows, max_rows, replace=False))
         self.knn_a_ = self._neighbour_pseudo_counts(rng)
-        Xf = X[rows].astype(np.float64)
+        Xf = self.bank_vectors(rows).astype(np.float64)
         self.x_mean_ = Xf.mean(axis=0)
         self.x_scale_ = Xf.std(axis=0)
         self.x_scale_[self.x_scale_ < 1e-12] = 1.0
@@ -172,11 +175,11 @@ class HashtagSuggester:
     def _neighbour_pseudo_counts(self, rng: np.random.Generator, sample: int = 2000) -> np.ndarray:
         """float [T]: :func:`_pseudo_counts` with the bank's neighbourhoods (of up to
         ``sample`` videos, each without itself) as the groups."""
-        n = len(self.X_)
+        n = len(self.Y_)
         if n < 3:
             return np.full(len(self.prior_), 1e4)
         rows = np.sort(rng.choice(n, min(n, sample), replace=False))
-        idx, _ = nearest(self.X_[rows], self.X_, self.n_neighbours, rows)
+        idx, _ = nearest(self.bank_vectors(rows), self.X_, self.n_neighbours, rows, self.bank_rows_)
         counts = self.Y_[idx].sum(axis=1).astype(np.float64)  # [S, T]
         return _pseudo_counts(counts, np.full(len(rows), float(idx.shape[1])), self.smoothing)
 
@@ -184,12 +187,18 @@ class HashtagSuggester:
                likes: Optional[Sequence[Optional[float]]] = None,
                authors: Optional[Sequence[Optional[str]]] = None,
                captions: Optional[Sequence[Optional[str]]] = None,
-               sounds: Optional[Sequence[Any]] = None) -> "HashtagSuggester":
+               sounds: Optional[Sequence[Any]] = None,
+               rows: Optional[np.ndarray] = None) -> "HashtagSuggester":
         """Set the bank: the library videos that vote, and the caption, author, sound and
         co-occurrence counts (after :meth:`from_arrays`; authors, captions and sounds —
-        each video's sound group label, None/NaN when unknown — may be None)."""
+        each video's sound group label, None/NaN when unknown — may be None).
+
+        ``rows``: the bank is ``X[rows]`` (the other arguments are theirs), searched in
+        place: at 300,000 videos a copy of the tagged videos' embeddings is 300 MB."""
         self.X_ = np.asarray(X, dtype=np.float32)
-        n, column = len(self.X_), {t: j for j, t in enumerate(self.vocabulary_.tolist())}
+        self.bank_rows_ = None if rows is None else np.asarray(rows, dtype=np.int64)
+        n = len(self.X_) if rows is None else len(self.bank_rows_)
+        column = {t: j for j, t in enumerate(self.vocabulary_.tolist())}
         self.Y_ = np.zeros((n, len(column)), dtype=bool)
         seen: dict[str, Optional[int]] = {}  # each distinct tag normalised once (537k uses at 300k videos)
         for i, row in enumerate(tags):
@@ -199,15 +208,17 @@ class HashtagSuggester:
                     self.Y_[i, j] = True
         self.likes_ = np.array([np.nan if v is None else float(v) for v in
                                 (likes if likes is not None else [None] * n)])
-        # float32 holds these 0/1 sums exactly (below 2^24 videos), at half the memory of
-        # float64 (400 MB at 255,000 tagged videos); the counts themselves are float64.
-        Yf = self.Y_.astype(np.float32)
-        self.tag_n_ = Yf.sum(axis=0, dtype=np.float64)
-        self.cooc_ = (Yf.T @ Yf).astype(np.float64)  # [T, T]
+        self.tag_n_ = self.Y_.sum(axis=0, dtype=np.float64)
+        self.cooc_ = np.zeros((len(column), len(column)))  # [T, T], a block of videos at a time
+        for s in range(0, n, 32_768):  # float32 holds these 0/1 sums exactly (< 2^24 videos)
+            Yb = self.Y_[s : s + 32_768].astype(np.float32)
+            self.cooc_ += Yb.T @ Yb
         self.author_of_, self.author_counts_, self.author_n_ = _group_counts(
-            [[a] if a is not None else [] for a in (authors or [None] * n)], Yf)
-        words = [caption_words(c) for c in (captions or [None] * n)]
-        self.words_of_, self.word_counts_, self.word_n_ = _group_counts(words, Yf, min_count=2)
+            [[a] if a is not None else [] for a in (authors or [None] * n)], self.Y_)
+        shared: dict[str, str] = {}  # each word's string once, each caption's words a sorted tuple
+        words = [tuple(sorted(shared.setdefault(w, w) for w in caption_words(c)))
+                 for c in (captions or [None] * n)]
+        self.words_of_, self.word_counts_, self.word_n_ = _group_counts(words, self.Y_, min_count=2)
         # how far each group's rate is pulled to the tag's share: per tag, from how much
         # the groups really differ (an author's own tag: little; #fyp: to the share)
         self.author_a_ = _pseudo_counts(self.author_counts_, self.author_n_, self.smoothing)
@@ -215,13 +226,17 @@ class HashtagSuggester:
         # a sound only one bank video uses is no group: min_count=2
         self.bank_sound_ = [sound_key(s) for s in (sounds if sounds is not None else [None] * n)]
         self.sound_of_, self.sound_counts_, self.sound_n_ = _group_counts(
-            [[s] if s is not None else [] for s in self.bank_sound_], Yf, min_count=2)
+            [[s] if s is not None else [] for s in self.bank_sound_], self.Y_, min_count=2)
         self.sound_a_ = _pseudo_counts(self.sound_counts_, self.sound_n_, self.smoothing)
         self.cooc_a_ = _pseudo_counts(self.cooc_, self.tag_n_, self.smoothing)
         self.bank_author_ = [a for a in (authors or [None] * n)]
         self.bank_words_ = words
         self.like_with_, self.like_without_ = _likes_with_without(self.Y_, self.likes_)
         return self
+
+    def bank_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """float32 [len(rows), D]: the embeddings of bank videos ``rows`` (a copy)."""
+        return self.X_[rows if self.bank_rows_ is None else self.bank_rows_[rows]]
 
     # ------------------------------------------------------------- predicting
     def members(self, X: np.ndarray, exclude: Optional[Sequence[int]] = None,
@@ -242,7 +257,8 @@ class HashtagSuggester:
         X = np.asarray(X, dtype=np.float32)
         m, t = len(X), len(self.prior_)
         ex = np.full(m, -1) if exclude is None else np.asarray(exclude, dtype=int)
-        idx, sim = nearest(X, self.X_, self.n_neighbours, None if exclude is None else ex)
+        idx, sim = nearest(X, self.X_, self.n_neighbours, None if exclude is None else ex,
+                           self.bank_rows_)
         w = np.clip(sim, 0, None).astype(np.float64)  # [M, K]
         votes = np.empty((m, t))
         for s in range(0, m, 512):  # bounded [512, K, T] gather
@@ -376,19 +392,20 @@ class HashtagSuggester:
 
     # ------------------------------------------------------ cross-validation
     def _cross_validate(self, X: np.ndarray, tags: list[set[str]], likes: Any, authors: Any,
-                        captions: Any, sounds: Any = None) -> None:
+                        captions: Any, sounds: Any = None, at: Optional[np.ndarray] = None) -> None:
         """Out-of-fold member scores -> ``weights_``, ``cv_`` and ``content_auc_``."""
-        M, A, Y, given = self.out_of_fold(X, tags, likes, authors, captions, sounds)
+        M, A, Y, given = self.out_of_fold(X, tags, likes, authors, captions, sounds, at)
         column = {t: j for j, t in enumerate(self.vocabulary_.tolist())}
         query = np.arange(len(Y))
         self._choose(M, A, Y, given, column, query)
 
     def out_of_fold(self, X: np.ndarray, tags: list[set[str]], likes: Any, authors: Any,
-                    captions: Any, sounds: Any = None
+                    captions: Any, sounds: Any = None, at: Optional[np.ndarray] = None
                     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, list[list[str]]]:
         """Members' scores of up to ``cv_rows`` videos, each from a model fitted without
         its fold: (member -> float [Q, T], member -> bool [Q], truth bool [Q, T], the tag
-        each video was given in the co-occurrence scenario)."""
+        each video was given in the co-occurrence scenario). ``at``: video i is ``X[at[i]]``."""
+        at = np.arange(len(X)) if at is None else np.asarray(at, dtype=np.int64)
         rng = np.random.default_rng(self.random_state)
         n = len(tags)
         query = rng.permutation(n)[: self.cv_rows]
@@ -403,15 +420,15 @@ class HashtagSuggester:
         for fold in np.array_split(np.arange(len(query)), self.cv_folds):
             rows = query[fold]
             train = np.setdiff1d(np.arange(n), rows)
-            if len(train) > CV_BANK_ROWS:  # each fold's bank is a copy: bounded at scale
+            if len(train) > CV_BANK_ROWS:  # each fold's counts and words: bounded at scale
                 train = np.sort(bank_rng.choice(train, CV_BANK_ROWS, replace=False))
             sub = HashtagSuggester(**self._params())
             sub.vocabulary_, sub.prior_ = self.vocabulary_, self.prior_
             pick = (lambda seq: None if seq is None else [seq[i] for i in train])
-            sub._fit_core(X[train], [tags[i] for i in train], pick(likes), pick(authors),
-                          pick(captions), min(self.max_fit_rows, 5000), pick(sounds))
+            sub._fit_core(X, [tags[i] for i in train], pick(likes), pick(authors),
+                          pick(captions), min(self.max_fit_rows, 5000), pick(sounds), at[train])
             pick = (lambda seq: None if seq is None else [seq[i] for i in rows])
-            P = sub.members(X[rows], authors=pick(authors), captions=pick(captions),
+            P = sub.members(X[at[rows]], authors=pick(authors), captions=pick(captions),
                             given=[given[f] for f in fold], sounds=pick(sounds))
             for name in MEMBERS:
                 parts[name].append(P[name])
@@ -569,7 +586,8 @@ def _precisions(scores: np.ndarray, truth: np.ndarray, mask: Optional[np.ndarray
 # --------------------------------------------------------------------------- helpers
 def _group_counts(groups: Sequence[Sequence[Any]], Y: np.ndarray, min_count: int = 1
                   ) -> tuple[dict[Any, int], np.ndarray, np.ndarray]:
-    """key -> row, tag counts float [G, T] and video counts [G] of each key's videos."""
+    """key -> row, tag counts float [G, T] and video counts [G] of each key's videos
+    (``Y`` [N, T] bool or 0/1)."""
     n_of: dict[Any, int] = {}
     for keys in groups:
         for k in keys:
@@ -655,20 +673,21 @@ def _none_nan(x: float) -> Optional[float]:
     return None if np.isnan(x) else float(x)
 
 
-def nearest(Q: np.ndarray, X: np.ndarray, k: int, exclude: Optional[Sequence[int]] = None
-            ) -> tuple[np.ndarray, np.ndarray]:
+def nearest(Q: np.ndarray, X: np.ndarray, k: int, exclude: Optional[Sequence[int]] = None,
+            rows: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact cosine top-k of rows of ``Q`` [M, D] among rows of ``X`` [N, D] (both unit rows).
 
     Returns ``idx`` int [M, k'] and ``sim`` float32 [M, k'] most similar first,
     k' = min(k, N - 1 if exclude else N); ``exclude[i]`` (or -1) is never returned for row i.
+    ``rows``: search ``X[rows]`` only (not copied); ``idx`` and ``exclude`` count in it.
     """
     from reelscope.core.analytics.vector_index import exact_top_k
 
-    n = len(X)
+    n = len(X) if rows is None else len(rows)
     if exclude is None:
-        return exact_top_k(Q, X, max(1, min(k, n)))
+        return exact_top_k(Q, X, max(1, min(k, n)), rows=rows)
     k = max(1, min(k, n - 1))
-    idx, sim = exact_top_k(Q, X, k + 1)
+    idx, sim = exact_top_k(Q, X, k + 1, rows=rows)
     drop = idx == np.asarray(exclude)[:, None]
     drop[~drop.any(axis=1), -1] = True  # not among the top k+1: drop the (k+1)-th instead
     keep = ~drop
@@ -762,8 +781,8 @@ def evaluate_hashtags(X: np.ndarray, tags: Sequence[Sequence[str]],
         return None if seq is None else [seq[i] for i in rows]
 
     model = HashtagSuggester(random_state=random_state, **params).fit(
-        X[at[train]], [norm[i] for i in train], pick(likes, train), pick(authors, train),
-        pick(captions, train), pick(sounds, train))
+        X, [norm[i] for i in train], pick(likes, train), pick(authors, train),
+        pick(captions, train), pick(sounds, train), rows=at[train])
     out: dict[str, Any] = {"n_train": int(len(train)), "n_test": int(len(test)),
                            "vocabulary": int(len(model.vocabulary_)), "methods": {},
                            "weights": model.weights_}

@@ -194,10 +194,10 @@ def suggester(library: "Library", reader: Reader, stored: StoredRun
         vocabulary = set(model.vocabulary_.tolist())
         norm = {t: normalise_tag(t) for t in {t for row in tags.values() for t in row}}
         sounds = analysis.scores.get("sound_cluster")  # a library video finds its own by its bank row
-        model.attach(X[rows],
+        model.attach(X,
                      [[norm[t] for t in tags[ids[i]] if norm[t] in vocabulary] for i in rows],
                      [None if likes.get(ids[i]) is None else float(likes[ids[i]]) for i in rows],
-                     sounds=None if sounds is None else sounds[rows])
+                     sounds=None if sounds is None else sounds[rows], rows=np.asarray(rows, dtype=np.int64))
         return model, {ids[i]: j for j, i in enumerate(rows)}
 
     model, bank_row = reader.memo(("suggester", stored.run.id), key, build)
