@@ -33,6 +33,24 @@ def test_exact_top_k_matches_full_sort_in_small_blocks() -> None:
     assert np.all(np.diff(scores, axis=1) <= 0)
 
 
+def test_exact_top_k_over_a_subset_of_rows_and_block_wise_norms(monkeypatch) -> None:
+    """``rows=`` searches rows of the array in place, a block of rows at a time, and
+    answers in positions of ``rows``; row_norms is np.linalg.norm a block at a time."""
+    import reelscope.core.analytics.vector_index as vector_index
+
+    rng = np.random.default_rng(2)
+    v, q = rng.normal(size=(300, 16)).astype(np.float32), unit(rng, 9, 16)
+    rows = np.sort(rng.choice(300, 170, replace=False))
+    monkeypatch.setattr(vector_index, "SUBSET_BLOCK", 32)  # several blocks, the last one short
+    norms = vector_index.row_norms(v)
+    np.testing.assert_array_equal(norms, np.linalg.norm(v, axis=1))
+    labels, scores = exact_top_k(q, v, 6, norms=norms[rows], rows=rows)
+    np.testing.assert_array_equal(labels, brute_force(q, v[rows], 6))
+    copy_labels, copy_scores = exact_top_k(q, v[rows], 6, norms=norms[rows])
+    np.testing.assert_array_equal(labels, copy_labels)
+    np.testing.assert_allclose(scores, copy_scores, rtol=1e-6)
+
+
 @pytest.mark.parametrize("exact_below", [10_000, 100])
 def test_recall_against_exact_search_on_random_data(exact_below: int) -> None:
     rng = np.random.default_rng(1)

@@ -260,12 +260,12 @@ class OriginalityScorer:
     def _search_exact(self, modality: str, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`_search` without an index: every library row, exactly (a restored scorer
         scores a few new videos; building a 300,000-row graph for them would cost minutes)."""
-        from reelscope.core.analytics.vector_index import exact_top_k
+        from reelscope.core.analytics.vector_index import exact_top_k, row_norms
 
         library = self.library_[modality]
         norms = self.__dict__.setdefault("_norms", {})
         if modality not in norms:
-            norms[modality] = np.maximum(np.linalg.norm(library, axis=1), 1e-12).astype(np.float32)
+            norms[modality] = row_norms(library).astype(np.float32)
         labels, sims = exact_top_k(_unit(X).astype(np.float32), library, k, norms=norms[modality])
         return labels, np.clip(1.0 - sims.astype(np.float64), 0.0, 2.0)
 

@@ -51,7 +51,7 @@ def predict_embedded(library: "Library", analysis: "Analysis", data: "AnalysisDa
     from reelscope.core.analytics.analyze import originality_inputs
     from reelscope.core.analytics.forecast import author_features, context_features, explain_forecast
     from reelscope.core.analytics.forecast import LikeFeatures
-    from reelscope.core.analytics.vector_index import exact_top_k
+    from reelscope.core.analytics.vector_index import exact_top_k, row_norms
 
     if not videos:
         return []
@@ -62,7 +62,7 @@ def predict_embedded(library: "Library", analysis: "Analysis", data: "AnalysisDa
     # Exact neighbours over the embeddings in memory: a few drafts against every video take
     # milliseconds, where loading the saved graph would hold hundreds of MB at 300k videos.
     bank = data.kind(kind)
-    rows, sims = exact_top_k(Q, bank, k, norms=np.maximum(np.linalg.norm(bank, axis=1), 1e-12))
+    rows, sims = exact_top_k(Q, bank, k, norms=row_norms(bank))
     similar = [[(data.ids[r], float(v)) for r, v in zip(rr, ss)] for rr, ss in zip(rows, sims)]
     likes_of = {vid: data.likes_or_none(i) for i, vid in enumerate(data.ids)}
     scorer = analysis.originality_scorer(data)
