@@ -2,7 +2,7 @@
 beside the naive way measured in the same run, on a 300,000-video library and a
 10,000-video one (both from bench/make_big_library.py; built when missing).
 
-    python bench/gui.py [--big DIR] [--small DIR] [--stall-library DIR] [--skip-stalls]
+    python bench/gui.py [--big DIR] [--small DIR] [--model] [--stall-library DIR] [--skip-stalls]
 
 Runs offscreen (QT_QPA_PLATFORM=offscreen unless a display is set). Figures:
 
@@ -15,9 +15,13 @@ Runs offscreen (QT_QPA_PLATFORM=offscreen unless a display is set). Figures:
 - the table: sort by likes and a page scroll; naive: a QTableWidget filled with the rows
   (5,000 rows filled and timed, scaled linearly: filling 300,000 takes minutes);
 - a warm similar-video query with its gallery;
+- a video's detail pane (forecast, originality, hashtag suggestions from the library's
+  neighbour bank), the first and a second video;
 - the longest event-loop stall while an import, an analysis and a training run go on
   (each long enough to take >= 10 s on this machine);
-- the window's peak memory with the 300,000 library open and every view above drawn.
+- the window's peak memory with the 300,000 library open and every view above drawn
+  (``--model``: the 300,000 library with real embedding sizes, 128/128/256, as a trained
+  run gives; without it the bench's 8/8/16).
 
 It ends with one JSON line: each figure, its goal and "ok".
 """
@@ -175,6 +179,24 @@ def similar_figure(app: Any, win: Any) -> None:
     wait(app, lambda: not win.busy() and bool(panel.gallery.ids()))
     app.processEvents()
     report("similar_warm_s", time.perf_counter() - t)
+
+
+def detail_figure(app: Any, win: Any) -> None:
+    """The library view's detail pane: the first video (builds the hashtag suggester's bank
+    from the library) and another (warm)."""
+    from reelscope.core.query import video_page
+
+    panel = win.show_view("library")
+    ids = [r.id for r in video_page(win.session.library, limit=3).rows]
+    for name, vid in (("detail_first_s", ids[0]), ("detail_warm_s", ids[1])):
+        t = time.perf_counter()
+        panel.show_video(vid)
+        wait(app, lambda: not win.busy() and panel.detail.detail is not None
+             and panel.detail.detail.id == vid)
+        app.processEvents()
+        report(name, time.perf_counter() - t)
+    if not panel.detail.suggested.text():
+        raise RuntimeError("the detail pane shows no hashtag suggestions")
 
 
 def scatter_figures(app: Any, win: Any) -> Callable[[], None]:
@@ -353,6 +375,8 @@ def main() -> None:
     ap.add_argument("--small", type=Path, default=Path(tempfile.gettempdir()) / "reelscope-bench-10k")
     ap.add_argument("--videos", type=Path, default=None,
                     help="a folder of real videos for the import stall (default: a generated demo)")
+    ap.add_argument("--model", action="store_true",
+                    help="the 300,000 library with real weights and embedding sizes (make_big_library --model)")
     ap.add_argument("--skip-stalls", action="store_true")
     ap.add_argument("--only-stalls", action="store_true", help="only the event-loop stalls during jobs")
     args = ap.parse_args()
@@ -365,7 +389,7 @@ def main() -> None:
         run_stalls(make_app(), args)
         print(json.dumps({"bench": "gui-stalls", "cpus": os.cpu_count(), **results}))
         return
-    ensure(args.big, 300_000)
+    ensure(args.big, 300_000, model=args.model)
     painted, drawn = first_paint(args.small, "app")
     naive_painted, naive_drawn = first_paint(args.small, "naive")
     report("first_paint_10k_s", painted, naive_painted)
@@ -385,6 +409,7 @@ def main() -> None:
     naive_table_fn = table_figures(app, win)
     naive_scatter_fn = scatter_figures(app, win)
     similar_figure(app, win)
+    detail_figure(app, win)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before any naive measure
     report("peak_memory_mb", peak, unit="MB")
     win.close()
@@ -403,6 +428,7 @@ def main() -> None:
             else:
                 print(line, flush=True)
     print(json.dumps({"bench": "gui", "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
+                      "embedding_sizes": "real" if args.model else "bench",
                       "ok": all(r["ok"] for r in results.values() if isinstance(r, dict)), **results}))
 
 

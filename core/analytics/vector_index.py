@@ -263,14 +263,16 @@ def exact_top_k(
                 sims[:, s : s + SUBSET_BLOCK] = q @ vectors[rows[s : s + SUBSET_BLOCK]].T
         if norms is not None:
             sims /= norms
-        if k < n:
-            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        np.negative(sims, out=sims)  # in place: no second [block, N] array
+        if k < n:  # only the k columns are kept, not argpartition's int64 [block, N]
+            top = np.argpartition(sims, k - 1, axis=1)[:, :k].copy()
         else:
             top = np.broadcast_to(np.arange(n), (len(sims), n))
         top_scores = np.take_along_axis(sims, top, axis=1)
-        order = np.argsort(-top_scores, axis=1, kind="stable")
+        del sims  # freed before the next block's is made
+        order = np.argsort(top_scores, axis=1, kind="stable")
         labels[start : start + block] = np.take_along_axis(top, order, axis=1)
-        scores[start : start + block] = np.take_along_axis(top_scores, order, axis=1)
+        scores[start : start + block] = -np.take_along_axis(top_scores, order, axis=1)
     return labels, scores
 
 
