@@ -138,7 +138,7 @@ def find_similar(library: Any, video_id: str, kind: str, k: int, run_id: Optiona
         return Found(None, note=str(exc.args[0] if exc.args else exc), no_run=True)
     card = _video_card(library, video_id)
     if kind == "fused":
-        detail = video_detail(library, video_id, run_id, k=k)
+        detail = video_detail(library, video_id, run_id, k=k, n_tags=0)  # only its neighbours
         if detail.similar:
             facts = facts_of(library, run_id, [n.id for n in detail.similar])
             return Found(card, detail.similar, authors={v: a for v, (_, a) in facts.items() if a})

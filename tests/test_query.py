@@ -229,6 +229,9 @@ def test_detail_reads_the_stored_analysis(lib, library_dir, scores):
     assert not {t.tag for t in d.suggested_tags} & {"topic0", "niche0"}  # its own tags
     assert [t.score for t in d.suggested_tags] == sorted((t.score for t in d.suggested_tags),
                                                          reverse=True)
+    bare = q.video_detail(lib, "v005", run_id="run-a", n_tags=0)  # the similar view's question
+    assert bare.suggested_tags == () and bare.notes == ()
+    assert bare.similar == d.similar and bare.forecast == d.forecast
 
     labels = scores["sound_cluster"]
     members = sorted(str(i) for i, c in zip(scores["ids"], labels) if c == labels[row])

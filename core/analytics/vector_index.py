@@ -245,18 +245,24 @@ def exact_top_k(
     float [N], which the products are divided by). Queries go in blocks so the
     [block, N] score matrix stays near ``block_bytes``.
 
-    ``rows``: search only ``vectors[rows]`` (int [N']), read a block at a time instead of
-    copied whole; the returned rows (and ``norms``) then count positions in ``rows``.
+    ``rows``: search only ``vectors[rows]`` (int [N']) without copying them; the returned
+    rows (and ``norms``) then count positions in ``rows``. When ``rows`` is most of
+    ``vectors`` every row is scored and the scores of ``rows`` kept (a few queries against
+    a library's tagged videos: gathering their vectors would cost more than the products);
+    otherwise their vectors are read a block at a time.
     """
     n = len(vectors) if rows is None else len(rows)
     k = min(k, n)
-    block = max(1, block_bytes // (4 * max(n, 1)))
+    score_all = rows is not None and 2 * n >= len(vectors)
+    block = max(1, block_bytes // (4 * max(len(vectors) if score_all else n, 1)))
     labels = np.empty((len(queries), k), dtype=np.int64)
     scores = np.empty((len(queries), k), dtype=np.float32)
     for start in range(0, len(queries), block):
         q = queries[start : start + block]
         if rows is None:
             sims = q @ vectors.T
+        elif score_all:
+            sims = (q @ vectors.T)[:, rows]
         else:
             sims = np.empty((len(q), n), dtype=np.result_type(q, vectors))
             for s in range(0, n, SUBSET_BLOCK):

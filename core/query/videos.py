@@ -112,7 +112,8 @@ def video_detail(library: "Library", video_id: str, run_id: Optional[str] = None
     """Metadata, scores, forecast, ``k`` similar videos, ``n_tags`` suggested hashtags
     and the sound cluster of one library video (KeyError when there is none), all read
     from ``run_id``'s stored results (default: the newest run with embeddings).
-    Whatever is missing is left empty and ``notes`` says why.
+    Whatever is missing is left empty and ``notes`` says why. ``n_tags=0`` skips the
+    suggestions (and building the suggester's neighbour bank: seconds at 300,000 videos).
     """
     video = library.get(video_id)
     reader = reader_for(library)
@@ -144,7 +145,8 @@ def video_detail(library: "Library", video_id: str, run_id: Optional[str] = None
         originality_detectors=st.detector_scores(stored, row),
         forecast=_forecast(reader, stored, row, video, similar, notes),
         similar=similar,
-        suggested_tags=_suggested_tags(library, reader, stored, row, video, n_tags, notes),
+        suggested_tags=_suggested_tags(library, reader, stored, row, video, n_tags, notes)
+        if n_tags > 0 else (),
         sound_cluster=_sound_cluster(reader, stored, row, notes),
         notes=tuple(notes), **base)
 
