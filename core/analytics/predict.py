@@ -219,20 +219,19 @@ def embed_files(library: "Library", run_id: str, files: Sequence[Path],
     (about 500 MB resident, never given back) stay out of this process, which at 300,000
     videos needs its memory for the library's own data (docs/RELIABILITY.md).
     """
+    from contextlib import nullcontext
+
     from reelscope.core.workers import worker_pool
 
     report = Reporter("decode", len(files), progress, cancel)
     out: list[Any] = []
     if not files:
         return out
-    if not EMBED_IN_WORKER:  # tests that fake this machine's precision inside their process
+    # EMBED_IN_WORKER False: tests that fake this machine's precision inside their process
+    with worker_pool(1) if EMBED_IN_WORKER else nullcontext() as pool:
         for f in files:
-            out.append(_embed_file(str(library.path), run_id, str(f)))
-            report.step(message=Path(f).name)
-        return out
-    with worker_pool(1) as pool:
-        for f in files:
-            out.append(pool.submit(_embed_file, str(library.path), run_id, str(f)).result())
+            args = (str(library.path), run_id, str(f))
+            out.append(pool.submit(_embed_file, *args).result() if pool else _embed_file(*args))
             report.step(message=Path(f).name)
     return out
 

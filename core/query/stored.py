@@ -197,7 +197,7 @@ def suggester(library: "Library", reader: Reader, stored: StoredRun
         model.attach(X,
                      [[norm[t] for t in tags[ids[i]] if norm[t] in vocabulary] for i in rows],
                      [None if likes.get(ids[i]) is None else float(likes[ids[i]]) for i in rows],
-                     sounds=None if sounds is None else sounds[rows], rows=np.asarray(rows, dtype=np.int64))
+                     sounds=None if sounds is None else sounds[rows], rows=rows)
         return model, {ids[i]: j for j, i in enumerate(rows)}
 
     model, bank_row = reader.memo(("suggester", stored.run.id), key, build)
